@@ -1,0 +1,119 @@
+"""Configuration: defaults < YAML file < environment variables < command-line options."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields, is_dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+DEFAULT_FILE = Path("config/atlas.yml")
+EMBEDDED = "embedded"
+
+
+class ConfigError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Discovery:
+    interval: float = 10.0
+    timeout: float = 30.0
+
+
+@dataclass(frozen=True)
+class Bridge:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    origins: tuple[str, ...] = ()          # empty: same host as the bridge only
+    access_ttl: int = 15 * 60              # seconds an access token lives
+    refresh_ttl: int = 14 * 24 * 3600      # seconds a refresh token lives
+
+
+@dataclass(frozen=True)
+class Config:
+    broker: str = "mqtt://127.0.0.1:1883"
+    data_dir: Path = Path("data")
+    default_lang: str = "en"
+    discovery: Discovery = field(default_factory=Discovery)
+    skill_timeout: float = 10.0
+    ask_timeout: float = 300.0
+    env: dict[str, Any] = field(default_factory=dict)
+    nlu_engine: str = "default"
+    skills_dir: Path = Path("skills")
+    bridge: Bridge = field(default_factory=Bridge)
+
+    @property
+    def embedded(self) -> bool:
+        return self.broker == EMBEDDED
+
+
+def _build(kind: type, data: dict[str, Any], where: str) -> Any:
+    known = {f.name: f for f in fields(kind)}
+    values: dict[str, Any] = {}
+    for key, value in data.items():
+        key = {"nlu": "nlu_engine"}.get(key, key)
+        if key not in known:
+            raise ConfigError(f"{where}: unknown key {key!r}")
+        default = getattr(kind(), key)
+        if is_dataclass(default):
+            if not isinstance(value, dict):
+                raise ConfigError(f"{where}: {key!r} must be a mapping")
+            values[key] = _build(type(default), value, f"{where}.{key}")
+        elif key == "nlu_engine" and isinstance(value, dict):
+            values[key] = str(value.get("engine", "default"))
+        else:
+            values[key] = _coerce(default, value, f"{where}.{key}")
+    return kind(**values)
+
+
+def _coerce(default: Any, value: Any, where: str) -> Any:
+    try:
+        if isinstance(default, Path):
+            return Path(value)
+        if isinstance(default, bool):
+            return bool(value)
+        if isinstance(default, int | float):
+            number = type(default)(value)
+            if number < 0:
+                raise ConfigError(f"{where}: must not be negative")
+            return number
+        if isinstance(default, tuple):
+            return tuple(str(v) for v in (value if isinstance(value, list) else [value]))
+        if isinstance(default, dict):
+            if not isinstance(value, dict):
+                raise ConfigError(f"{where}: must be a mapping")
+            return dict(value)
+        return str(value)
+    except (TypeError, ValueError) as error:
+        raise ConfigError(f"{where}: {error}") from None
+
+
+def load(path: Path | None = None, **overrides: Any) -> Config:
+    """Load the configuration; ``overrides`` are command-line values (``None`` = not given)."""
+    data: dict[str, Any] = {}
+    source = path if path is not None else (DEFAULT_FILE if DEFAULT_FILE.exists() else None)
+    if source is not None:
+        try:
+            data = yaml.safe_load(Path(source).read_text()) or {}
+        except OSError as error:
+            raise ConfigError(f"cannot read {source}: {error.strerror}") from None
+        except yaml.YAMLError as error:
+            raise ConfigError(f"{source}: invalid YAML ({error})") from None
+        if not isinstance(data, dict):
+            raise ConfigError(f"{source}: the top level must be a mapping")
+    config: Config = _build(Config, data, str(source or "config"))
+    env = {"broker": os.environ.get("ATLAS_BROKER"), "data_dir": os.environ.get("ATLAS_DATA_DIR")}
+    for layer in (env, overrides):
+        for key, value in layer.items():
+            if value is None:
+                continue
+            if key.startswith("bridge_"):
+                name = key[len("bridge_"):]
+                value = getattr(_build(Bridge, {name: value}, "option"), name)
+                config = replace(config, bridge=replace(config.bridge, **{name: value}))
+            else:
+                config = replace(config, **{key: _coerce(getattr(config, key), value, key)})
+    return config

@@ -1,0 +1,146 @@
+"""Channel topics: between the daemon and whatever talks to a user (terminal, bridge, device)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Self
+
+from .base import Message, ProtocolError, Topic, public, read, str_list
+
+
+class Reason(StrEnum):
+    """Why a conversation ended, carried by ``channel/terminate``."""
+
+    NOMINAL = "nominal"
+    CANCELLED = "cancelled"
+    NOT_UNDERSTOOD = "not_understood"
+    TIMEOUT = "timeout"
+    SKILL_GONE = "skill_gone"
+    ERROR = "error"
+
+
+@dataclass(frozen=True)
+class ChannelCreate(Message):
+    TOPIC = Topic("atlas/{sid}/channel/create")
+    sid: str
+    uid: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"uid": self.uid}
+
+    @classmethod
+    def from_dict(cls, params: dict[str, str], data: dict[str, Any]) -> Self:
+        uid = read(data, "uid", str, "channel create")
+        if not uid.strip() or len(uid) > 128:
+            raise ProtocolError("channel create: 'uid' must be 1 to 128 characters")
+        return cls(params["sid"], uid)
+
+
+@dataclass(frozen=True)
+class ChannelCreated(Message):
+    TOPIC = Topic("atlas/{sid}/channel/created")
+    sid: str
+    lang: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"lang": self.lang}
+
+    @classmethod
+    def from_dict(cls, params: dict[str, str], data: dict[str, Any]) -> Self:
+        return cls(params["sid"], read(data, "lang", str, "channel created"))
+
+
+@dataclass(frozen=True)
+class ChannelDestroy(Message):
+    TOPIC = Topic("atlas/{sid}/channel/destroy")
+    sid: str
+
+
+@dataclass(frozen=True)
+class ChannelDestroyed(Message):
+    TOPIC = Topic("atlas/{sid}/channel/destroyed")
+    sid: str
+
+
+@dataclass(frozen=True)
+class ChannelShow(Message):
+    """Something to show the user; ``extra`` holds cards, media and any other property."""
+
+    TOPIC = Topic("atlas/{sid}/channel/show")
+    sid: str
+    text: str
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.extra, "text": self.text}
+
+    @classmethod
+    def from_dict(cls, params: dict[str, str], data: dict[str, Any]) -> Self:
+        text = read(data, "text", str, "channel show", required=False, default="")
+        return cls(params["sid"], text, public(data, "text"))
+
+
+@dataclass(frozen=True)
+class ChannelAsk(Message):
+    TOPIC = Topic("atlas/{sid}/channel/ask")
+    sid: str
+    text: str
+    slot: str | None = None
+    choices: tuple[str, ...] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {**self.extra, "text": self.text}
+        if self.slot is not None:
+            data["slot"] = self.slot
+        if self.choices is not None:
+            data["choices"] = list(self.choices)
+        return data
+
+    @classmethod
+    def from_dict(cls, params: dict[str, str], data: dict[str, Any]) -> Self:
+        what = "channel ask"
+        return cls(params["sid"], read(data, "text", str, what, required=False, default=""),
+                   read(data, "slot", str, what, required=False), str_list(data, "choices", what),
+                   public(data, "text", "slot", "choices"))
+
+
+@dataclass(frozen=True)
+class ChannelWork(Message):
+    TOPIC = Topic("atlas/{sid}/channel/work")
+    sid: str
+
+
+@dataclass(frozen=True)
+class ChannelTerminate(Message):
+    TOPIC = Topic("atlas/{sid}/channel/terminate")
+    sid: str
+    reason: Reason = Reason.NOMINAL
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"reason": self.reason.value}
+
+    @classmethod
+    def from_dict(cls, params: dict[str, str], data: dict[str, Any]) -> Self:
+        reason = read(data, "reason", str, "channel terminate", required=False, default="nominal")
+        try:
+            return cls(params["sid"], Reason(reason))
+        except ValueError:
+            raise ProtocolError(f"channel terminate: unknown reason {reason!r}") from None
+
+
+@dataclass(frozen=True)
+class ChannelContext(Message):
+    """The sid's current context; ``None`` is the root."""
+
+    TOPIC = Topic("atlas/{sid}/channel/context")
+    sid: str
+    name: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name}
+
+    @classmethod
+    def from_dict(cls, params: dict[str, str], data: dict[str, Any]) -> Self:
+        return cls(params["sid"], read(data, "name", str, "channel context", required=False))
