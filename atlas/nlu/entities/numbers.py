@@ -1,0 +1,60 @@
+"""snips/number, snips/ordinal and snips/percentage, on top of text2num."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from text_to_num import alpha2digit
+
+from ..normalize import strip_accents
+
+_NUMBER_RE = re.compile(r"^-?\d+(?:[.,]\d+)?$")
+_ORDINAL_RE = re.compile(r"^(\d+)\s*(st|nd|rd|th|e|er|ere|re|eme|nd|nde|d|de|ieme|o)$")
+_PERCENT_RE = re.compile(r"^(.+?)\s*(%|percent|per cent|pour cent|pourcent|pour 100|p100)$")
+
+# Ordinals text2num leaves in words (it keeps "first"/"premier" as words).
+_ORDINAL_WORDS = {
+    "en": {"first": 1, "second": 2, "third": 3, "last": -1},
+    "fr": {"premier": 1, "premiere": 1, "second": 2, "seconde": 2, "dernier": -1,
+           "derniere": -1},
+}
+
+
+@lru_cache(maxsize=4096)
+def digitize(text: str, lang: str) -> str:
+    """Number words to digits ("une heure et demie" -> "1 heure et demie")."""
+    try:
+        return str(alpha2digit(text, lang if lang in ("en", "fr") else "en", threshold=0))
+    except Exception:  # text2num raises bare ValueErrors on odd input
+        return text
+
+
+def _as_number(s: str) -> float | int | None:
+    if not _NUMBER_RE.match(s):
+        return None
+    value = float(s.replace(",", "."))
+    return int(value) if value.is_integer() and "." not in s and "," not in s else value
+
+
+def parse_number(text: str, lang: str) -> float | int | None:
+    s = " ".join(digitize(text.strip().lower(), lang).split())
+    s = re.sub(r"(?<=\d) (?=\d{3}\b)", "", s)  # "1 000" -> "1000"
+    return _as_number(s)
+
+
+def parse_ordinal(text: str, lang: str) -> int | None:
+    s = strip_accents(digitize(text.strip().lower(), lang))
+    words = _ORDINAL_WORDS.get(lang, _ORDINAL_WORDS["en"])
+    if s in words:
+        return words[s]
+    m = _ORDINAL_RE.match(s)
+    return int(m.group(1)) if m else None
+
+
+def parse_percentage(text: str, lang: str) -> float | None:
+    m = _PERCENT_RE.match(text.strip().lower())
+    if not m:
+        return None
+    number = parse_number(m.group(1), lang)
+    return float(number) if number is not None else None
