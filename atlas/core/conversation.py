@@ -1,0 +1,328 @@
+"""One channel's conversation: a pure state machine.
+
+``step(channel, event, world)`` returns the channel's next state and the effects
+to carry out (messages to publish, the deadline to arm, messages dismissed). It
+reads no clock, does no I/O and holds no globals: the shell feeds it events and
+does what it returns. Everything about how a conversation unfolds lives here.
+
+A channel is idle (no conversation), working (a skill has the floor) or asking
+(a skill waits for the user's answer); see :attr:`Channel.phase`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+from typing import Any, Protocol
+
+from ..protocol import (
+    FALLBACK_INTENT,
+    ChannelAsk,
+    ChannelContext,
+    ChannelShow,
+    ChannelTerminate,
+    ChannelWork,
+    DialogAsk,
+    DialogContext,
+    DialogNotify,
+    DialogShow,
+    DialogTerminate,
+    IntentRequest,
+    Reason,
+)
+from .events import (
+    Deadline,
+    DeadlinePassed,
+    Dismissed,
+    Effect,
+    Publish,
+    SkillGone,
+    UserSaid,
+)
+from .phrases import say
+from .skills import Catalog
+
+#: Texts queued behind a running conversation, at most; more are dismissed.
+MAX_QUEUE = 32
+
+#: One slot's values in the rich form: ``{"value", "raw", "entity"}`` each.
+SlotValues = list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Understood:
+    intent: str | None
+    slots: dict[str, SlotValues] = field(default_factory=dict)
+
+
+class Understanding(Protocol):
+    """What the core asks of the interpreter (pure functions of their arguments)."""
+
+    def parse(self, lang: str, text: str, scope: frozenset[str]) -> Understood: ...
+
+    def parse_slot(self, lang: str, intent: str, slot: str, text: str) -> SlotValues: ...
+
+    def match_choice(self, lang: str, text: str, choices: Sequence[str]) -> str | None: ...
+
+    def is_cancel(self, lang: str, text: str) -> bool: ...
+
+
+@dataclass(frozen=True)
+class World:
+    """What the core needs to know besides the channel: read-only for one step."""
+
+    catalog: Catalog
+    understanding: Understanding
+    version: str
+    skill_timeout: float
+    ask_timeout: float
+
+
+class Phase(StrEnum):
+    IDLE = "idle"
+    WORKING = "working"
+    ASKING = "asking"
+
+
+@dataclass(frozen=True)
+class Conversation:
+    """The running conversation: one intent handled by one skill."""
+
+    cid: str
+    intent: str
+    skill: str
+    text: str
+    lang: str
+    slots: dict[str, SlotValues] = field(default_factory=dict)
+    env: dict[str, Any] = field(default_factory=dict)
+    ask: DialogAsk | None = None
+
+
+@dataclass(frozen=True)
+class Channel:
+    """Everything atlas remembers about a sid: plain, serialisable data."""
+
+    sid: str
+    uid: str
+    lang: str
+    context: str | None = None
+    conversation: Conversation | None = None
+    queue: tuple[UserSaid | DialogNotify, ...] = ()
+    generation: int = 0
+
+    @property
+    def phase(self) -> Phase:
+        if self.conversation is None:
+            return Phase.IDLE
+        return Phase.WORKING if self.conversation.ask is None else Phase.ASKING
+
+
+Step = tuple[Channel, list[Effect]]
+
+
+def step(channel: Channel, event: Any, world: World) -> Step:
+    """Apply one event to one channel."""
+    return _HANDLERS[type(event)](channel, event, world)
+
+
+# --- the user speaks -------------------------------------------------------------
+
+def _user_said(channel: Channel, said: UserSaid, world: World) -> Step:
+    channel = replace(channel, lang=said.lang)
+    if world.understanding.is_cancel(said.lang, said.text):
+        return _cancel(channel, world)
+    if channel.conversation is None:
+        return _start(channel, said, world)
+    if channel.conversation.ask is None:
+        if len(channel.queue) >= MAX_QUEUE:
+            return channel, [Dismissed(channel.sid, "parse", "queue full")]
+        return replace(channel, queue=(*channel.queue, said)), []
+    return _answer(channel, channel.conversation, said, world)
+
+
+def _cancel(channel: Channel, world: World) -> Step:
+    """Cancel ends the conversation and leaves the context, from any state."""
+    effects: list[Effect] = []
+    if channel.conversation is not None:
+        effects.append(_show(channel, say("cancelled", channel.lang)))
+    if channel.context is not None:
+        effects.append(Publish(ChannelContext(channel.sid, None)))
+    return _drain(*_finish(replace(channel, context=None), Reason.CANCELLED, effects), world)
+
+
+def _start(channel: Channel, said: UserSaid, world: World) -> Step:
+    scope = world.catalog.scope(channel.context)
+    understood = world.understanding.parse(said.lang, said.text, scope)
+    intent, slots = understood.intent, understood.slots
+    skill = world.catalog.skill_for(intent) if intent else None
+    if skill is None and world.catalog.fallback is not None:
+        intent, slots, skill = FALLBACK_INTENT, {}, world.catalog.fallback
+    if intent is None or skill is None:
+        return channel, [_show(channel, say("not_understood", said.lang)),
+                         Publish(ChannelTerminate(channel.sid, Reason.NOT_UNDERSTOOD))]
+    env = {key: said.settings.get(key) for key in world.catalog.env_keys.get(skill, ())}
+    conversation = Conversation(said.cid, intent, skill, said.text, said.lang, slots, env)
+    return _call(channel, conversation, world, choice=None)
+
+
+def _answer(channel: Channel, conversation: Conversation, said: UserSaid, world: World) -> Step:
+    ask = conversation.ask
+    assert ask is not None
+    understanding = world.understanding
+    choice = (understanding.match_choice(said.lang, said.text, ask.choices)
+              if ask.choices else None)
+    if ask.slot is None:
+        if choice is None:
+            return _ask_again(channel, ask, world)
+        return _call(channel, replace(conversation, ask=None), world, choice=choice)
+    if ask.choices:
+        if choice is None:
+            return _ask_again(channel, ask, world)
+        values = [{"value": choice, "raw": said.text, "entity": "choice"}]
+    else:
+        values = understanding.parse_slot(said.lang, conversation.intent, ask.slot, said.text)
+        if not values:
+            return _ask_again(channel, ask, world)
+    slots = {**conversation.slots, ask.slot: values}
+    return _call(channel, replace(conversation, slots=slots, ask=None), world, choice=None)
+
+
+def _call(channel: Channel, conversation: Conversation, world: World, choice: str | None) -> Step:
+    """Hand the floor to the skill; ``choice`` goes in this call only."""
+    request = IntentRequest(
+        intent=conversation.intent, cid=conversation.cid, sid=channel.sid, uid=channel.uid,
+        lang=conversation.lang, version=world.version, env=conversation.env,
+        slots={name: _flat(values) for name, values in conversation.slots.items() if values},
+        rich_slots=conversation.slots, choice=choice, text=conversation.text,
+    )
+    channel = replace(channel, conversation=conversation)
+    channel, deadline = _arm(channel, world.skill_timeout)
+    return channel, [Publish(ChannelWork(channel.sid)), Publish(request), deadline]
+
+
+def _flat(values: SlotValues) -> Any:
+    """One value as itself, several as a list: the protocol's slot form."""
+    plain = [value.get("value") for value in values]
+    return plain[0] if len(plain) == 1 else plain
+
+
+def _ask_again(channel: Channel, ask: DialogAsk, world: World) -> Step:
+    channel, deadline = _arm(channel, world.ask_timeout)
+    return channel, [Publish(_channel_ask(ask)), deadline]
+
+
+def _channel_ask(ask: DialogAsk) -> ChannelAsk:
+    return ChannelAsk(ask.sid, ask.text, ask.slot, ask.choices, ask.extra)
+
+
+# --- the skill speaks --------------------------------------------------------------
+
+def _guarded(handler: Callable[[Channel, Conversation, Any, World], Step]
+             ) -> Callable[[Channel, Any, World], Step]:
+    """Only the current conversation's skill may speak: other cids are dismissed."""
+    def guarded(channel: Channel, message: Any, world: World) -> Step:
+        conversation = channel.conversation
+        what = type(message).__name__
+        if message.cid is None:
+            return channel, [Dismissed(channel.sid, what, "no __cid")]
+        if conversation is None or message.cid != conversation.cid:
+            return channel, [Dismissed(channel.sid, what, f"stale __cid {message.cid}")]
+        return handler(channel, conversation, message, world)
+    return guarded
+
+
+def _skill_show(channel: Channel, conversation: Conversation, show: DialogShow,
+                world: World) -> Step:
+    effects: list[Effect] = [Publish(ChannelShow(channel.sid, show.text, show.extra))]
+    if conversation.ask is None:        # the skill is alive: give it its time again
+        channel, deadline = _arm(channel, world.skill_timeout)
+        effects.append(deadline)
+    return channel, effects
+
+
+def _skill_ask(channel: Channel, conversation: Conversation, ask: DialogAsk,
+               world: World) -> Step:
+    channel = replace(channel, conversation=replace(conversation, ask=ask))
+    return _ask_again(channel, ask, world)
+
+
+def _skill_context(channel: Channel, conversation: Conversation, context: DialogContext,
+                   world: World) -> Step:
+    channel = replace(channel, context=context.name)
+    effects: list[Effect] = [Publish(ChannelContext(channel.sid, context.name))]
+    if conversation.ask is None:
+        channel, deadline = _arm(channel, world.skill_timeout)
+        effects.append(deadline)
+    return channel, effects
+
+
+def _skill_terminate(channel: Channel, conversation: Conversation, _: DialogTerminate,
+                     world: World) -> Step:
+    return _drain(*_finish(channel, Reason.NOMINAL, []), world)
+
+
+def _notify(channel: Channel, notify: DialogNotify, world: World) -> Step:
+    if channel.conversation is not None:
+        if len(channel.queue) >= MAX_QUEUE:
+            return channel, [Dismissed(channel.sid, "notify", "queue full")]
+        return replace(channel, queue=(*channel.queue, notify)), []
+    return channel, [Publish(ChannelShow(channel.sid, notify.text, notify.extra))]
+
+
+# --- around the conversation ----------------------------------------------------
+
+def _deadline_passed(channel: Channel, passed: DeadlinePassed, world: World) -> Step:
+    if passed.generation != channel.generation or channel.conversation is None:
+        return channel, []      # a deadline that was re-armed or disarmed since
+    key = "ask_timeout" if channel.phase is Phase.ASKING else "timeout"
+    return _drain(*_finish(channel, Reason.TIMEOUT, [_show(channel, say(key, channel.lang))]),
+                  world)
+
+
+def _skill_gone(channel: Channel, gone: SkillGone, world: World) -> Step:
+    if channel.conversation is None or channel.conversation.skill != gone.name:
+        return channel, []
+    show = _show(channel, say("skill_gone", channel.lang))
+    return _drain(*_finish(channel, Reason.SKILL_GONE, [show]), world)
+
+
+def _finish(channel: Channel, reason: Reason, effects: list[Effect]) -> Step:
+    channel, disarm = _disarm(replace(channel, conversation=None))
+    return channel, [*effects, Publish(ChannelTerminate(channel.sid, reason)), disarm]
+
+
+def _drain(channel: Channel, effects: list[Effect], world: World) -> Step:
+    """Handle what waited behind the conversation that just ended, in order."""
+    effects = list(effects)
+    while channel.queue and channel.conversation is None:
+        head, channel = channel.queue[0], replace(channel, queue=channel.queue[1:])
+        channel, more = step(channel, head, world)
+        effects.extend(more)
+    return channel, effects
+
+
+def _show(channel: Channel, text: str) -> Publish:
+    return Publish(ChannelShow(channel.sid, text))
+
+
+def _arm(channel: Channel, seconds: float) -> tuple[Channel, Deadline]:
+    generation = channel.generation + 1
+    return replace(channel, generation=generation), Deadline(channel.sid, generation, seconds)
+
+
+def _disarm(channel: Channel) -> tuple[Channel, Deadline]:
+    generation = channel.generation + 1
+    return replace(channel, generation=generation), Deadline(channel.sid, generation, None)
+
+
+_HANDLERS: Mapping[type, Callable[[Channel, Any, World], Step]] = {
+    UserSaid: _user_said,
+    DialogShow: _guarded(_skill_show),
+    DialogAsk: _guarded(_skill_ask),
+    DialogContext: _guarded(_skill_context),
+    DialogTerminate: _guarded(_skill_terminate),
+    DialogNotify: _notify,
+    DeadlinePassed: _deadline_passed,
+    SkillGone: _skill_gone,
+}

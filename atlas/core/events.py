@@ -1,0 +1,95 @@
+"""What goes into the conversation core (events) and what comes out (effects).
+
+Skills' dialog messages are events as they are (``DialogAsk``, ``DialogShow``…,
+from :mod:`atlas.protocol`); the few below are what the shell adds: what it looked
+up (the user's language and settings, a fresh conversation id) and what happened
+around the core (a deadline passing, a skill leaving).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..protocol import (
+    DialogAsk,
+    DialogContext,
+    DialogNotify,
+    DialogShow,
+    DialogTerminate,
+    Message,
+)
+
+
+@dataclass(frozen=True)
+class Opened:
+    """A channel asked for an agent; ``lang`` is its user's language."""
+
+    sid: str
+    uid: str
+    lang: str
+
+
+@dataclass(frozen=True)
+class Closed:
+    sid: str
+
+
+@dataclass(frozen=True)
+class UserSaid:
+    """Text typed on a channel, with what the shell knew when it arrived.
+
+    ``cid`` is a fresh id, used if this text starts a conversation; ``settings``
+    are the user's env values over the configured defaults; ``lang`` is the
+    user's current language.
+    """
+
+    sid: str
+    text: str
+    cid: str
+    lang: str
+    settings: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DeadlinePassed:
+    """The deadline armed by :class:`Deadline` with this ``generation`` is over."""
+
+    sid: str
+    generation: int
+
+
+@dataclass(frozen=True)
+class SkillGone:
+    name: str
+
+
+SkillSaid = DialogAsk | DialogShow | DialogTerminate | DialogContext | DialogNotify
+Event = Opened | Closed | UserSaid | DeadlinePassed | SkillGone | SkillSaid
+
+
+@dataclass(frozen=True)
+class Publish:
+    message: Message
+    retain: bool = False
+
+
+@dataclass(frozen=True)
+class Deadline:
+    """Arm (or with ``seconds=None`` disarm) the sid's single deadline."""
+
+    sid: str
+    generation: int
+    seconds: float | None
+
+
+@dataclass(frozen=True)
+class Dismissed:
+    """A message dropped on purpose: logged and counted by the shell."""
+
+    sid: str
+    what: str
+    reason: str
+
+
+Effect = Publish | Deadline | Dismissed
