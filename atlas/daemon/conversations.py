@@ -1,0 +1,104 @@
+"""The shell around the conversation core: channels in memory, deadlines on the loop."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections import Counter
+from typing import Any
+
+from ..config import Config
+from ..core import (
+    Channel,
+    Closed,
+    Deadline,
+    DeadlinePassed,
+    Dismissed,
+    Event,
+    Opened,
+    Publish,
+    UserSaid,
+    World,
+    handle,
+)
+from ..protocol import ChannelCreate, ChannelDestroy, DialogParse, Message
+from ..store import Store, User
+
+log = logging.getLogger(__name__)
+
+
+class Conversations:
+    """Keeps every sid's :class:`Channel` and carries out what the core decides.
+
+    Deadlines become :class:`DeadlinePassed` events put back into ``inbox``, so the
+    core sees them in order with everything else.
+    """
+
+    def __init__(self, config: Config, store: Store, inbox: asyncio.Queue[Any]) -> None:
+        self.config = config
+        self.store = store
+        self.inbox = inbox
+        self.channels: dict[str, Channel] = {}
+        self.dismissed: Counter[str] = Counter()
+        self._deadlines: dict[str, asyncio.TimerHandle] = {}
+
+    def event_for(self, message: Message | Event) -> Event | None:
+        """Turn what arrived into a core event, adding what only the shell can look up."""
+        if isinstance(message, ChannelCreate):
+            user = self._user(message.uid)
+            return Opened(message.sid, message.uid, user.lang if user else self.config.default_lang)
+        if isinstance(message, ChannelDestroy):
+            return Closed(message.sid)
+        if isinstance(message, DialogParse):
+            channel = self.channels.get(message.sid)
+            if channel is None:
+                self._dismiss(Dismissed(message.sid, "DialogParse", "unknown sid"))
+                return None
+            user = self._user(channel.uid)
+            settings = {**self.config.env, **(user.env if user else {})}
+            lang = user.lang if user else self.config.default_lang
+            return UserSaid(message.sid, message.text, uuid.uuid4().hex, lang, settings)
+        return message  # type: ignore[return-value]  # dialog messages are core events
+
+    def apply(self, event: Event, world: World) -> list[Publish]:
+        changes, effects = handle(self.channels, event, world)
+        for sid, channel in changes.items():
+            if channel is None:
+                self.channels.pop(sid, None)
+            else:
+                self.channels[sid] = channel
+        publishes: list[Publish] = []
+        for effect in effects:
+            if isinstance(effect, Publish):
+                publishes.append(effect)
+            elif isinstance(effect, Deadline):
+                self._arm(effect)
+            else:
+                self._dismiss(effect)
+        return publishes
+
+    def _user(self, uid: str) -> User | None:
+        try:
+            return self.store.user(uid)
+        except Exception:  # a store failure must not stop the conversation
+            log.exception("store lookup failed; using defaults")
+            return None
+
+    def _arm(self, deadline: Deadline) -> None:
+        previous = self._deadlines.pop(deadline.sid, None)
+        if previous is not None:
+            previous.cancel()
+        if deadline.seconds is not None:
+            self._deadlines[deadline.sid] = asyncio.get_running_loop().call_later(
+                deadline.seconds, self.inbox.put_nowait,
+                DeadlinePassed(deadline.sid, deadline.generation))
+
+    def _dismiss(self, dismissed: Dismissed) -> None:
+        self.dismissed[dismissed.reason.split(" ")[0]] += 1
+        log.info("dismissed %s on sid %s: %s", dismissed.what, dismissed.sid, dismissed.reason)
+
+    def close(self) -> None:
+        for handle_ in self._deadlines.values():
+            handle_.cancel()
+        self._deadlines.clear()

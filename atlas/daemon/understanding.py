@@ -1,0 +1,56 @@
+"""Adapts the NLU interpreters to what the conversation core asks of them."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
+
+from .. import nlu
+from ..core import SlotValues, Understood
+
+log = logging.getLogger(__name__)
+
+
+def _rich(values: Sequence[nlu.SlotValue]) -> SlotValues:
+    return [{"value": v.value, "raw": v.raw, "entity": v.entity} for v in values]
+
+
+class NluUnderstanding:
+    """One trained interpreter per language; an interpreter's failure is "not understood"."""
+
+    def __init__(self, interpreters: Mapping[str, nlu.Interpreter],
+                 now: Callable[[], datetime] = datetime.now) -> None:
+        self.interpreters = dict(interpreters)
+        self._now = now
+
+    def _for(self, lang: str) -> nlu.Interpreter | None:
+        return self.interpreters.get(lang) or self.interpreters.get(lang.split("_")[0][:2])
+
+    def parse(self, lang: str, text: str, scope: frozenset[str]) -> Understood:
+        interpreter = self._for(lang)
+        if interpreter is None or not scope:
+            return Understood(None)
+        try:
+            parsed = interpreter.parse(text, scope, now=self._now())
+        except Exception:
+            log.exception("interpreter %s failed to parse a message", lang)
+            return Understood(None)
+        return Understood(parsed.intent, {name: _rich(values)
+                                          for name, values in parsed.slots.items()})
+
+    def parse_slot(self, lang: str, intent: str, slot: str, text: str) -> SlotValues:
+        interpreter = self._for(lang)
+        if interpreter is None:
+            return []
+        try:
+            return _rich(interpreter.parse_slot(text, intent, slot, now=self._now()))
+        except Exception:
+            log.exception("interpreter %s failed to parse a value of %s", lang, slot)
+            return []
+
+    def match_choice(self, lang: str, text: str, choices: Sequence[str]) -> str | None:
+        return nlu.match_choice(text, choices, lang)
+
+    def is_cancel(self, lang: str, text: str) -> bool:
+        return nlu.is_cancel(text, lang)
