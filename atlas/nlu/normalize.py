@@ -48,6 +48,12 @@ def fold(text: str) -> str:
     return " ".join(t.norm for t in tokenize(strip_accents(text)) if t.norm[0].isalnum())
 
 
+@lru_cache(maxsize=100_000)
+def fold_word(norm: str) -> str:
+    """One token folded like fold(); "" for punctuation."""
+    return strip_accents(norm) if norm[:1].isalnum() else ""
+
+
 def normalized_key(text: str) -> str:
     """Lower-cased token sequence, punctuation kept: the exact-match key."""
     return " ".join(t.norm for t in tokenize(text))

@@ -1,0 +1,252 @@
+"""The default engine: Snips NLU's design rebuilt on scikit-learn and crfsuite.
+
+parse = exact template stage, else intent classifier (with a None class and a
+threshold) + the intent's CRF + entity resolution. `fit` is a plain CPU-bound
+function with no shared state: the daemon runs it in a thread and swaps the
+fitted interpreter in when it is ready.
+"""
+
+from __future__ import annotations
+
+import pickle
+import random
+from collections.abc import Collection, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from .dataset import Dataset, Entity, is_builtin
+from .deterministic import DeterministicMatcher
+from .entity_matcher import EntityMatcher, EntitySpan
+from .errors import TrainingDataError
+from .gazetteer import Gazetteer
+from .intent_classifier import NONE_LABEL, IntentClassifier
+from .noise import noise_utterances
+from .normalize import Token, fold_word, tokenize
+from .resolve import EntityResolver, resolve_value
+from .results import Parse, SlotValue
+from .slot_filler import SlotFiller, labels_for
+
+ENGINE_VERSION = "1"
+MODEL_FILE = "model.pkl"
+
+
+class SnipsLikeInterpreter:
+    """Implements the Interpreter protocol."""
+
+    engine = "default"
+
+    def __init__(self, lang: str, *, seed: int = 42, threshold: float = 0.3,
+                 noise_ratio: float = 1.0, deterministic: bool = True) -> None:
+        self.lang = lang
+        self.seed = seed
+        self.threshold = threshold  # below this probability: not understood
+        self.noise_ratio = noise_ratio
+        self.use_deterministic = deterministic
+        self._intents: list[str] = []
+        self._slot_entities: dict[str, dict[str, str]] = {}
+        self._gazetteers: dict[str, Gazetteer] = {}
+        self._resolvers: dict[str, EntityResolver] = {}
+        self._deterministic: DeterministicMatcher | None = None
+        self._classifier: IntentClassifier | None = None
+        self._fillers: dict[str, SlotFiller] = {}
+
+    @property
+    def intents(self) -> list[str]:
+        return list(self._intents)
+
+    # -- training -----------------------------------------------------------
+
+    def fit(self, dataset: Dataset) -> None:
+        if not dataset.intents:
+            raise TrainingDataError("no intents to train on", lang=self.lang)
+        rng = random.Random(self.seed)
+        self._intents = sorted(dataset.intents)
+        self._slot_entities = {i: dataset.slot_entities(i) for i in self._intents}
+        self._build_entities(dataset)
+        self._deterministic = DeterministicMatcher(dataset) if self.use_deterministic else None
+        self._fit_classifier(dataset, rng)
+        self._fillers = {}
+        for intent in self._intents:
+            if self._slot_entities[intent]:
+                self._fillers[intent] = self._fit_filler(dataset, intent, rng)
+
+    def _build_entities(self, dataset: Dataset) -> None:
+        # Gazetteers know declared values and synonyms, and every value seen in
+        # a training sentence, as Snips does for extensible entities.
+        gazetteers: dict[str, Gazetteer] = {}
+        for name, entity in dataset.entities.items():
+            gaz = gazetteers.setdefault(name, Gazetteer())
+            for v in entity.values:
+                gaz.add(v.value, v.value)
+                for s in v.synonyms:
+                    gaz.add(s, v.value)
+        for utterances in dataset.intents.values():
+            for u in utterances:
+                for c in u.chunks:
+                    if c.entity:
+                        gazetteers.setdefault(c.entity, Gazetteer()).add(c.text, c.text)
+        self._gazetteers = gazetteers
+        self._resolvers = {
+            name: EntityResolver(dataset.entities.get(name) or Entity(name), gaz)
+            for name, gaz in gazetteers.items()
+            if not is_builtin(name)
+        }
+
+    def _fit_classifier(self, dataset: Dataset, rng: random.Random) -> None:
+        texts, labels = [], []
+        for intent in self._intents:
+            for u in dataset.intents[intent]:
+                texts.append(u.text)
+                labels.append(intent)
+        vocab = sorted({w for t in texts for tok in tokenize(t) if (w := fold_word(tok.norm))})
+        lengths = [len(tokenize(t)) for t in texts]
+        count = max(20, int(self.noise_ratio * len(texts) / len(self._intents)))
+        noise = noise_utterances(vocab, lengths, count, self.lang, rng)
+        self._classifier = IntentClassifier(self.lang)
+        self._classifier.fit(texts + noise, labels + [NONE_LABEL] * len(noise))
+
+    def _fit_filler(self, dataset: Dataset, intent: str, rng: random.Random) -> SlotFiller:
+        entity_names = sorted(set(self._slot_entities[intent].values()))
+        matcher = EntityMatcher(self.lang, self._gazetteers)
+        examples = []
+        for u in dataset.intents[intent]:
+            text, spans, pos = "", [], 0
+            for c in u.chunks:
+                if c.slot:
+                    spans.append((pos, pos + len(c.text), c.slot))
+                text += c.text
+                pos += len(c.text)
+            tokens = tokenize(text)
+            entity_spans = matcher.spans(text, tokens, entity_names)
+            examples.append((tokens, labels_for(tokens, spans), entity_spans))
+        filler = SlotFiller(self.lang)
+        filler.fit(examples, rng)
+        return filler
+
+    # -- parsing ------------------------------------------------------------
+
+    def parse(self, text: str, scope: Collection[str] | None = None, *,
+              now: datetime | None = None) -> Parse:
+        if self._classifier is None:
+            raise RuntimeError("interpreter is not fitted")
+        tokens = tokenize(text)
+        if not any(fold_word(t.norm) for t in tokens):
+            return Parse(text, None, 1.0, {})
+        exact = self._parse_exact(text, tokens, scope, now)
+        if exact is not None:
+            return exact
+        intent, confidence = self._classify(text, scope)
+        if intent is None:
+            return Parse(text, None, confidence, {})
+        return Parse(text, intent, confidence, self._fill(text, tokens, intent, now))
+
+    def _classify(self, text: str, scope: Collection[str] | None) -> tuple[str | None, float]:
+        assert self._classifier is not None
+        probs = self._classifier.probabilities(text)
+        candidates = [i for i in self._intents if scope is None or i in scope]
+        if not candidates:
+            return None, 1.0
+        none = probs.get(NONE_LABEL, 0.0)
+        best = max(candidates, key=lambda i: probs.get(i, 0.0))
+        p = probs.get(best, 0.0)
+        if scope is not None:  # renormalise over what the context allows
+            total = none + sum(probs.get(i, 0.0) for i in candidates)
+            p, none = (p / total, none / total) if total else (0.0, 1.0)
+        if p < self.threshold or none >= p:
+            return None, none
+        return best, p
+
+    def _fill(self, text: str, tokens: Sequence[Token], intent: str,
+              now: datetime | None) -> dict[str, list[SlotValue]]:
+        filler = self._fillers.get(intent)
+        if filler is None:
+            return {}
+        entities = self._slot_entities[intent]
+        matcher = EntityMatcher(self.lang, self._gazetteers)
+        spans: list[EntitySpan] = matcher.spans(text, tokens, sorted(set(entities.values())), now)
+        slots: dict[str, list[SlotValue]] = {}
+        for slot, start, end in filler.tag(tokens, spans):
+            entity = entities.get(slot)
+            if entity is None:
+                continue
+            raw = text[tokens[start].start : tokens[end - 1].end]
+            ok, value = resolve_value(entity, raw, self.lang, self._resolvers, now)
+            if ok:
+                slots.setdefault(slot, []).append(SlotValue(value, raw, entity))
+        return slots
+
+    def _parse_exact(self, text: str, tokens: Sequence[Token], scope: Collection[str] | None,
+                     now: datetime | None) -> Parse | None:
+        if self._deterministic is None:
+            return None
+        word_tokens = [t for t in tokens if fold_word(t.norm)]
+        words = [fold_word(t.norm) for t in word_tokens]
+
+        def raw(a: int, b: int) -> str:
+            return text[word_tokens[a].start : word_tokens[b - 1].end]
+
+        def is_value(entity: str, a: int, b: int) -> bool:
+            gaz = self._gazetteers.get(entity)
+            if gaz is not None and tuple(words[a:b]) in gaz.values:
+                return True
+            if is_builtin(entity):
+                return resolve_value(entity, raw(a, b), self.lang, {}, now)[0]
+            return False
+
+        found = self._deterministic.match(words, is_value, scope)
+        if found is None:
+            return None
+        intent, holes = found
+        slots: dict[str, list[SlotValue]] = {}
+        for slot, entity, a, b in holes:
+            ok, value = resolve_value(entity, raw(a, b), self.lang, self._resolvers, now)
+            if not ok:
+                return None
+            slots.setdefault(slot, []).append(SlotValue(value, raw(a, b), entity))
+        return Parse(text, intent, 1.0, slots)
+
+    def parse_slot(self, text: str, intent: str, slot: str, *,
+                   now: datetime | None = None) -> list[SlotValue]:
+        entity = self._slot_entities.get(intent, {}).get(slot)
+        answer = text.strip()
+        if entity is None or not answer:
+            return []
+        ok, value = (False, None)
+        resolver = self._resolvers.get(entity)
+        if is_builtin(entity):
+            ok, value = resolve_value(entity, answer, self.lang, {}, now)
+        elif resolver is not None and (declared := resolver.declared_value(answer)) is not None:
+            ok, value = True, declared
+        if ok:
+            return [SlotValue(value, answer, entity)]
+        # The value inside a longer answer ("set it to 10 minutes please").
+        tokens = tokenize(text)
+        matcher = EntityMatcher(self.lang, self._gazetteers)
+        for start, end, _ in matcher.spans(text, tokens, [entity], now):
+            raw = text[tokens[start].start : tokens[end - 1].end]
+            ok, value = resolve_value(entity, raw, self.lang, self._resolvers, now)
+            if ok:
+                return [SlotValue(value, raw, entity)]
+        if resolver is not None and resolver.extensible:
+            return [SlotValue(answer, answer, entity)]
+        return []
+
+    # -- persistence --------------------------------------------------------
+
+    def save(self, directory: Path) -> None:
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        state = {"version": ENGINE_VERSION, "engine": self.engine, "interpreter": self}
+        with open(directory / MODEL_FILE, "wb") as f:
+            pickle.dump(state, f, protocol=pickle.HIGHEST_PROTOCOL)
+
+    @classmethod
+    def load(cls, directory: Path) -> SnipsLikeInterpreter:
+        # Models are our own cache files, written by save(): pickle is fine here.
+        with open(Path(directory) / MODEL_FILE, "rb") as f:
+            state: dict[str, Any] = pickle.load(f)
+        if state.get("version") != ENGINE_VERSION or not isinstance(state["interpreter"], cls):
+            raise ValueError(f"model in {directory} was saved by another engine version")
+        interpreter: SnipsLikeInterpreter = state["interpreter"]
+        return interpreter

@@ -1,0 +1,100 @@
+"""Slot filling: one linear-chain CRF per intent (python-crfsuite), BIO labels."""
+
+from __future__ import annotations
+
+import os
+import random
+import tempfile
+from collections.abc import Sequence
+from typing import Any
+
+import pycrfsuite
+
+from .entity_matcher import EntitySpan
+from .features import bio_tags, sentence_features
+from .normalize import Token, stemmer_for
+
+OUTSIDE = "O"
+# Snips NLU's setting: the CRF sees entity-match features only half the time,
+# so it also learns to find values that no list declares.
+ENTITY_DROPOUT = 0.5
+
+
+def labels_for(tokens: Sequence[Token], slots: Sequence[tuple[int, int, str]]) -> list[str]:
+    """BIO labels from character-offset slot spans (start, end, slot name)."""
+    labels = [OUTSIDE] * len(tokens)
+    for start, end, slot in slots:
+        inside = [i for i, t in enumerate(tokens) if t.start >= start and t.end <= end]
+        for k, i in enumerate(inside):
+            labels[i] = ("B-" if k == 0 else "I-") + slot
+    return labels
+
+
+def decode(labels: Sequence[str]) -> list[tuple[str, int, int]]:
+    """(slot, start token, end token exclusive) from BIO labels, tolerating I- starts."""
+    spans: list[tuple[str, int, int]] = []
+    for i, label in enumerate(labels):
+        if label == OUTSIDE:
+            continue
+        prefix, slot = label[:1], label[2:]
+        if prefix == "I" and spans and spans[-1][0] == slot and spans[-1][2] == i:
+            spans[-1] = (slot, spans[-1][1], i + 1)
+        else:
+            spans.append((slot, i, i + 1))
+    return spans
+
+
+class SlotFiller:
+    def __init__(self, lang: str, *, c1: float = 0.1, c2: float = 0.1,
+                 max_iterations: int = 100) -> None:
+        self.lang = lang
+        self.stemmer = stemmer_for(lang)
+        self.params = {"c1": c1, "c2": c2, "max_iterations": max_iterations,
+                       "feature.possible_transitions": True}
+        self._model: bytes = b""
+        self._tagger: Any = None
+
+    def fit(
+        self,
+        examples: Sequence[tuple[Sequence[Token], list[str], list[EntitySpan]]],
+        rng: random.Random,
+    ) -> None:
+        trainer = pycrfsuite.Trainer(verbose=False)
+        trainer.set_params(self.params)
+        for tokens, labels, spans in examples:
+            names = {name for _, _, name in spans}
+            kept_names = {name for name in sorted(names) if rng.random() >= ENTITY_DROPOUT}
+            kept = [s for s in spans if s[2] in kept_names]
+            xseq = sentence_features(tokens, self.stemmer, bio_tags(len(tokens), kept))
+            trainer.append(xseq, labels)
+        fd, path = tempfile.mkstemp(suffix=".crfsuite")
+        os.close(fd)
+        try:
+            trainer.train(path)
+            with open(path, "rb") as f:
+                self._model = f.read()
+        finally:
+            os.unlink(path)
+        self._open()
+
+    def _open(self) -> None:
+        self._tagger = pycrfsuite.Tagger()
+        self._tagger.open_inmemory(self._model)
+
+    def tag(self, tokens: Sequence[Token], spans: list[EntitySpan]) -> list[tuple[str, int, int]]:
+        if not tokens:
+            return []
+        xseq = sentence_features(tokens, self.stemmer, bio_tags(len(tokens), spans))
+        return decode(self._tagger.tag(xseq))
+
+    # Taggers are C objects: persist the model bytes and reopen on load.
+    def __getstate__(self) -> dict[str, Any]:
+        return {"params": self.params, "model": self._model, "lang": self.lang}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.params = state["params"]
+        self.lang = state["lang"]
+        self.stemmer = stemmer_for(self.lang)
+        self._model = state["model"]
+        self._tagger = None
+        self._open()

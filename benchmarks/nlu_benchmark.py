@@ -1,0 +1,115 @@
+"""Reproduce the Snips NLU benchmark figures on a development split.
+
+Run from the repository root:  python benchmarks/nlu_benchmark.py [--runs 3]
+
+The official test half is held out on purpose, so the development split is
+built from the training files: per intent, 100 queries of train_X_full.json
+that are not in train_X.json. The full regime trains on the rest of
+train_X_full.json; the 70-per-intent regime on 70 queries drawn from
+train_X.json (minus the development queries). Sentences are de-duplicated.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from atlas.nlu import Dataset, SnipsLikeInterpreter, load_snips  # noqa: E402
+from atlas.nlu.dataset import Utterance  # noqa: E402
+from atlas.nlu.evaluate import evaluate  # noqa: E402
+from atlas.nlu.files import read_text  # noqa: E402
+
+DATA = Path("../shared/data/nlu-benchmark")
+DEV_PER_INTENT = 100
+
+
+def _unique(utterances: list[Utterance]) -> dict[str, Utterance]:
+    seen: dict[str, Utterance] = {}
+    for u in utterances:
+        seen.setdefault(" ".join(u.text.lower().split()), u)
+    return seen
+
+
+def _load(path: Path) -> dict[str, list[Utterance]]:
+    return load_snips(json.loads(read_text(path)), lang="en").intents
+
+
+def splits(data: Path, seed: int) -> tuple[Dataset, Dataset, Dataset]:
+    rng = random.Random(seed)
+    full, small, dev = Dataset("en"), Dataset("en"), Dataset("en")
+    for folder in sorted(p for p in data.iterdir() if p.is_dir()):
+        intent = folder.name
+        full_u = _unique(_load(folder / f"train_{intent}_full.json")[intent])
+        pool_u = _unique(_load(folder / f"train_{intent}.json")[intent])
+        candidates = sorted(k for k in full_u if k not in pool_u)
+        dev_keys = set(rng.sample(candidates, DEV_PER_INTENT))
+        dev.intents[intent] = [full_u[k] for k in sorted(dev_keys)]
+        full.intents[intent] = [u for k, u in full_u.items() if k not in dev_keys]
+        pool = sorted(k for k in pool_u if k not in dev_keys)
+        small.intents[intent] = [pool_u[k] for k in rng.sample(pool, 70)]
+    for ds in (full, small):
+        ds.entities = {}
+        for utterances in ds.intents.values():
+            for u in utterances:
+                for c in u.chunks:
+                    if c.entity:
+                        ds.entities.setdefault(c.entity, _entity(c.entity))
+    return full, small, dev
+
+
+def _entity(name: str):  # type: ignore[no-untyped-def]
+    from atlas.nlu.dataset import Entity
+
+    return Entity(name)
+
+
+def run(train: Dataset, dev: Dataset) -> dict[str, float]:
+    engine = SnipsLikeInterpreter("en")
+    t0 = time.perf_counter()
+    engine.fit(train)
+    train_s = time.perf_counter() - t0
+    report = evaluate(engine, dev)
+    result = {k: v for k, v in report.to_dict().items() if isinstance(v, float | int)}
+    result["train_seconds"] = train_s
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--data", type=Path, default=DATA)
+    parser.add_argument("--runs", type=int, default=3, help="random splits (seeds)")
+    parser.add_argument("--regime", choices=["full", "70", "both"], default="both")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    results: dict[str, list[dict[str, float]]] = {"full": [], "70": []}
+    for seed in range(args.runs):
+        full, small, dev = splits(args.data, seed)
+        if args.regime in ("full", "both"):
+            results["full"].append(run(full, dev))
+            print(f"seed {seed} full: {results['full'][-1]}", file=sys.stderr)
+        if args.regime in ("70", "both"):
+            results["70"].append(run(small, dev))
+            print(f"seed {seed} 70: {results['70'][-1]}", file=sys.stderr)
+    summary = {
+        regime: {key: statistics.median(r[key] for r in runs) for key in runs[0]}
+        for regime, runs in results.items()
+        if runs
+    }
+    if args.json:
+        print(json.dumps(summary, indent=2))
+        return
+    for regime, figures in summary.items():
+        print(f"[{regime}] median of {args.runs} run(s)")
+        for key, value in figures.items():
+            print(f"  {key:28s} {value:.4f}")
+
+
+if __name__ == "__main__":
+    main()
