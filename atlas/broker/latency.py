@@ -1,0 +1,61 @@
+"""Round-trip latency through a broker: a QoS 1 request and its QoS 1 reply.
+
+``python -m atlas.broker.latency [URL] [COUNT]`` prints the median and p99 in ms.
+The exchange uses real protocol messages (a ``dialog/parse`` answered by a
+``channel/show``), with the same client settings as the daemon (TCP_NODELAY).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import sys
+import time
+from contextlib import suppress
+
+from ..mqtt import QOS, BrokerAddress, client, publish
+from ..protocol import ChannelShow, DialogParse, parse_message
+
+_SID = "latency-probe"
+
+
+async def round_trips(url: str, count: int = 200) -> list[float]:
+    """Seconds taken by each of ``count`` sequential request/reply exchanges."""
+    address = BrokerAddress.parse(url)
+    async with client(address, "latency-echo") as echo, client(address, "latency-ask") as ask:
+        await echo.subscribe(DialogParse.subscription(sid=_SID), qos=QOS)
+        await ask.subscribe(ChannelShow.subscription(sid=_SID), qos=QOS)
+
+        async def answer() -> None:
+            async for message in echo.messages:
+                request = parse_message(str(message.topic), bytes(message.payload),
+                                        (DialogParse,))
+                if isinstance(request, DialogParse):
+                    await publish(echo, ChannelShow(_SID, request.text))
+
+        responder = asyncio.create_task(answer())
+        replies = aiter(ask.messages)
+        timings: list[float] = []
+        try:
+            for n in range(count):
+                started = time.perf_counter()
+                await publish(ask, DialogParse(_SID, str(n)))
+                await anext(replies)
+                timings.append(time.perf_counter() - started)
+        finally:
+            responder.cancel()
+            with suppress(asyncio.CancelledError):
+                await responder
+        return timings
+
+
+def summary(timings: list[float]) -> str:
+    ordered = sorted(timings)
+    p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+    return (f"{len(timings)} round trips: median {statistics.median(ordered) * 1000:.2f} ms, "
+            f"p99 {p99 * 1000:.2f} ms")
+
+
+if __name__ == "__main__":
+    target = sys.argv[1] if len(sys.argv) > 1 else "mqtt://127.0.0.1:1883"
+    print(summary(asyncio.run(round_trips(target, int(sys.argv[2]) if len(sys.argv) > 2 else 200))))

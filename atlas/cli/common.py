@@ -1,0 +1,100 @@
+"""What every subcommand shares: ``--config``, errors as one line, running until a signal."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+from collections.abc import AsyncIterator, Callable, Coroutine
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+import aiomqtt
+import click
+
+from .. import config as configuration
+from ..mqtt import BrokerAddress, backoff, client
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+EXIT_FAILURE = 1
+EXIT_USAGE = 2
+EXIT_UNREACHABLE = 3
+
+
+class Failure(click.ClickException):
+    """A one-line error with a meaningful exit code."""
+
+    def __init__(self, message: str, exit_code: int = EXIT_FAILURE) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+def config_option(function: F) -> F:
+    return click.option(
+        "--config", "config_path", type=click.Path(path_type=Path, dir_okay=False),
+        help=f"YAML configuration (default: {configuration.DEFAULT_FILE} where present).",
+    )(function)
+
+
+def load_config(path: Path | None, **overrides: Any) -> configuration.Config:
+    try:
+        return configuration.load(path, **overrides)
+    except configuration.ConfigError as error:
+        raise Failure(f"configuration: {error}", EXIT_USAGE) from None
+
+
+def broker_address(url: str) -> BrokerAddress:
+    try:
+        return BrokerAddress.parse(url)
+    except ValueError as error:
+        raise Failure(f"broker: {error}", EXIT_USAGE) from None
+
+
+def say(message: str) -> None:
+    click.echo(message, err=True)
+
+
+@asynccontextmanager
+async def connected(address: BrokerAddress, name: str, *, attempts: int | None = 8,
+                    **options: Any) -> AsyncIterator[aiomqtt.Client]:
+    """A connected client, retrying with backoff and saying so (``attempts=None``: forever)."""
+    delays = backoff()
+    tried = 0
+    while True:
+        mqtt = client(address, name, **options)
+        try:
+            await mqtt.__aenter__()
+        except aiomqtt.MqttError as error:
+            tried += 1
+            if attempts is not None and tried >= attempts:
+                raise Failure(f"broker {address} unreachable: {error}", EXIT_UNREACHABLE) \
+                    from None
+            delay = next(delays)
+            say(f"broker {address} unreachable ({error}); retrying in {delay:.1f} s")
+            await asyncio.sleep(delay)
+            continue
+        break
+    try:
+        yield mqtt
+    finally:
+        await mqtt.__aexit__(*sys.exc_info())
+
+
+def run_until_signal(main: Coroutine[Any, Any, Any]) -> None:
+    """Run ``main``; SIGTERM or SIGINT cancel it and the command exits 0."""
+    async def guarded() -> None:
+        task = asyncio.ensure_future(main)
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, task.cancel)
+        try:
+            await task
+        except asyncio.CancelledError:
+            pass
+        finally:
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                loop.remove_signal_handler(signum)
+
+    asyncio.run(guarded())
