@@ -1,0 +1,195 @@
+"""The embedded broker: configuration (pure) and the real process."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+from pathlib import Path
+
+import aiomqtt
+import pytest
+from brokers import free_port
+
+from atlas.broker import (
+    BrokerConfigError,
+    BrokerProcessError,
+    BrokerSettings,
+    EmbeddedBroker,
+    add_password,
+    amqtt_config,
+)
+from atlas.broker.latency import round_trips, summary
+from atlas.mqtt import QOS, BrokerAddress, client, publish
+from atlas.protocol import ChannelShow, DialogParse, parse_message
+
+# -- settings, pure --------------------------------------------------------------
+
+
+def test_loopback_allows_anonymous_by_default() -> None:
+    config = amqtt_config(BrokerSettings("127.0.0.1", 1883))
+    assert config["listeners"]["default"]["bind"] == "127.0.0.1:1883"
+    anonymous = config["plugins"]["amqtt.plugins.authentication.AnonymousAuthPlugin"]
+    assert anonymous == {"allow_anonymous": True}
+
+
+def test_no_sys_tree_and_no_packet_logging() -> None:
+    plugins = amqtt_config(BrokerSettings())["plugins"]
+    assert not any("sys" in name.lower() or "Logger" in name for name in plugins)
+
+
+def test_public_address_without_passwords_is_refused() -> None:
+    with pytest.raises(BrokerConfigError, match="password file"):
+        amqtt_config(BrokerSettings("0.0.0.0", 1883))
+
+
+def test_public_address_with_explicit_anonymous_is_accepted() -> None:
+    config = amqtt_config(BrokerSettings("0.0.0.0", 1883, allow_anonymous=True))
+    assert config["plugins"]["amqtt.plugins.authentication.AnonymousAuthPlugin"] == {
+        "allow_anonymous": True}
+
+
+def test_password_file_turns_anonymous_off(tmp_path: Path) -> None:
+    passwords = tmp_path / "passwd"
+    add_password(passwords, "daemon", "s3cret")
+    plugins = amqtt_config(BrokerSettings("0.0.0.0", 1883, passwords))["plugins"]
+    assert plugins["amqtt.plugins.authentication.AnonymousAuthPlugin"] == {
+        "allow_anonymous": False}
+    assert plugins["amqtt.plugins.authentication.FileAuthPlugin"] == {
+        "password_file": str(passwords)}
+
+
+def test_password_file_holds_argon2_hashes_only(tmp_path: Path) -> None:
+    passwords = tmp_path / "passwd"
+    add_password(passwords, "daemon", "first")
+    add_password(passwords, "skill", "other")
+    add_password(passwords, "daemon", "second")
+    lines = passwords.read_text().splitlines()
+    assert [line.split(":", 1)[0] for line in lines] == ["skill", "daemon"]
+    assert all(line.split(":", 1)[1].startswith("$argon2id$") for line in lines)
+    assert "second" not in passwords.read_text()
+    assert passwords.stat().st_mode & 0o077 == 0
+
+
+@pytest.mark.parametrize("user", ["", "a:b", "a\nb"])
+def test_bad_user_names_are_refused(tmp_path: Path, user: str) -> None:
+    with pytest.raises(BrokerConfigError):
+        add_password(tmp_path / "passwd", user, "pw")
+
+
+def test_acl_needs_both_sections(tmp_path: Path) -> None:
+    acl = tmp_path / "acl.yml"
+    acl.write_text("publish:\n  daemon: ['atlas/#']\n")
+    with pytest.raises(BrokerConfigError, match="subscribe"):
+        amqtt_config(BrokerSettings(acl_file=acl))
+
+
+def test_missing_files_are_named(tmp_path: Path) -> None:
+    with pytest.raises(BrokerConfigError, match="nope"):
+        BrokerSettings(password_file=tmp_path / "nope").check()
+
+
+# -- the real process -------------------------------------------------------------
+
+
+async def exchange(url: str, *, username: str | None = None, password: str | None = None) -> str:
+    """Publish a dialog/parse at QoS 1 and read it back through the broker."""
+    address = BrokerAddress.parse(url)
+    address = BrokerAddress(address.host, address.port, username, password)
+    async with client(address, "test") as mqtt:
+        await mqtt.subscribe(DialogParse.subscription(sid="s1"), qos=QOS)
+        await publish(mqtt, DialogParse("s1", "hello"))
+        async for message in mqtt.messages:
+            assert message.qos == QOS
+            parsed = parse_message(str(message.topic), bytes(message.payload),
+                                   (DialogParse,))
+            assert isinstance(parsed, DialogParse)
+            return parsed.text
+    raise AssertionError("no message")
+
+
+async def test_both_brokers_route_qos1(broker_url: str) -> None:
+    assert await exchange(broker_url) == "hello"
+
+
+def test_embedded_broker_reports_the_port_it_bound() -> None:
+    with EmbeddedBroker(port=0) as broker:
+        address = BrokerAddress.parse(broker.url)
+        assert address.host == "127.0.0.1" and address.port > 0
+        assert asyncio.run(exchange(broker.url)) == "hello"
+    with pytest.raises(BrokerProcessError):
+        broker.url  # noqa: B018 - the property raises once stopped
+
+
+def test_embedded_broker_on_a_fixed_port() -> None:
+    port = free_port()
+    with EmbeddedBroker(port=port) as broker:
+        assert broker.url == f"mqtt://127.0.0.1:{port}"
+        # A second broker on the same port cannot start, and says so.
+        with pytest.raises(BrokerProcessError, match="exited"):
+            EmbeddedBroker(port=port, stderr=subprocess.DEVNULL).start()
+
+
+def test_stopping_ends_the_process() -> None:
+    broker = EmbeddedBroker()
+    broker.start()
+    assert broker.stop() == 0
+
+
+async def test_logins_are_checked(tmp_path: Path) -> None:
+    passwords = tmp_path / "passwd"
+    add_password(passwords, "daemon", "right")
+    with EmbeddedBroker(password_file=passwords) as broker:
+        assert await exchange(broker.url, username="daemon", password="right") == "hello"
+        for username, password in (("daemon", "wrong"), ("nobody", "right"), (None, None)):
+            with pytest.raises(aiomqtt.MqttError):
+                await exchange(broker.url, username=username, password=password)
+
+
+async def test_anonymous_clients_allowed_next_to_logins(tmp_path: Path) -> None:
+    passwords = tmp_path / "passwd"
+    add_password(passwords, "daemon", "right")
+    with EmbeddedBroker(password_file=passwords, allow_anonymous=True) as broker:
+        assert await exchange(broker.url) == "hello"
+        with pytest.raises(aiomqtt.MqttError):
+            await exchange(broker.url, username="daemon", password="wrong")
+
+
+async def test_acl_stops_a_skill_from_speaking_for_the_daemon(tmp_path: Path) -> None:
+    passwords = tmp_path / "passwd"
+    add_password(passwords, "daemon", "d")
+    add_password(passwords, "skill", "s")
+    acl = tmp_path / "acl.yml"
+    acl.write_text(
+        "publish:\n"
+        "  daemon: ['atlas/#']\n"
+        "  skill: ['atlas/+/dialog/#']\n"
+        "subscribe:\n"
+        "  daemon: ['atlas/#']\n"
+        "  skill: ['atlas/intents/#']\n")
+    with EmbeddedBroker(password_file=passwords, acl_file=acl) as broker:
+        address = BrokerAddress.parse(broker.url)
+        as_daemon = BrokerAddress(address.host, address.port, "daemon", "d")
+        as_skill = BrokerAddress(address.host, address.port, "skill", "s")
+        async with client(as_daemon, "daemon") as daemon, client(as_skill, "skill") as skill:
+            await daemon.subscribe(ChannelShow.subscription(), qos=QOS)
+            await daemon.subscribe(DialogParse.subscription(), qos=QOS)
+            # Denied (a skill may not show on a channel directly), then allowed; the
+            # daemon must see only the second, which comes after the first in order.
+            await publish(skill, ChannelShow("s1", "forged"))
+            await publish(skill, DialogParse("s1", "allowed"))
+            message = await anext(aiter(daemon.messages))
+            assert str(message.topic) == DialogParse("s1", "x").topic()
+
+
+def test_cli_refuses_public_anonymous_binding() -> None:
+    result = subprocess.run([sys.executable, "-m", "atlas", "broker", "--host", "0.0.0.0"],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert "password file" in result.stderr
+
+
+def test_round_trips_are_measured(amqtt_url: str) -> None:
+    timings = asyncio.run(round_trips(amqtt_url, 20))
+    assert len(timings) == 20 and all(t > 0 for t in timings)
+    assert summary(timings).startswith("20 round trips: median ")
