@@ -1,1 +1,91 @@
+"""The WebSocket bridge: browsers and pytlas-server clients reach the assistant here.
 
+A separate process that talks to the daemon only through the broker, as a channel.
+``serve`` runs it; ``create_app`` builds the ASGI app around a running :class:`Link`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+from collections.abc import Callable
+
+import uvicorn
+
+from atlas import mqtt
+from atlas.config import Config
+from atlas.store import Store
+
+from .app import create_app
+from .link import Hub, Link, LinkUnavailable
+from .messages import MAX_FRAME
+from .tokens import TokenError, Tokens
+
+log = logging.getLogger(__name__)
+
+
+class BridgeError(RuntimeError):
+    """The bridge cannot start (its address is taken, say)."""
+
+
+def broker_address(config: Config) -> mqtt.BrokerAddress:
+    # "embedded" means atlas starts its own broker, on the default local address.
+    return mqtt.BrokerAddress() if config.embedded else mqtt.BrokerAddress.parse(config.broker)
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """Bind the listening socket ourselves, so a taken port is a clear error."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        family, _, _, _, address = infos[0]
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+    except OSError as error:
+        raise BridgeError(f"cannot listen on {host}:{port}: {error.strerror or error}") from None
+    sock.listen(128)
+    sock.setblocking(False)
+    return sock
+
+
+def server(app: object, sock: socket.socket) -> uvicorn.Server:
+    """A uvicorn server for the app; frames above MAX_FRAME are refused with 1009."""
+    config = uvicorn.Config(app, ws="websockets-sansio", ws_max_size=MAX_FRAME,  # type: ignore[arg-type]
+                            lifespan="off", log_config=None, access_log=False,
+                            proxy_headers=False)
+    return uvicorn.Server(config)
+
+
+async def serve(config: Config, store: Store | None = None, *,
+                announce: Callable[[str], None] | None = None) -> None:
+    """Run the bridge until cancelled; ``announce`` receives the page's address."""
+    store = store or Store.in_data_dir(config.data_dir)
+    sock = listen(config.bridge.host, config.bridge.port)
+    link = Link(broker_address(config))
+    app = create_app(config, store, link)
+    web = server(app, sock)
+    host, port = sock.getsockname()[:2]
+    address = f"http://{f'[{host}]' if ':' in host else host}:{port}/"
+    link_task = asyncio.create_task(link.run(), name="bridge-mqtt")
+    web_task = asyncio.create_task(web.serve(sockets=[sock]), name="bridge-http")
+    log.info("bridge listening on %s, broker %s", address, link.address)
+    if announce is not None:
+        announce(address)
+    try:
+        await asyncio.wait({link_task, web_task}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        web.should_exit = True
+        link_task.cancel()
+        for task in (web_task, link_task):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        sock.close()
+    for task in (link_task, web_task):
+        if task.done() and not task.cancelled() and task.exception() is not None:
+            raise BridgeError(f"bridge stopped: {task.exception()}")
+
+
+__all__ = ["BridgeError", "Hub", "Link", "LinkUnavailable", "TokenError", "Tokens",
+           "create_app", "serve"]

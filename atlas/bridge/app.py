@@ -1,0 +1,66 @@
+"""The ASGI application: routes, the page and its security headers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
+
+from atlas.config import Config
+from atlas.store import Store
+
+from . import api
+from .link import Link
+from .openapi import SPEC
+from .socket import assistant
+from .tokens import Tokens, load_secret
+
+STATIC = Path(__file__).parent / "static"
+
+# The page loads nothing from elsewhere but card images; no inline script or style.
+_PAGE_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' https: http: data:; "
+                               "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; "
+                               "form-action 'self'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-cache",
+}
+
+
+async def _page(request: Request) -> Response:
+    return FileResponse(STATIC / "index.html", headers=_PAGE_HEADERS)
+
+
+async def _openapi(request: Request) -> Response:
+    return JSONResponse(SPEC)
+
+
+def create_app(config: Config, store: Store, mqtt_link: Link,
+               tokens: Tokens | None = None) -> Starlette:
+    """The bridge as an ASGI app; ``mqtt_link`` must be running (``Link.run``)."""
+    if tokens is None:
+        tokens = Tokens(load_secret(config.data_dir), store.path,
+                        access_ttl=config.bridge.access_ttl, refresh_ttl=config.bridge.refresh_ttl)
+    routes = [
+        Route("/", _page),
+        Route("/api/openapi.json", _openapi),
+        Route("/api/token", api.issue_token, methods=["POST"]),
+        Route("/api/token/refresh", api.refresh_token, methods=["POST"]),
+        Route("/api/token/revoke", api.revoke_token, methods=["POST"]),
+        Route("/api/me", api.get_me, methods=["GET"]),
+        Route("/api/me", api.put_me, methods=["PUT"]),
+        Route("/api/me/env", api.get_env, methods=["GET"]),
+        Route("/api/me/env", api.put_env, methods=["PUT"]),
+        Route("/api/skills", api.get_skills, methods=["GET"]),
+        WebSocketRoute("/ws/assistant/", assistant),
+        WebSocketRoute("/ws/assistant", assistant),
+        Mount("/static", StaticFiles(directory=STATIC), name="static"),
+    ]
+    app = Starlette(routes=routes, exception_handlers={api.ApiError: api.error_response})
+    app.state.deps = api.Deps(config, store, mqtt_link, tokens)
+    return app

@@ -1,0 +1,73 @@
+"""Pure checks at the bridge's door: browser origins and repeated failed sign-ins."""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+
+def origin_allowed(origin: str | None, host: str | None, allowed: tuple[str, ...]) -> bool:
+    """Whether a browser at ``origin`` may open a socket on the bridge reached as ``host``.
+
+    No Origin header means a non-browser client, which its token alone admits. An empty
+    ``allowed`` means the page the bridge serves itself: the origin's host:port must be
+    the one the request was sent to. ``"*"`` admits every origin.
+    """
+    if origin is None:
+        return True
+    if "*" in allowed:
+        return True
+    normal = origin.strip().rstrip("/").lower()
+    if allowed:
+        return normal in {a.strip().rstrip("/").lower() for a in allowed}
+    parts = urlsplit(normal)
+    if parts.scheme not in ("http", "https") or not parts.netloc or host is None:
+        return False
+    default = "80" if parts.scheme == "http" else "443"
+    return _with_port(parts.netloc, default) == _with_port(host.lower(), default)
+
+
+def _with_port(netloc: str, default: str) -> str:
+    if netloc.endswith("]") or ":" not in netloc:  # bare host, IPv6 literal included
+        return f"{netloc}:{default}"
+    return netloc
+
+
+@dataclass
+class FailureLimiter:
+    """Slows down password guessing: after ``limit`` failures within ``window`` seconds
+    for one key (a username, an address), that key waits until the oldest expires."""
+
+    limit: int = 5
+    window: float = 300.0
+    #: Keys remembered at most: a flood of made-up usernames cannot grow memory forever.
+    max_keys: int = 10_000
+    _failures: dict[str, deque[float]] = field(default_factory=dict)
+
+    def _recent(self, key: str, now: float) -> deque[float]:
+        failures = self._failures.get(key)
+        if failures is None:
+            return deque()
+        while failures and failures[0] <= now - self.window:
+            failures.popleft()
+        if not failures:
+            del self._failures[key]
+        return failures
+
+    def retry_after(self, key: str, now: float) -> float:
+        """Seconds this key must wait before trying again; 0 when it may try now."""
+        failures = self._recent(key, now)
+        if len(failures) < self.limit:
+            return 0.0
+        return failures[0] + self.window - now
+
+    def fail(self, key: str, now: float) -> None:
+        self._recent(key, now)
+        if len(self._failures) >= self.max_keys:
+            for old in list(self._failures):
+                self._recent(old, now)
+        self._failures.setdefault(key, deque(maxlen=self.limit)).append(now)
+
+    def succeed(self, key: str) -> None:
+        self._failures.pop(key, None)

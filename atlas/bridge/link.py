@@ -1,0 +1,219 @@
+"""The bridge's one MQTT connection, and the hub that routes channel messages to sockets.
+
+The bridge is a channel like any other: it creates sids on ``channel/create``, sends
+``dialog/parse`` and listens to ``channel/*``. One connection subscribes to the channel
+wildcards for every sid; the :class:`Hub` keeps each sid's session record (plain data,
+see :mod:`atlas.bridge.messages`) and hands what to send to the sockets of that sid.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from collections.abc import Coroutine
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import aiomqtt
+
+from atlas import mqtt
+from atlas.protocol import (
+    CHANNEL_INBOX,
+    ChannelCreate,
+    ChannelCreated,
+    DialogParse,
+    Message,
+    Ping,
+    ProtocolError,
+    Skills,
+    parse_message,
+)
+
+from .messages import Outgoing, Session, on_channel, resume
+
+log = logging.getLogger(__name__)
+
+_INBOX: tuple[type[Message], ...] = (*CHANNEL_INBOX, Skills, Ping)
+
+
+class LinkUnavailable(Exception):
+    """The broker or the daemon cannot be reached right now."""
+
+
+@dataclass(eq=False)
+class Listener:
+    """One socket's mailbox on a sid."""
+
+    sid: str
+    uid: str
+    queue: asyncio.Queue[Outgoing] = field(default_factory=asyncio.Queue)
+
+
+class Hub:
+    """Sids the bridge owns, their session records and the sockets listening to them.
+
+    Synchronous and loop-bound: every method runs between two awaits, so attaching a
+    socket and taking its resume snapshot happen atomically.
+    """
+
+    def __init__(self) -> None:
+        self._owner: dict[str, str] = {}
+        self._sessions: dict[str, Session] = {}
+        self._listeners: dict[str, set[Listener]] = defaultdict(set)
+
+    def register(self, sid: str, uid: str) -> None:
+        owner = self._owner.setdefault(sid, uid)
+        if owner != uid:  # sids derive from the uid: this would be a bug, not an attack
+            raise ValueError(f"sid {sid} already belongs to another user")
+        self._sessions.setdefault(sid, Session())
+
+    def attach(self, sid: str) -> tuple[Listener, list[Outgoing]]:
+        """Start listening to a registered sid; returns what to send after ``ready``."""
+        listener = Listener(sid, self._owner[sid])
+        self._listeners[sid].add(listener)
+        return listener, resume(self._sessions[sid])
+
+    def detach(self, listener: Listener) -> None:
+        self._listeners[listener.sid].discard(listener)
+        if not self._listeners[listener.sid]:
+            del self._listeners[listener.sid]
+
+    def session(self, sid: str) -> Session | None:
+        return self._sessions.get(sid)
+
+    def sids_of(self, uid: str) -> list[str]:
+        return sorted(sid for sid, owner in self._owner.items() if owner == uid)
+
+    def listened(self) -> list[tuple[str, str]]:
+        """(sid, uid) of every sid with at least one socket."""
+        return [(sid, self._owner[sid]) for sid in sorted(self._listeners)]
+
+    def broadcast(self, sid: str, *messages: Outgoing) -> None:
+        for listener in self._listeners.get(sid, ()):
+            for message in messages:
+                listener.queue.put_nowait(message)
+
+    def deliver(self, message: Message) -> None:
+        """Apply a channel message to its sid's record and pass it on to the sockets."""
+        sid = getattr(message, "sid", None)
+        if sid is None or sid not in self._sessions:
+            return  # another channel's sid (a terminal, a device): not ours
+        session = self._sessions[sid]
+        if isinstance(message, ChannelCreated):
+            self._sessions[sid] = replace(session, lang=message.lang)
+            return
+        self._sessions[sid], outgoing = on_channel(session, message)
+        self.broadcast(sid, *outgoing)
+
+
+class Link:
+    """The MQTT side of the bridge: connects (and reconnects), routes, publishes."""
+
+    def __init__(self, address: mqtt.BrokerAddress, hub: Hub | None = None, *,
+                 create_timeout: float = 10.0) -> None:
+        self.address = address
+        self.hub = hub or Hub()
+        self.create_timeout = create_timeout
+        self.skills: Skills | None = None
+        self._client: aiomqtt.Client | None = None
+        self._connected = asyncio.Event()
+        self._created: dict[str, list[asyncio.Future[str]]] = defaultdict(list)
+        self._daemon_started: str | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def run(self) -> None:
+        """Stay connected until cancelled."""
+        delays = mqtt.backoff()
+        while True:
+            try:
+                async with mqtt.client(self.address, "atlas-bridge") as client:
+                    for kind in _INBOX:
+                        await client.subscribe(kind.subscription(), qos=mqtt.QOS)
+                    self._client = client
+                    self._connected.set()
+                    delays = mqtt.backoff()
+                    log.info("bridge connected to %s", self.address)
+                    # After a broker outage the daemon may have lost our sids: re-attach.
+                    self._spawn(self._recreate_listened())
+                    async for message in client.messages:
+                        self._receive(str(message.topic), message.payload)
+            except aiomqtt.MqttError as error:
+                log.warning("broker %s unreachable (%s)", self.address, error)
+            finally:
+                self._client = None
+                self._connected.clear()
+            await asyncio.sleep(next(delays))
+
+    async def wait_connected(self, timeout: float | None = None) -> None:
+        await asyncio.wait_for(self._connected.wait(), timeout)
+
+    def _receive(self, topic: str, payload: object) -> None:
+        if not isinstance(payload, bytes | str):
+            return
+        try:
+            message = parse_message(topic, payload, _INBOX)
+        except ProtocolError as error:
+            log.warning("dropped a bad message on %s: %s", topic, error)
+            return
+        if isinstance(message, Skills):
+            self.skills = message
+        elif isinstance(message, Ping):
+            self._on_ping(message)
+        elif isinstance(message, ChannelCreated):
+            for waiter in self._created.pop(message.sid, []):
+                if not waiter.done():
+                    waiter.set_result(message.lang)
+            self.hub.deliver(message)
+        elif message is not None:
+            self.hub.deliver(message)
+
+    def _on_ping(self, ping: Ping) -> None:
+        # A new daemon start forgets every channel: re-create those with sockets.
+        previous, self._daemon_started = self._daemon_started, ping.started_at
+        if previous is not None and previous != ping.started_at:
+            log.info("the daemon restarted; re-creating %d channel(s)", len(self.hub.listened()))
+            self._spawn(self._recreate_listened())
+
+    def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
+        # Kept referenced until done, so the loop cannot drop it half way.
+        task = asyncio.get_running_loop().create_task(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _recreate_listened(self) -> None:
+        for sid, uid in self.hub.listened():
+            try:
+                lang = await self.open(sid, uid)
+            except LinkUnavailable as error:
+                log.warning("could not re-create channel %s: %s", sid, error)
+                continue
+            self.hub.broadcast(sid, {"type": "ready", "language": lang})
+
+    async def _publish(self, message: Message) -> None:
+        client = self._client
+        if client is None:
+            raise LinkUnavailable("not connected to the broker")
+        try:
+            await mqtt.publish(client, message)
+        except aiomqtt.MqttError as error:
+            raise LinkUnavailable(f"publish failed: {error}") from None
+
+    async def open(self, sid: str, uid: str) -> str:
+        """Create (or re-attach to) the daemon's agent for a sid; returns its language."""
+        self.hub.register(sid, uid)
+        waiter: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        self._created[sid].append(waiter)
+        try:
+            await self._publish(ChannelCreate(sid, uid))
+            return await asyncio.wait_for(waiter, self.create_timeout)
+        except TimeoutError:
+            raise LinkUnavailable("the assistant did not answer; is the daemon running?") \
+                from None
+        finally:
+            if waiter in self._created.get(sid, []):
+                self._created[sid].remove(waiter)
+
+    async def say(self, sid: str, text: str) -> None:
+        """Send what the user typed to the daemon, to be parsed by the sid's agent."""
+        await self._publish(DialogParse(sid, text))

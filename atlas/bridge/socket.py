@@ -1,0 +1,160 @@
+"""The assistant WebSocket: ``/ws/assistant/``, pytlas-server's protocol.
+
+A socket goes through explicit phases: it is accepted, must authenticate with its first
+frame (anything else closes it before a single MQTT message is sent), then converses
+until either side closes. One task reads the client; one writes, from the listener's
+queue, so a single task ever sends on the socket.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import enum
+import json
+import logging
+
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from .api import Deps
+from .guard import origin_allowed
+from .link import LinkUnavailable, Listener
+from .messages import (
+    AUTH_REQUIRED,
+    INVALID_TOKEN,
+    MAX_FRAME,
+    ORIGIN_REFUSED,
+    TOO_BIG,
+    UNAVAILABLE,
+    UNSUPPORTED,
+    Authenticate,
+    ClientError,
+    Close,
+    UserMessage,
+    error,
+    parse_client,
+    ready,
+    sid_for,
+)
+from .tokens import TokenError
+
+log = logging.getLogger(__name__)
+
+#: Seconds a socket may stay silent before authenticating.
+AUTH_TIMEOUT = 10.0
+
+
+class Phase(enum.Enum):
+    AUTHENTICATING = "authenticating"
+    CONVERSING = "conversing"
+    CLOSED = "closed"
+
+
+class Refused(Exception):
+    """Ends a socket with a close frame."""
+
+    def __init__(self, close: Close) -> None:
+        super().__init__(close.reason)
+        self.close = close
+
+
+class Gone(Exception):
+    """The client went away."""
+
+
+async def _frame(websocket: WebSocket, timeout: float | None = None) -> str:
+    """The next text frame; binary, oversized frames and disconnects end the socket."""
+    try:
+        event = await asyncio.wait_for(websocket.receive(), timeout)
+    except TimeoutError:
+        raise Refused(AUTH_REQUIRED.because("timed out")) from None
+    if event["type"] == "websocket.disconnect":
+        raise Gone()
+    text = event.get("text")
+    if text is None:
+        raise Refused(UNSUPPORTED)
+    if len(text) > MAX_FRAME or len(text.encode()) > MAX_FRAME:
+        raise Refused(TOO_BIG)
+    return str(text)
+
+
+async def _authenticate(websocket: WebSocket, deps: Deps) -> tuple[str, str]:
+    """The (uid, device) proved by the first frame, or Refused."""
+    try:
+        first = parse_client(await _frame(websocket, AUTH_TIMEOUT))
+    except ClientError as problem:
+        raise Refused(AUTH_REQUIRED.because(str(problem))) from None
+    if not isinstance(first, Authenticate):
+        raise Refused(AUTH_REQUIRED)
+    try:
+        claims = deps.tokens.verify(first.token)
+    except TokenError as problem:
+        raise Refused(INVALID_TOKEN.because(str(problem))) from None
+    if deps.store.user(claims.sub) is None:
+        raise Refused(INVALID_TOKEN.because("unknown user"))
+    return claims.sub, first.device
+
+
+async def _write(websocket: WebSocket, listener: Listener) -> None:
+    while True:
+        message = await listener.queue.get()
+        await websocket.send_text(json.dumps(message, ensure_ascii=False))
+
+
+async def _read(websocket: WebSocket, deps: Deps, listener: Listener) -> None:
+    say = listener.queue.put_nowait  # replies go through the writer, the only sender
+    while True:
+        try:
+            message = parse_client(await _frame(websocket))
+        except ClientError as problem:
+            say(error(str(problem)))
+            continue
+        if not isinstance(message, UserMessage):
+            say(error("already authenticated"))
+            continue
+        try:
+            await deps.link.say(listener.sid, message.text)
+        except LinkUnavailable as problem:
+            say(error(f"the assistant is unavailable: {problem}"))
+
+
+async def assistant(websocket: WebSocket) -> None:
+    deps: Deps = websocket.app.state.deps
+    await websocket.accept()
+    phase = Phase.AUTHENTICATING
+    listener: Listener | None = None
+    try:
+        if not origin_allowed(websocket.headers.get("origin"), websocket.headers.get("host"),
+                              deps.config.bridge.origins):
+            raise Refused(ORIGIN_REFUSED)
+        uid, device = await _authenticate(websocket, deps)
+        sid = sid_for(uid, device)
+        try:
+            lang = await deps.link.open(sid, uid)
+        except LinkUnavailable as problem:
+            raise Refused(UNAVAILABLE.because(str(problem))) from None
+        # Attaching and taking the resume snapshot happen in one step, so no channel
+        # message falls between what is re-sent and what is queued.
+        listener, pending = deps.link.hub.attach(sid)
+        phase = Phase.CONVERSING
+        log.info("socket of %r joined %s", uid, sid)
+        for message in (ready(lang), *pending):
+            await websocket.send_text(json.dumps(message, ensure_ascii=False))
+        writer = asyncio.create_task(_write(websocket, listener))
+        try:
+            await _read(websocket, deps, listener)
+        finally:
+            writer.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await writer
+    except Refused as refused:
+        log.info("socket closed (%s) in phase %s: %s", refused.close.code, phase.value,
+                 refused.close.reason)
+        with contextlib.suppress(RuntimeError, WebSocketDisconnect):
+            await websocket.close(refused.close.code, refused.close.reason)
+    except (Gone, WebSocketDisconnect):
+        pass
+    finally:
+        phase = Phase.CLOSED
+        if listener is not None:
+            deps.link.hub.detach(listener)
