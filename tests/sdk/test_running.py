@@ -1,0 +1,199 @@
+"""A skill connected to a real broker, with a raw client playing the daemon."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from atlas.broker import EmbeddedBroker
+from atlas.protocol import (
+    Bye,
+    DialogAsk,
+    DialogNotify,
+    DialogShow,
+    DialogTerminate,
+    IntentRequest,
+    Ping,
+    Pong,
+    Skills,
+    SkillSummary,
+)
+from atlas.sdk import Request, RunningSkill, Skill
+
+from brokers import free_port
+from peer import Peer
+
+DIALOG = (Pong, Bye, DialogShow, DialogAsk, DialogTerminate, DialogNotify)
+
+
+def echo_skill(name: str = "echo") -> Skill:
+    skill = Skill(name, version="2.0.0", author="t", description="echoes")
+    skill.training("en", "%[echo]\n  say @[word]\n  repeat @[word]\n@[word]\n  hello\n")
+    skill.translations("fr", {"You said {}": "Vous avez dit {}"})
+
+    @skill.intent("echo")
+    async def echo(req: Request) -> None:
+        if req.slot("word") is None:
+            await req.ask("word", "What should I say?")
+            return
+        await req.show(req._("You said {}", req.slot("word")))
+
+    @skill.intent("blocking")
+    def blocking(req: Request) -> None:
+        # A plain function: it may block, the loop keeps going.
+        req.show(f"thread {threading.current_thread() is not threading.main_thread()}")
+        req.notify("later, from the thread")
+
+    return skill
+
+
+def request(intent: str, cid: str, sid: str = "s1", lang: str = "en", **slots: object
+            ) -> IntentRequest:
+    return IntentRequest(intent, cid, sid, "u", lang, "1", slots=dict(slots))
+
+
+@contextlib.asynccontextmanager
+async def serving(skill: Skill, url: str) -> AsyncIterator[RunningSkill]:
+    async with skill.connect(url) as running:
+        task = asyncio.create_task(running.serve())
+        try:
+            yield running
+        finally:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+
+async def test_pongs_on_connect_and_on_ping_then_says_bye(broker_url: str) -> None:
+    async with Peer(broker_url, Pong, Bye) as daemon:
+        async with serving(echo_skill(), broker_url):
+            pong = await daemon.expect(Pong)
+            assert pong.name == "echo" and pong.version == "2.0.0"
+            assert pong.intents == {"echo": ["word"], "blocking": []}
+            assert "en" in pong.training
+            await daemon.send(Ping("1", "now"))
+            assert (await daemon.expect(Pong)).name == "echo"
+        assert await daemon.expect(Bye) == Bye("echo")
+
+
+async def test_answers_intents_with_the_cid(broker_url: str) -> None:
+    async with Peer(broker_url, Pong, *DIALOG) as daemon, \
+            serving(echo_skill(), broker_url):
+        await daemon.expect(Pong)
+        await daemon.send(request("echo", "c1", lang="fr", word="bonjour"))
+        show = await daemon.expect(DialogShow)
+        assert (show.sid, show.cid, show.text) == ("s1", "c1", "Vous avez dit bonjour")
+        assert await daemon.expect(DialogTerminate) == DialogTerminate("s1", "c1")
+
+        await daemon.send(request("echo", "c2"))
+        ask = await daemon.expect(DialogAsk)
+        assert (ask.cid, ask.slot) == ("c2", "word")
+
+        await daemon.send(request("blocking", "c3", sid="s2"))
+        assert (await daemon.expect(DialogShow)).text == "thread True"
+        notify = await daemon.expect(DialogNotify)
+        assert (notify.sid, notify.text) == ("s2", "later, from the thread")
+        assert (await daemon.expect(DialogTerminate)).cid == "c3"
+
+
+async def test_bad_messages_do_not_stop_the_skill(broker_url: str) -> None:
+    async with Peer(broker_url, Pong, *DIALOG) as daemon, \
+            serving(echo_skill(), broker_url):
+        await daemon.expect(Pong)
+        for payload in (b"not json", b"[1]", b'{"__sid": "s"}', b'{"__cid": 3, "__sid": "s"}'):
+            await daemon.client.publish("atlas/intents/echo", payload, qos=1)
+        await daemon.client.publish("atlas/discovery/ping", b"\xff\xfe", qos=1)
+        await daemon.send(request("echo", "c9", word="still"))
+        assert (await daemon.expect(DialogShow)).text == "You said still"
+
+
+async def test_listeners_receive_their_messages(broker_url: str) -> None:
+    skill = echo_skill("listener")
+    got: asyncio.Queue[Skills] = asyncio.Queue()
+
+    @skill.listen(Skills)
+    async def on_skills(message: Skills) -> None:
+        got.put_nowait(message)
+
+    async with Peer(broker_url, Pong) as daemon, serving(skill, broker_url):
+        await daemon.expect(Pong)
+        summary = SkillSummary("x", "1", "a", "d", {"i": []}, {}, ["en"])
+        await daemon.send(Skills("1", "now", (summary,)))
+        async with asyncio.timeout(15):
+            message = await got.get()
+        assert message.skills == (summary,)
+
+
+async def test_unreachable_broker_is_a_clear_error() -> None:
+    with pytest.raises(ConnectionError, match="cannot reach"):
+        async with echo_skill().connect(f"mqtt://127.0.0.1:{free_port()}"):
+            pass
+
+
+async def test_reconnects_and_pongs_again_after_a_broker_restart() -> None:
+    port = free_port()
+    url = f"mqtt://127.0.0.1:{port}"
+    with EmbeddedBroker(port=port) as first:
+        async with serving(echo_skill(), url) as running:
+            await asyncio.to_thread(first.stop)
+            while running.connected:
+                await asyncio.sleep(0.05)
+            with EmbeddedBroker(port=port):
+                async with Peer(url, Pong, *DIALOG) as daemon:
+                    # Pong again once reconnected (pinging in case the unasked pong
+                    # came before we subscribed), then intents work (resubscribed).
+                    while True:
+                        await daemon.send(Ping("1", "now"))
+                        try:
+                            async with asyncio.timeout(1):
+                                await daemon.expect(Pong)
+                            break
+                        except TimeoutError:
+                            continue
+                    await daemon.send(request("echo", "c1", word="back"))
+                    assert (await daemon.expect(DialogShow)).text == "You said back"
+
+
+SKILL_FILE = """\
+import sys
+from atlas.sdk import Skill
+
+skill = Skill("proc")
+skill.training("en", "%[hi]\\n  hi\\n")
+
+
+@skill.intent("hi")
+async def hi(req):
+    await req.show("hello")
+
+if __name__ == "__main__":
+    skill.run(sys.argv[1])
+"""
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL])
+async def test_bye_on_stop_and_last_will_on_crash(broker_url: str, tmp_path: Path,
+                                                  sig: signal.Signals) -> None:
+    file = tmp_path / "proc.py"
+    file.write_text(SKILL_FILE)
+    async with Peer(broker_url, Pong, Bye) as daemon:
+        process = subprocess.Popen([sys.executable, str(file), broker_url],
+                                   env={**os.environ, "PYTHONPATH": os.getcwd()})
+        try:
+            assert (await daemon.expect(Pong)).name == "proc"
+            process.send_signal(sig)
+            assert await daemon.expect(Bye) == Bye("proc")
+            code = await asyncio.to_thread(process.wait, 15)
+            assert code == (0 if sig == signal.SIGTERM else -signal.SIGKILL)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
