@@ -7,8 +7,6 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
-import aiomqtt
-
 from atlas import mqtt
 from atlas.protocol import Message, parse_message
 

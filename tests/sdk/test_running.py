@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from brokers import free_port
 
 from atlas.broker import EmbeddedBroker
 from atlas.protocol import (
@@ -28,9 +29,7 @@ from atlas.protocol import (
     SkillSummary,
 )
 from atlas.sdk import Request, RunningSkill, Skill
-
-from brokers import free_port
-from peer import Peer
+from sdk.peer import Peer
 
 DIALOG = (Pong, Bye, DialogShow, DialogAsk, DialogTerminate, DialogNotify)
 
