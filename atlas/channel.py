@@ -1,0 +1,216 @@
+"""The client side of a channel: what a terminal, a test or a device does to talk to atlas.
+
+    async with Channel("mqtt://127.0.0.1:1883", uid="alice") as channel:
+        print(channel.lang)
+        for message in await channel.converse("set a timer"):
+            ...   # ChannelWork, ChannelShow, ..., then ChannelAsk or ChannelTerminate
+
+A channel opens its own connection when given an address, or shares an aiomqtt
+client with other channels (one connection, many sids): the first channel on a
+client starts reading that client's messages and routes them by sid, so do not
+iterate ``client.messages`` elsewhere while channels are open on it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+import weakref
+from types import TracebackType
+from typing import Self
+
+import aiomqtt
+
+from . import mqtt
+from .protocol import (
+    CHANNEL_INBOX,
+    ChannelAsk,
+    ChannelCreate,
+    ChannelCreated,
+    ChannelDestroy,
+    ChannelTerminate,
+    DialogParse,
+    Message,
+    ProtocolError,
+    parse_message,
+)
+
+log = logging.getLogger(__name__)
+
+#: How long to wait for the daemon's ``channel/created``.
+CREATE_TIMEOUT = 10.0
+
+
+class ChannelError(Exception):
+    """The daemon did not answer, or the connection ended."""
+
+
+class _Router:
+    """Reads one client's messages and hands each channel message to its sid's queue."""
+
+    def __init__(self, client: aiomqtt.Client) -> None:
+        self.client = client
+        self.queues: dict[str, asyncio.Queue[Message | BaseException]] = {}
+        self.task: asyncio.Task[None] | None = None
+
+    def attach(self, sid: str) -> asyncio.Queue[Message | BaseException]:
+        if sid in self.queues:
+            raise ChannelError(f"a channel {sid!r} is already open on this connection")
+        queue: asyncio.Queue[Message | BaseException] = asyncio.Queue()
+        self.queues[sid] = queue
+        if self.task is None:
+            self.task = asyncio.create_task(self._read(), name="channel-router")
+        return queue
+
+    async def detach(self, sid: str) -> None:
+        self.queues.pop(sid, None)
+        if not self.queues and self.task is not None:
+            task, self.task = self.task, None
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _read(self) -> None:
+        try:
+            async for incoming in self.client.messages:
+                topic = str(incoming.topic)
+                payload = incoming.payload
+                try:
+                    message = parse_message(
+                        topic, payload if isinstance(payload, bytes | str) else b"",
+                        CHANNEL_INBOX)
+                except ProtocolError as error:
+                    log.warning("dropped a message on %s: %s", topic, error)
+                    continue
+                sid = getattr(message, "sid", None)
+                if message is not None and sid in self.queues:
+                    self.queues[sid].put_nowait(message)
+        except aiomqtt.MqttError as error:
+            # Wake every waiting channel instead of leaving it hanging.
+            for queue in self.queues.values():
+                queue.put_nowait(ChannelError(f"connection lost: {error}"))
+
+
+_routers: weakref.WeakKeyDictionary[aiomqtt.Client, _Router] = weakref.WeakKeyDictionary()
+
+
+class Channel:
+    """One sid's conversation with the daemon, as an async context manager.
+
+    ``connection`` is a broker URL, a :class:`~atlas.mqtt.BrokerAddress`, or a
+    connected aiomqtt client to share. ``sid`` defaults to a fresh random one.
+    """
+
+    def __init__(self, connection: aiomqtt.Client | mqtt.BrokerAddress | str,
+                 sid: str | None = None, uid: str = "user", *,
+                 create_timeout: float = CREATE_TIMEOUT) -> None:
+        self.sid = sid or f"channel-{uuid.uuid4().hex[:12]}"
+        self.uid = uid
+        self.lang = ""
+        self.create_timeout = create_timeout
+        self._connection = connection
+        self._client: aiomqtt.Client | None = None
+        self._own_client = not isinstance(connection, aiomqtt.Client)
+        self._router: _Router | None = None
+        self._queue: asyncio.Queue[Message | BaseException] | None = None
+        # Checked now (ProtocolError, a ValueError) so a bad sid or uid fails before
+        # any connection is made.
+        self._create = ChannelCreate.from_dict({"sid": self.sid}, {"uid": uid})
+        self._create.topic()
+
+    async def __aenter__(self) -> Self:
+        if isinstance(self._connection, aiomqtt.Client):
+            client = self._connection
+        else:
+            address = (self._connection if isinstance(self._connection, mqtt.BrokerAddress)
+                       else mqtt.BrokerAddress.parse(self._connection))
+            client = mqtt.client(address, "channel")
+            await client.__aenter__()
+        self._client = client
+        try:
+            await self._open(client)
+        except BaseException:
+            await self._close()
+            raise
+        return self
+
+    async def _open(self, client: aiomqtt.Client) -> None:
+        self._router = _routers.get(client)
+        if self._router is None:
+            self._router = _routers[client] = _Router(client)
+        self._queue = self._router.attach(self.sid)
+        await client.subscribe([(kind.subscription(sid=self.sid), mqtt.QOS)
+                                for kind in CHANNEL_INBOX])
+        await mqtt.publish(client, self._create)
+        try:
+            async with asyncio.timeout(self.create_timeout):
+                while not isinstance(created := await self._take(), ChannelCreated):
+                    pass
+        except TimeoutError:
+            raise ChannelError(f"no channel/created for {self.sid} within "
+                               f"{self.create_timeout} s: is the daemon running?") from None
+        self.lang = created.lang
+
+    async def __aexit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                        traceback: TracebackType | None) -> None:
+        if self._client is not None:
+            with contextlib.suppress(aiomqtt.MqttError):
+                await mqtt.publish(self._client, ChannelDestroy(self.sid))
+        await self._close()
+
+    async def _close(self) -> None:
+        client, self._client = self._client, None
+        if self._router is not None:
+            await self._router.detach(self.sid)
+            self._router = None
+        if client is None:
+            return
+        if self._own_client:
+            with contextlib.suppress(aiomqtt.MqttError):
+                await client.__aexit__(None, None, None)
+        else:
+            with contextlib.suppress(aiomqtt.MqttError):
+                await client.unsubscribe([kind.subscription(sid=self.sid)
+                                          for kind in CHANNEL_INBOX])
+
+    async def say(self, text: str) -> None:
+        """Send what the user typed to be understood (``dialog/parse``)."""
+        if self._client is None:
+            raise ChannelError("the channel is not open")
+        await mqtt.publish(self._client, DialogParse(self.sid, text))
+
+    async def _take(self) -> Message:
+        if self._queue is None:
+            raise ChannelError("the channel is not open")
+        item = await self._queue.get()
+        if isinstance(item, BaseException):
+            raise item
+        return item
+
+    async def next(self, timeout: float | None = None) -> Message:
+        """The next message for this channel; ``TimeoutError`` after ``timeout`` seconds."""
+        async with asyncio.timeout(timeout):
+            return await self._take()
+
+    def __aiter__(self) -> Self:
+        return self
+
+    async def __anext__(self) -> Message:
+        return await self._take()
+
+    async def converse(self, text: str, timeout: float | None = 30.0) -> list[Message]:
+        """Say ``text``; the messages up to and including the next terminate or ask."""
+        await self.say(text)
+        return await self.until_turn_ends(timeout)
+
+    async def until_turn_ends(self, timeout: float | None = 30.0) -> list[Message]:
+        """Messages until (and including) a ``ChannelTerminate`` or a ``ChannelAsk``."""
+        received: list[Message] = []
+        async with asyncio.timeout(timeout):
+            while True:
+                message = await self._take()
+                received.append(message)
+                if isinstance(message, ChannelTerminate | ChannelAsk):
+                    return received
