@@ -18,6 +18,8 @@ class Gazetteer:
     def __init__(self, entries: Iterable[tuple[str, str]] = ()) -> None:
         self.values: dict[tuple[str, ...], str] = {}
         self.max_len = 0
+        # first word -> lengths of the values starting with it, longest first
+        self._lengths: dict[str, list[int]] = {}
         for text, canonical in entries:
             self.add(text, canonical)
 
@@ -26,6 +28,10 @@ class Gazetteer:
         if key and key not in self.values:
             self.values[key] = canonical
             self.max_len = max(self.max_len, len(key))
+            lengths = self._lengths.setdefault(key[0], [])
+            if len(key) not in lengths:
+                lengths.append(len(key))
+                lengths.sort(reverse=True)
 
     def lookup(self, text: str) -> str | None:
         return self.values.get(value_key(text))
@@ -36,16 +42,15 @@ class Gazetteer:
         `folded` holds each token folded (accents off, lower case), "" for
         punctuation, which never starts nor ends a value.
         """
+        words = [(k, w) for k, w in enumerate(folded) if w]  # punctuation skipped
         spans = []
-        i, n = 0, len(folded)
+        i, n = 0, len(words)
         while i < n:
-            if folded[i]:
-                for j in range(min(n, i + self.max_len), i, -1):
-                    words = tuple(w for w in folded[i:j] if w)
-                    if folded[j - 1] and words in self.values:
-                        spans.append((i, j))
-                        i = j - 1
-                        break
+            for length in self._lengths.get(words[i][1], ()):
+                if i + length <= n and tuple(w for _, w in words[i : i + length]) in self.values:
+                    spans.append((words[i][0], words[i + length - 1][0] + 1))
+                    i += length - 1
+                    break
             i += 1
         return spans
 

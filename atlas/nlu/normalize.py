@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 import snowballstemmer
 
@@ -20,8 +20,7 @@ _TOKEN_RE = re.compile(r"\d+(?:[.,]\d+)?|[^\W\d_]+|\d+|[^\w\s]", re.UNICODE)
 _STEMMER_LANGS = {"en": "english", "fr": "french"}
 
 
-@dataclass(frozen=True, slots=True)
-class Token:
+class Token(NamedTuple):  # a tuple: tokenizing is on every parse's hot path
     text: str  # as typed
     start: int  # character offsets in the original text
     end: int
