@@ -1,0 +1,88 @@
+"""Clock: the time and the date (with the day of the week), in English and French."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from atlas.sdk import Card, Request, Skill
+
+log = logging.getLogger("atlas.skills.clock")
+
+skill = Skill("clock", version="1.0.0", author="atlas",
+              description="Tells the time and the date.",
+              env={"CLOCK_TIMEZONE": "string"})
+skill.training_dir(Path(__file__).parent / "training")
+
+DAYS = {
+    "en": ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"],
+    "fr": ["lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche"],
+}
+MONTHS = {
+    "en": ["January", "February", "March", "April", "May", "June", "July", "August",
+           "September", "October", "November", "December"],
+    "fr": ["janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août",
+           "septembre", "octobre", "novembre", "décembre"],
+}
+
+
+def language(lang: str) -> str:
+    base = lang.split("-")[0].split("_")[0].lower()
+    return base if base in DAYS else "en"
+
+
+def format_time(moment: datetime, lang: str) -> str:
+    """``3:05 PM`` in English, ``15 h 05`` in French."""
+    if language(lang) == "fr":
+        return f"{moment.hour} h {moment.minute:02d}"
+    hour = moment.hour % 12 or 12
+    return f"{hour}:{moment.minute:02d} {'AM' if moment.hour < 12 else 'PM'}"
+
+
+def format_date(moment: datetime, lang: str) -> str:
+    """``Sunday, November 22, 2026`` in English, ``dimanche 22 novembre 2026`` in French."""
+    lang = language(lang)
+    day, month = DAYS[lang][moment.weekday()], MONTHS[lang][moment.month - 1]
+    if lang == "fr":
+        number = "1er" if moment.day == 1 else str(moment.day)
+        return f"{day} {number} {month} {moment.year}"
+    return f"{day}, {month} {moment.day}, {moment.year}"
+
+
+def now(req: Request) -> datetime:
+    """The current time in the user's time zone (``CLOCK_TIMEZONE``), else the host's."""
+    name = req.env.get("CLOCK_TIMEZONE")
+    if name:
+        try:
+            return datetime.now(ZoneInfo(str(name)))
+        except (ZoneInfoNotFoundError, ValueError):
+            log.warning("unknown CLOCK_TIMEZONE %r, using the host's time zone", name)
+    return datetime.now().astimezone()
+
+
+skill.translations("fr", {
+    "It's {}.": "Il est {}.",
+    "Today is {}.": "Nous sommes le {}.",
+    "Time": "Heure",
+    "Date": "Date",
+})
+
+
+@skill.intent("get_time")
+async def get_time(req: Request) -> None:
+    moment = now(req)
+    text = format_time(moment, req.lang)
+    await req.show(req._("It's {}.", text),
+                   cards=[Card(req._("Time"), text, subhead=format_date(moment, req.lang))])
+
+
+@skill.intent("get_date")
+async def get_date(req: Request) -> None:
+    text = format_date(now(req), req.lang)
+    await req.show(req._("Today is {}.", text), cards=[Card(req._("Date"), text)])
+
+
+if __name__ == "__main__":
+    skill.run()
