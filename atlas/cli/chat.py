@@ -1,0 +1,137 @@
+"""``atlas chat``: a terminal channel — type, and see shows, asks and choices."""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import queue
+import threading
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+import click
+
+from ..channel import Channel, ChannelError
+from ..protocol import (
+    ChannelAsk,
+    ChannelDestroyed,
+    ChannelTerminate,
+    DialogParse,
+    ProtocolError,
+)
+from .common import Failure, broker_address, config_option, connected, load_config
+from .render import choice_answer, context_of, message_lines, prompt
+
+
+class LineReader:
+    """``input()`` in a daemon thread: a read pending at exit never holds the process."""
+
+    def __init__(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._requests: queue.Queue[tuple[str, asyncio.Future[str | None]]] = queue.Queue()
+        threading.Thread(target=self._run, daemon=True, name="chat-input").start()
+
+    async def read(self, text: str) -> str | None:
+        """A line typed by the user; ``None`` at end of input (Ctrl-D)."""
+        future: asyncio.Future[str | None] = self._loop.create_future()
+        self._requests.put((text, future))
+        return await future
+
+    def _run(self) -> None:
+        while True:
+            text, future = self._requests.get()
+            try:
+                line: str | None = input(text)
+            except EOFError:
+                line = None
+            self._loop.call_soon_threadsafe(_resolve, future, line)
+
+
+def _resolve(future: asyncio.Future[str | None], line: str | None) -> None:
+    if not future.done():
+        future.set_result(line)
+
+
+async def converse(channel: Channel, reader: LineReader,
+                   out: Callable[[str], None] = click.echo) -> None:
+    """Prompt, send, show the answer; the next prompt comes when the turn ends."""
+    context: str | None = None
+    choices: tuple[str, ...] | None = None
+    turn_over = asyncio.Event()
+    turn_over.set()
+
+    async def show() -> None:
+        nonlocal context, choices
+        async for message in channel:
+            for line in message_lines(message):
+                out(line)
+            context = context_of(message, context)
+            if isinstance(message, ChannelAsk):
+                choices = message.choices
+                turn_over.set()
+            elif isinstance(message, ChannelTerminate):
+                choices = None
+                turn_over.set()
+            elif isinstance(message, ChannelDestroyed):
+                out("(atlas closed this channel)")
+                return
+
+    printer = asyncio.create_task(show())
+    try:
+        while not printer.done():
+            waiting = asyncio.create_task(turn_over.wait())
+            await asyncio.wait({waiting, printer}, return_when=asyncio.FIRST_COMPLETED)
+            waiting.cancel()
+            if printer.done():
+                break
+            line = await reader.read(prompt(context))
+            if line is None:
+                out("")
+                break
+            text = choice_answer(line, choices)
+            if not text:
+                continue
+            try:
+                DialogParse.from_payload({"sid": channel.sid}, text.encode())
+            except ProtocolError as error:
+                out(f"(not sent: {error})")
+                continue
+            turn_over.clear()
+            await channel.say(text)
+    finally:
+        printer.cancel()
+        await asyncio.gather(printer, return_exceptions=True)
+    if printer.done() and not printer.cancelled() and printer.exception() is not None:
+        raise Failure(str(printer.exception()))
+
+
+@click.command()
+@click.option("--uid", default=getpass.getuser, show_default="your login name",
+              help="Who is speaking (see atlas users).")
+@click.option("--sid", help="Channel id (default: a new one); reuse one to resume.")
+@click.option("--broker", help="Broker URL (default: ATLAS_BROKER, then the configuration).")
+@config_option
+def chat(uid: str, sid: str | None, broker: str | None, config_path: Path | None) -> None:
+    """Talk to atlas from the terminal. Ctrl-D or Ctrl-C to quit."""
+    config = load_config(config_path, broker=broker)
+    address = broker_address("mqtt://127.0.0.1:1883" if config.embedded else config.broker)
+    sid = sid or f"chat-{uuid.uuid4().hex[:8]}"
+
+    async def main() -> None:
+        async with connected(address, "atlas-chat") as client:
+            try:
+                async with Channel(client, sid, uid) as channel:
+                    click.echo(f"connected as {uid} ({channel.lang}) on channel {sid}; "
+                               "Ctrl-D to quit", err=True)
+                    await converse(channel, LineReader())
+            except ChannelError as error:
+                raise Failure(str(error)) from None
+            except ValueError as error:  # a bad uid or sid
+                raise Failure(str(error), 2) from None
+
+    try:
+        asyncio.run(main())
+    except KeyboardInterrupt:
+        # asyncio.run cancelled main(), so the channel was destroyed on the way out.
+        click.echo("", err=True)

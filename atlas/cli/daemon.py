@@ -1,0 +1,44 @@
+"""``atlas daemon``: the orchestrator, against the configured broker (or an embedded one)."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from dataclasses import replace
+from pathlib import Path
+
+import click
+
+from ..broker import BrokerProcessError, EmbeddedBroker
+from ..config import Config
+from .common import Failure, broker_address, config_option, load_config, run_until_signal
+
+log = logging.getLogger("atlas.cli")
+
+
+def embedded_url(config: Config, port: int, stack: contextlib.ExitStack) -> Config:
+    """Start the embedded broker when the configuration says ``broker: embedded``."""
+    if not config.embedded:
+        broker_address(config.broker)  # a bad URL fails now, in one line
+        return config
+    try:
+        broker = stack.enter_context(EmbeddedBroker(port=port))
+    except BrokerProcessError as error:
+        raise Failure(f"embedded broker: {error}") from None
+    log.info("embedded broker on %s (pid %s)", broker.url, broker.pid)
+    return replace(config, broker=broker.url)
+
+
+@click.command()
+@click.option("--broker", help="Broker URL (mqtt://user:pass@host:port, mqtts://…) or 'embedded'.")
+@click.option("--broker-port", default=1883, show_default=True, type=click.IntRange(0, 65535),
+              help="Port of the embedded broker, when the broker is 'embedded'.")
+@config_option
+def daemon(broker: str | None, broker_port: int, config_path: Path | None) -> None:
+    """Run the atlas daemon until interrupted."""
+    config = load_config(config_path, broker=broker)
+    from ..daemon import serve  # the NLU stack is heavy: import it only here
+
+    with contextlib.ExitStack() as stack:
+        config = embedded_url(config, broker_port, stack)
+        run_until_signal(serve(config))

@@ -1,0 +1,88 @@
+"""The logic behind ``atlas up``: children processes, watched and stopped in order."""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+log = logging.getLogger("atlas.up")
+
+#: Seconds children get to stop after SIGTERM before SIGKILL.
+GRACE = 5.0
+
+
+def find_skills(folder: Path) -> list[Path]:
+    """Skill folders (with skill.py or __main__.py) and skill files directly in ``folder``."""
+    if not folder.is_dir():
+        return []
+    def runnable(path: Path) -> bool:
+        if path.is_dir():
+            return (path / "skill.py").is_file() or (path / "__main__.py").is_file()
+        return path.suffix == ".py"
+
+    return [path for path in sorted(folder.iterdir())
+            if not path.name.startswith(("_", ".")) and runnable(path)]
+
+
+@dataclass
+class Child:
+    name: str
+    process: subprocess.Popen[bytes]
+    #: The stack cannot work without it: its exit stops everything.
+    essential: bool
+    where: str = ""
+
+
+@dataclass
+class Supervisor:
+    """Starts ``python -m atlas …`` children and stops them (last started, first stopped)."""
+
+    env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    children: list[Child] = field(default_factory=list)
+
+    def spawn(self, name: str, arguments: list[str], *, essential: bool,
+              where: str = "") -> Child:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "atlas", *arguments], env=dict(self.env),
+            stdin=subprocess.DEVNULL,
+            # Own process group: a Ctrl-C in the terminal reaches ``atlas up`` only,
+            # which then stops the children in order (skills say bye before the broker goes).
+            process_group=0)
+        child = Child(name, process, essential, where)
+        self.children.append(child)
+        return child
+
+    def watch(self, stopping: threading.Event, poll: float = 0.2) -> int:
+        """Wait until ``stopping`` is set (0) or an essential child exits (1)."""
+        reported: set[int] = set()
+        while not stopping.wait(poll):
+            for child in self.children:
+                code = child.process.poll()
+                if code is None or child.process.pid in reported:
+                    continue
+                reported.add(child.process.pid)
+                if child.essential:
+                    log.error("%s exited with code %s: stopping everything", child.name, code)
+                    return 1
+                log.warning("%s exited with code %s", child.name, code)
+        return 0
+
+    def stop(self, grace: float = GRACE, say: Callable[[str], None] = log.info) -> None:
+        for child in reversed(self.children):
+            if child.process.poll() is None:
+                child.process.terminate()
+        deadline = time.monotonic() + grace
+        for child in reversed(self.children):
+            try:
+                child.process.wait(max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                say(f"{child.name} did not stop within {grace:.0f} s: killed")
+                child.process.kill()
+                child.process.wait()
