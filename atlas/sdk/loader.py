@@ -7,6 +7,7 @@ import importlib.util
 import re
 import sys
 from pathlib import Path
+from types import ModuleType
 
 from .skill import Skill
 
@@ -22,6 +23,12 @@ def load_skill(path: str | Path) -> Skill:
     relatively (``from .helpers import …``). Loading the same path twice gives a fresh
     module, hence a fresh :class:`Skill`.
     """
+    skill: Skill = load_skill_module(path).skill
+    return skill
+
+
+def load_skill_module(path: str | Path) -> ModuleType:
+    """Like :func:`load_skill`, returning the module (its helpers are then testable)."""
     path = Path(path)
     if path.is_dir():
         folder, file = path, path / "skill.py"
@@ -52,4 +59,4 @@ def load_skill(path: str | Path) -> Skill:
     if not isinstance(skill, Skill):
         del sys.modules[name]
         raise SkillLoadError(f"{file}: defines no module-level `skill = Skill(...)`")
-    return skill
+    return module

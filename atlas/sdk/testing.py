@@ -11,11 +11,24 @@ Two levels:
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
+import tempfile
 import uuid
-from collections.abc import Coroutine
-from typing import Any
+from collections.abc import AsyncIterator, Coroutine, Iterable, Mapping
+from dataclasses import replace
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
 
+import aiomqtt
+
+from .. import mqtt
+from ..config import Config, Discovery
 from ..protocol import (
+    ChannelAsk,
+    ChannelShow,
+    ChannelTerminate,
     DialogAsk,
     DialogContext,
     DialogNotify,
@@ -23,11 +36,24 @@ from ..protocol import (
     DialogTerminate,
     IntentRequest,
     Message,
+    Ping,
+    ProtocolError,
+    Reason,
+    Skills,
+    parse_message,
 )
+from .loader import load_skill
 from .request import Outbox, Outgoing, RawPublish, Request, Sent
 from .skill import Skill
 
-__all__ = ["Recorder"]
+__all__ = ["Recorder", "Replies", "SkillTester", "TesterError"]
+
+log = logging.getLogger("atlas.sdk.testing")
+
+#: How long to wait for the daemon to list the skills (training included).
+READY_TIMEOUT = 60.0
+#: How long a turn of conversation may take before the tester gives up.
+TURN_TIMEOUT = 30.0
 
 
 class Recorder(Outbox):
@@ -102,3 +128,204 @@ def _describe(item: Outgoing | Message) -> tuple[str, Any]:
         case RawPublish():
             return ("publish", item.topic)
     return (type(item).__name__, None)
+
+
+class TesterError(RuntimeError):
+    """The stack under test did not come up, or did not answer."""
+
+
+class Replies(list[Message]):
+    """The channel messages of one turn, with shortcuts for assertions."""
+
+    @property
+    def shows(self) -> list[ChannelShow]:
+        return [m for m in self if isinstance(m, ChannelShow)]
+
+    @property
+    def texts(self) -> list[str]:
+        """Texts shown or asked, in order."""
+        return [m.text for m in self if isinstance(m, ChannelShow | ChannelAsk)]
+
+    @property
+    def cards(self) -> list[dict[str, Any]]:
+        return [card for show in self.shows for card in show.extra.get("cards", [])]
+
+    @property
+    def ask(self) -> ChannelAsk | None:
+        """The question ending the turn, if it ended with one."""
+        return self[-1] if self and isinstance(self[-1], ChannelAsk) else None
+
+    @property
+    def reason(self) -> Reason | None:
+        """Why the conversation ended, if this turn ended it."""
+        return self[-1].reason if self and isinstance(self[-1], ChannelTerminate) else None
+
+
+class SkillTester:
+    """A whole atlas around some skills, for their tests::
+
+        async with SkillTester(skill, lang="fr") as t:
+            replies = await t.say("mets un minuteur")
+            assert replies.ask is not None
+
+    It starts (or uses, with ``broker_url``) a broker, runs the real daemon in this
+    event loop with a temporary data dir and short timeouts, connects the skills
+    (``Skill`` objects or paths for :func:`load_skill`), waits until the daemon has
+    trained for them (its retained ``Skills`` message lists them all), creates the
+    user ``uid`` with ``lang`` and ``env`` settings, and opens a channel for them.
+    ``watch`` lists extra topic filters (device topics) whose messages
+    :meth:`published` returns.
+    """
+
+    def __init__(self, *skills: Skill | str | Path, broker_url: str | None = None,
+                 lang: str = "en", uid: str = "tester", env: Mapping[str, Any] | None = None,
+                 watch: Iterable[str] = (), config: Config | None = None) -> None:
+        if not skills:
+            raise ValueError("SkillTester needs at least one skill")
+        self.skills = [s if isinstance(s, Skill) else load_skill(s) for s in skills]
+        self.broker_url = broker_url
+        self.lang = lang
+        self.uid = uid
+        self.env = dict(env or {})
+        self.watch = tuple(watch)
+        self.config = config
+        self.skills_message: Skills | None = None
+        self._stack = contextlib.AsyncExitStack()
+        self._channel: Any = None
+        self._daemon: asyncio.Task[None] | None = None
+        self._pings: asyncio.Queue[Ping] = asyncio.Queue()
+        self._skills: asyncio.Queue[Skills] = asyncio.Queue()
+        self._published: asyncio.Queue[tuple[str, bytes]] = asyncio.Queue()
+
+    @property
+    def url(self) -> str:
+        if self.broker_url is None:
+            raise TesterError("the tester is not running")
+        return self.broker_url
+
+    @property
+    def channel(self) -> Any:
+        """The open :class:`atlas.channel.Channel` (for ``next()``, ``say()``…)."""
+        if self._channel is None:
+            raise TesterError("the tester is not running")
+        return self._channel
+
+    async def __aenter__(self) -> Self:
+        try:
+            await self._start()
+        except BaseException:
+            await self._stack.aclose()
+            raise
+        return self
+
+    async def __aexit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                        tb: TracebackType | None) -> None:
+        await self._stack.aclose()
+
+    async def _start(self) -> None:
+        # Imported here: the daemon and the embedded broker pull in the interpreter
+        # and amqtt, which a skill's own module never needs.
+        from ..broker import EmbeddedBroker
+        from ..channel import Channel
+        from ..daemon import serve
+        from ..store import Store
+
+        if self.broker_url is None:
+            broker = EmbeddedBroker(port=0)
+            self.broker_url = await asyncio.to_thread(broker.start)
+            self._stack.callback(broker.stop)
+        data_dir = Path(self._stack.enter_context(tempfile.TemporaryDirectory(
+            prefix="atlas-skilltester-")))
+        store = Store.in_data_dir(data_dir)
+        self._stack.callback(store.close)
+        store.add_user(self.uid, self.lang)
+        if self.env:
+            store.set_env(self.uid, self.env)
+        config = replace(self.config or _quick_config(), broker=self.broker_url,
+                         data_dir=data_dir)
+
+        await self._stack.enter_async_context(self._watching())
+        self._daemon = asyncio.create_task(serve(config, store), name="skilltester-daemon")
+        self._stack.push_async_callback(_cancel, self._daemon)
+        started_at = (await self._until(self._pings.get(), "the daemon's first ping")).started_at
+        for skill in self.skills:
+            running = await self._stack.enter_async_context(skill.connect(self.broker_url))
+            task = asyncio.create_task(running.serve(), name=f"skilltester-{skill.name}")
+            # Registered after the connection: stops serving before the bye.
+            self._stack.push_async_callback(_cancel, task)
+        names = {skill.name for skill in self.skills}
+        while True:
+            message = await self._until(self._skills.get(), f"the daemon to list {names}")
+            live = {summary.name for summary in message.skills}
+            if message.started_at == started_at and names <= live:
+                self.skills_message = message
+                break
+        self._channel = await self._stack.enter_async_context(
+            Channel(self.broker_url, uid=self.uid))
+
+    async def _until(self, waiting: Coroutine[Any, Any, Any], what: str) -> Any:
+        """Await ``waiting``, unless the daemon dies or it takes unreasonably long."""
+        assert self._daemon is not None
+        task = asyncio.ensure_future(waiting)
+        done, _ = await asyncio.wait({task, self._daemon}, timeout=READY_TIMEOUT,
+                                     return_when=asyncio.FIRST_COMPLETED)
+        if task in done:
+            return task.result()
+        task.cancel()
+        if self._daemon in done:
+            raise TesterError(f"the daemon stopped while waiting for {what}") from (
+                None if self._daemon.cancelled() else self._daemon.exception())
+        raise TesterError(f"gave up waiting for {what} after {READY_TIMEOUT} s")
+
+    @contextlib.asynccontextmanager
+    async def _watching(self) -> AsyncIterator[None]:
+        """One client that sees the daemon's pings and skills list, and device topics."""
+        async with mqtt.client(mqtt.BrokerAddress.parse(self.url), "skilltester") as client:
+            topics = [Ping.subscription(), Skills.subscription(), *self.watch]
+            await client.subscribe([(topic, mqtt.QOS) for topic in topics])
+            reader = asyncio.create_task(self._read(client))
+            try:
+                yield
+            finally:
+                await _cancel(reader)
+
+    async def _read(self, client: aiomqtt.Client) -> None:
+        async for incoming in client.messages:
+            topic = str(incoming.topic)
+            payload = incoming.payload if isinstance(incoming.payload, bytes) else b""
+            if any(incoming.topic.matches(pattern) for pattern in self.watch):
+                self._published.put_nowait((topic, payload))
+                continue
+            with contextlib.suppress(ProtocolError):
+                message = parse_message(topic, payload, (Ping, Skills))
+                if isinstance(message, Ping):
+                    self._pings.put_nowait(message)
+                elif isinstance(message, Skills):
+                    self._skills.put_nowait(message)
+
+    async def say(self, text: str, timeout: float = TURN_TIMEOUT) -> Replies:
+        """Say ``text``; the channel messages up to the next ask or terminate."""
+        return Replies(await self.channel.converse(text, timeout))
+
+    async def next(self, timeout: float = TURN_TIMEOUT) -> Message:
+        """The channel's next message (a notification, say)."""
+        message: Message = await self.channel.next(timeout)
+        return message
+
+    async def published(self, timeout: float = TURN_TIMEOUT) -> tuple[str, bytes]:
+        """The next message on one of the ``watch`` topics: ``(topic, payload)``."""
+        async with asyncio.timeout(timeout):
+            return await self._published.get()
+
+
+def _quick_config() -> Config:
+    # Short enough for tests to notice a missing skill quickly, long enough for a
+    # loaded 2-core machine not to time a healthy skill out.
+    return Config(discovery=Discovery(interval=1.0, timeout=10.0), skill_timeout=10.0,
+                  ask_timeout=60.0)
+
+
+async def _cancel(task: asyncio.Task[Any]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
