@@ -1,19 +1,42 @@
-"""Real brokers for the tests: the embedded amqtt one and a Mosquitto 2 process.
+"""Real peers for the tests: brokers (amqtt, Mosquitto 2), a raw skill, the daemon.
 
-Both start on free ports, so test runs never collide with each other or with a
-system broker on 1883.
+Brokers start on free ports, so test runs never collide with each other or with a
+system broker on 1883. The raw skill speaks the protocol with no SDK.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import shutil
 import socket
 import subprocess
 import time
+import uuid
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
+
+import aiomqtt
+
+from atlas import mqtt
+from atlas.config import Config
+from atlas.daemon import serve
+from atlas.protocol import (
+    DialogAsk,
+    DialogShow,
+    DialogTerminate,
+    IntentRequest,
+    Message,
+    Ping,
+    Pong,
+    Skills,
+    parse_message,
+    topic_for,
+)
+from atlas.store import Store
 
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 
@@ -95,3 +118,121 @@ class Mosquitto:
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
                  traceback: TracebackType | None) -> None:
         self.stop()
+
+
+# -- a raw skill and the daemon ----------------------------------------------------
+
+TRAINING = """
+%[greet]
+  hello
+  hi there
+  good morning
+  hey atlas
+  hello there my friend
+
+%[pick_color]
+  choose a color
+  pick a colour for me
+  I want to pick a color
+  let me choose a colour
+  help me pick a color
+"""
+
+
+def payload_of(message: aiomqtt.Message) -> bytes | str:
+    return message.payload if isinstance(message.payload, bytes | str) else b""
+
+
+@contextlib.asynccontextmanager
+async def raw_skill(url: str, name: str) -> AsyncIterator[None]:
+    """A skill written against the protocol only: greets, or asks for a colour."""
+    pong = Pong(name=name, version="1.0", author="tests",
+                intents={"greet": [], "pick_color": []}, training={"en": TRAINING})
+    async with mqtt.client(mqtt.BrokerAddress.parse(url), name) as client:
+        await client.subscribe([(Ping.subscription(), mqtt.QOS),
+                                (topic_for("greet"), mqtt.QOS),
+                                (topic_for("pick_color"), mqtt.QOS)])
+        await mqtt.publish(client, pong)
+
+        async def serve_skill() -> None:
+            async for message in client.messages:
+                parsed = parse_message(str(message.topic), payload_of(message),
+                                       (Ping, IntentRequest))
+                if isinstance(parsed, Ping):
+                    await mqtt.publish(client, pong)
+                elif isinstance(parsed, IntentRequest):
+                    await answer(client, parsed)
+
+        task = asyncio.create_task(serve_skill())
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+
+async def answer(client: aiomqtt.Client, request: IntentRequest) -> None:
+    sid, cid = request.sid, request.cid
+    if request.intent == "greet":
+        await mqtt.publish(client, DialogShow(sid, cid, f"Hello {request.uid}"))
+    elif request.choice is None:
+        await mqtt.publish(client, DialogAsk(sid, cid, "Which one?", choices=("red", "blue")))
+        return
+    else:
+        await mqtt.publish(client, DialogShow(sid, cid, f"You chose {request.choice}"))
+    await mqtt.publish(client, DialogTerminate(sid, cid))
+
+
+@contextlib.asynccontextmanager
+async def watching(url: str, topic: str, accept: type[Message],
+                   check: Callable[[Any], bool] = lambda _: True
+                   ) -> AsyncIterator[asyncio.Task[Message]]:
+    """Subscribed on entry; the task ends with the first ``accept`` message passing ``check``."""
+    async with mqtt.client(mqtt.BrokerAddress.parse(url), "watch") as client:
+        await client.subscribe(topic, qos=mqtt.QOS)
+
+        async def first() -> Message:
+            async for message in client.messages:
+                parsed = parse_message(str(message.topic), payload_of(message), (accept,))
+                if parsed is not None and check(parsed):
+                    return parsed
+            raise AssertionError("the connection ended")
+
+        task = asyncio.create_task(first())
+        try:
+            yield task
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+
+@contextlib.asynccontextmanager
+async def running_daemon(config: Config, users: dict[str, str] | None = None
+                         ) -> AsyncIterator[Config]:
+    """The real daemon (in this loop) with a raw skill it has trained for.
+
+    ``users`` maps uids to languages, added to the store first.
+    """
+    store = Store.in_data_dir(config.data_dir)
+    for uid, lang in (users or {}).items():
+        store.add_user(uid, lang)
+    skill = f"colors-{uuid.uuid4().hex[:6]}"
+    task: asyncio.Task[None] | None = None
+    try:
+        async with watching(config.broker, Ping.subscription(), Ping) as pinged:
+            task = asyncio.create_task(serve(config, store))
+            # The daemon pings once subscribed: from then on it hears channels and skills.
+            await asyncio.wait_for(pinged, 30)
+        async with watching(config.broker, Skills.subscription(), Skills,
+                            lambda skills: skill in {s.name for s in skills.skills}) as trained, \
+                raw_skill(config.broker, skill):
+            await asyncio.wait_for(trained, 60)
+            yield config
+    finally:
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        store.close()

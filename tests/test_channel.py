@@ -3,133 +3,29 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import uuid
-from collections.abc import AsyncIterator, Callable
-from typing import Any
+from collections.abc import AsyncIterator
 
-import aiomqtt
 import pytest
+from brokers import running_daemon, watching
 
 from atlas import mqtt
 from atlas.channel import Channel, ChannelError
 from atlas.config import Config
-from atlas.daemon import serve
 from atlas.protocol import (
     ChannelAsk,
     ChannelDestroyed,
     ChannelShow,
     ChannelTerminate,
     ChannelWork,
-    DialogAsk,
-    DialogShow,
-    DialogTerminate,
-    IntentRequest,
-    Message,
-    Ping,
-    Pong,
     Reason,
-    Skills,
-    parse_message,
-    topic_for,
 )
-from atlas.store import Store
-
-TRAINING = """
-%[greet]
-  hello
-  hi there
-  good morning
-  hey atlas
-  hello there my friend
-
-%[pick_color]
-  choose a color
-  pick a colour for me
-  I want to pick a color
-  let me choose a colour
-  help me pick a color
-"""
-
-
-def payload_of(message: aiomqtt.Message) -> bytes | str:
-    return message.payload if isinstance(message.payload, bytes | str) else b""
-
-
-@contextlib.asynccontextmanager
-async def raw_skill(url: str, name: str) -> AsyncIterator[None]:
-    """A skill written against the protocol only: greets, or asks for a colour."""
-    pong = Pong(name=name, version="1.0", author="tests",
-                intents={"greet": [], "pick_color": []}, training={"en": TRAINING})
-    async with mqtt.client(mqtt.BrokerAddress.parse(url), name) as client:
-        await client.subscribe([(Ping.subscription(), mqtt.QOS),
-                                (topic_for("greet"), mqtt.QOS),
-                                (topic_for("pick_color"), mqtt.QOS)])
-        await mqtt.publish(client, pong)
-
-        async def serve_skill() -> None:
-            async for message in client.messages:
-                parsed = parse_message(str(message.topic), payload_of(message),
-                                       (Ping, IntentRequest))
-                if isinstance(parsed, Ping):
-                    await mqtt.publish(client, pong)
-                elif isinstance(parsed, IntentRequest):
-                    await answer(client, parsed)
-
-        task = asyncio.create_task(serve_skill())
-        try:
-            yield
-        finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-
-
-async def answer(client: aiomqtt.Client, request: IntentRequest) -> None:
-    sid, cid = request.sid, request.cid
-    if request.intent == "greet":
-        await mqtt.publish(client, DialogShow(sid, cid, f"Hello {request.uid}"))
-    elif request.choice is None:
-        await mqtt.publish(client, DialogAsk(sid, cid, "Which one?", choices=("red", "blue")))
-        return
-    else:
-        await mqtt.publish(client, DialogShow(sid, cid, f"You chose {request.choice}"))
-    await mqtt.publish(client, DialogTerminate(sid, cid))
-
-
-async def wait_for(url: str, topic: str, accept: type[Message],
-                   check: Callable[[Any], bool] = lambda _: True) -> None:
-    """Subscribe, then return on the first message of the ``accept`` kind passing ``check``."""
-    async with mqtt.client(mqtt.BrokerAddress.parse(url), "watch") as client:
-        await client.subscribe(topic, qos=mqtt.QOS)
-        async for message in client.messages:
-            parsed = parse_message(str(message.topic), payload_of(message), (accept,))
-            if parsed is not None and check(parsed):
-                return
 
 
 @pytest.fixture
 async def daemon(config: Config) -> AsyncIterator[Config]:
-    """The real daemon with a raw skill it has trained for."""
-    store = Store.in_data_dir(config.data_dir)
-    store.add_user("alice", "fr")
-    skill = f"colors-{uuid.uuid4().hex[:6]}"
-    pinged = asyncio.create_task(wait_for(config.broker, Ping.subscription(), Ping))
-    await asyncio.sleep(0)  # let the watcher subscribe before the daemon starts
-    task = asyncio.create_task(serve(config, store))
-    try:
-        await asyncio.wait_for(pinged, 30)
-        trained = asyncio.create_task(wait_for(
-            config.broker, Skills.subscription(), Skills,
-            lambda skills: skill in {s.name for s in skills.skills}))
-        async with raw_skill(config.broker, skill):
-            await asyncio.wait_for(trained, 30)
-            yield config
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-        store.close()
+    async with running_daemon(config, {"alice": "fr"}) as running:
+        yield running
 
 
 def kinds(messages: list[object]) -> list[type]:
@@ -183,12 +79,11 @@ async def test_the_same_sid_twice_on_one_connection_is_refused(daemon: Config) -
 
 async def test_leaving_destroys_the_channel(daemon: Config) -> None:
     sid = f"leaving-{uuid.uuid4().hex[:6]}"
-    destroyed = asyncio.create_task(wait_for(
-        daemon.broker, ChannelDestroyed.subscription(sid=sid), ChannelDestroyed))
-    await asyncio.sleep(0.1)  # the watcher subscribes (a wait for readiness, not a measure)
-    async with Channel(daemon.broker, sid=sid):
-        pass
-    await asyncio.wait_for(destroyed, 10)
+    async with watching(daemon.broker, ChannelDestroyed.subscription(sid=sid),
+                        ChannelDestroyed) as destroyed:
+        async with Channel(daemon.broker, sid=sid):
+            pass
+        assert await asyncio.wait_for(destroyed, 10) == ChannelDestroyed(sid)
 
 
 async def test_garbage_on_the_channel_is_ignored(daemon: Config) -> None:

@@ -16,17 +16,21 @@ from .common import Failure, broker_address, config_option, load_config, run_unt
 log = logging.getLogger("atlas.cli")
 
 
-def embedded_url(config: Config, port: int, stack: contextlib.ExitStack) -> Config:
-    """Start the embedded broker when the configuration says ``broker: embedded``."""
+def embedded_url(config: Config, port: int, stack: contextlib.ExitStack
+                 ) -> tuple[Config, int | None]:
+    """Start the embedded broker when the configuration says ``broker: embedded``.
+
+    Returns the configuration naming the broker actually used, and the broker's pid.
+    """
     if not config.embedded:
         broker_address(config.broker)  # a bad URL fails now, in one line
-        return config
+        return config, None
     try:
         broker = stack.enter_context(EmbeddedBroker(port=port))
     except BrokerProcessError as error:
         raise Failure(f"embedded broker: {error}") from None
     log.info("embedded broker on %s (pid %s)", broker.url, broker.pid)
-    return replace(config, broker=broker.url)
+    return replace(config, broker=broker.url), broker.pid
 
 
 @click.command()
@@ -40,5 +44,5 @@ def daemon(broker: str | None, broker_port: int, config_path: Path | None) -> No
     from ..daemon import serve  # the NLU stack is heavy: import it only here
 
     with contextlib.ExitStack() as stack:
-        config = embedded_url(config, broker_port, stack)
+        config, _ = embedded_url(config, broker_port, stack)
         run_until_signal(serve(config))

@@ -25,7 +25,7 @@ def skills(as_json: bool, wait: float, broker: str | None, config_path: Path | N
     address = broker_address("mqtt://127.0.0.1:1883" if config.embedded else config.broker)
 
     async def collect() -> list[SkillSummary]:
-        async with connected(address, "atlas-skills") as client:
+        async with connected(address, "atlas-skills", attempts=4) as client:
             return await live_skills(client, wait)
 
     found = asyncio.run(collect())

@@ -41,7 +41,7 @@ def up(broker: str | None, broker_port: int, skills_dir: Path | None, bridge: bo
     code = 0
     with contextlib.ExitStack() as stack:
         stack.callback(lambda: [signal.signal(s, h) for s, h in previous.items()])
-        config = embedded_url(config, broker_port, stack)
+        config, broker_pid = embedded_url(config, broker_port, stack)
         # Children read the same file; the environment gives them the broker actually
         # used (an embedded one may be on a free port) and the same data dir.
         supervisor.env = {**os.environ, "ATLAS_BROKER": config.broker,
@@ -49,7 +49,8 @@ def up(broker: str | None, broker_port: int, skills_dir: Path | None, bridge: bo
         common = ["--config", str(config_path)] if config_path else []
         verbosity = _verbosity()
         stack.callback(supervisor.stop)
-        lines = [f"  broker  {config.broker}"]
+        lines = [f"  broker  {config.broker}"
+                 + (f" (embedded, pid {broker_pid})" if broker_pid else "")]
         daemon = supervisor.spawn("daemon", [*verbosity, "daemon", *common], essential=True)
         lines.append(f"  daemon  pid {daemon.process.pid}")
         if bridge and importlib.util.find_spec("atlas.cli.bridge") is not None:

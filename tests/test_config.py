@@ -1,0 +1,116 @@
+"""Configuration: defaults < YAML file < ATLAS_* variables < command-line options."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from atlas.config import Bridge, Config, ConfigError, Discovery, load
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True)
+def clean(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    # No variable from the caller's shell, and no config/atlas.yml in the working dir.
+    monkeypatch.delenv("ATLAS_BROKER", raising=False)
+    monkeypatch.delenv("ATLAS_DATA_DIR", raising=False)
+    monkeypatch.chdir(tmp_path)
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "atlas.yml"
+    path.write_text(text)
+    return path
+
+
+def test_defaults_without_a_file() -> None:
+    config = load()
+    assert config == Config()
+    assert config.broker == "mqtt://127.0.0.1:1883"
+    assert config.discovery == Discovery(10.0, 30.0)
+    assert (config.skill_timeout, config.ask_timeout) == (10.0, 300.0)
+
+
+def test_the_default_file_is_read_from_the_working_dir(tmp_path: Path) -> None:
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "atlas.yml").write_text("default_lang: fr\n")
+    assert load().default_lang == "fr"
+
+
+def test_the_file_overrides_defaults(tmp_path: Path) -> None:
+    config = load(write(tmp_path, """
+broker: mqtt://broker.lan:1884
+data_dir: /srv/atlas
+default_lang: fr
+discovery: {interval: 2, timeout: 7}
+skill_timeout: 4
+ask_timeout: 60
+env: {LIGHTS_TOPIC: "zigbee2mqtt/{room}/set", ROOMS: [kitchen, bedroom]}
+bridge: {port: 9000, origins: ["https://atlas.lan"]}
+"""))
+    assert config.broker == "mqtt://broker.lan:1884"
+    assert config.data_dir == Path("/srv/atlas")
+    assert config.default_lang == "fr"
+    assert config.discovery == Discovery(2.0, 7.0)
+    assert (config.skill_timeout, config.ask_timeout) == (4.0, 60.0)
+    assert config.env == {"LIGHTS_TOPIC": "zigbee2mqtt/{room}/set",
+                          "ROOMS": ["kitchen", "bedroom"]}
+    assert config.bridge == Bridge(port=9000, origins=("https://atlas.lan",))
+
+
+def test_variables_override_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = write(tmp_path, "broker: mqtt://file:1883\ndata_dir: from-file\n")
+    monkeypatch.setenv("ATLAS_BROKER", "mqtt://env:1883")
+    monkeypatch.setenv("ATLAS_DATA_DIR", "/from/env")
+    config = load(path)
+    assert (config.broker, config.data_dir) == ("mqtt://env:1883", Path("/from/env"))
+
+
+def test_options_override_variables(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = write(tmp_path, "broker: mqtt://file:1883\n")
+    monkeypatch.setenv("ATLAS_BROKER", "mqtt://env:1883")
+    assert load(path, broker="mqtt://cli:1883").broker == "mqtt://cli:1883"
+    # An option not given (None) leaves the lower layers alone.
+    assert load(path, broker=None).broker == "mqtt://env:1883"
+
+
+def test_bridge_options(tmp_path: Path) -> None:
+    config = load(write(tmp_path, "bridge: {host: 0.0.0.0, port: 9000}\n"), bridge_port=9100)
+    assert (config.bridge.host, config.bridge.port) == ("0.0.0.0", 9100)
+
+
+def test_embedded_broker() -> None:
+    assert load(broker="embedded").embedded
+    assert not load().embedded
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("brokr: mqtt://x\n", "unknown key 'brokr'"),
+    ("discovery: {intervl: 3}\n", "unknown key 'intervl'"),
+    ("discovery: 3\n", "'discovery' must be a mapping"),
+    ("skill_timeout: -1\n", "must not be negative"),
+    ("skill_timeout: soon\n", "skill_timeout"),
+    ("env: [a, b]\n", "must be a mapping"),
+    ("- just\n- a list\n", "top level must be a mapping"),
+    ("broker: [unclosed\n", "invalid YAML"),
+])
+def test_bad_files_are_explained(tmp_path: Path, text: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message.replace("[", r"\[")):
+        load(write(tmp_path, text))
+
+
+def test_a_missing_file_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="cannot read"):
+        load(tmp_path / "nope.yml")
+
+
+def test_an_empty_file_means_defaults(tmp_path: Path) -> None:
+    assert load(write(tmp_path, "")) == Config()
+
+
+def test_the_shipped_file_documents_the_defaults() -> None:
+    shipped = load(REPO / "config" / "atlas.yml")
+    # Only the broker differs, so that `atlas up` works with no set-up.
+    assert shipped == Config(broker="embedded")

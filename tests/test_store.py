@@ -1,0 +1,107 @@
+"""The SQLite store, on real files."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from atlas.store import Store, UnknownUser, User, UserExists
+
+
+@pytest.fixture
+def store(data_dir: Path) -> Store:
+    return Store.in_data_dir(data_dir)
+
+
+def test_users_are_kept_in_a_file_in_the_data_dir(data_dir: Path, store: Store) -> None:
+    store.add_user("bob", "en")
+    store.add_user("alice", "fr")
+    store.close()
+    reopened = Store.in_data_dir(data_dir)
+    assert (data_dir / "atlas.sqlite3").is_file()
+    assert [u.uid for u in reopened.users()] == ["alice", "bob"]
+    assert reopened.user("alice") == User("alice", "fr", {}, False)
+    assert reopened.user("nobody") is None
+
+
+def test_the_data_dir_is_created(tmp_path: Path) -> None:
+    Store.in_data_dir(tmp_path / "new" / "dir").add_user("bob", "en")
+    assert (tmp_path / "new" / "dir" / "atlas.sqlite3").is_file()
+
+
+def test_a_uid_is_unique(store: Store) -> None:
+    store.add_user("bob", "en")
+    with pytest.raises(UserExists):
+        store.add_user("bob", "fr")
+    assert store.user("bob") == User("bob", "en")
+
+
+def test_passwords_are_argon2_hashes_never_clear_text(data_dir: Path, store: Store) -> None:
+    store.add_user("bob", "en", "correct horse battery staple")
+    store.close()
+    raw = b"".join(path.read_bytes() for path in data_dir.iterdir())
+    assert b"correct horse battery staple" not in raw
+    with sqlite3.connect(data_dir / "atlas.sqlite3") as db:
+        (stored,) = db.execute("SELECT password_hash FROM users WHERE uid = 'bob'").fetchone()
+    assert stored.startswith("$argon2id$")
+
+
+def test_verify_password(store: Store) -> None:
+    user = store.add_user("bob", "en", "right")
+    assert user.has_password
+    assert store.verify_password("bob", "right")
+    assert not store.verify_password("bob", "wrong")
+    assert not store.verify_password("bob", "")
+    assert not store.verify_password("nobody", "right")
+
+
+def test_a_user_without_password_cannot_sign_in(store: Store) -> None:
+    assert not store.add_user("kid", "fr").has_password
+    assert not store.verify_password("kid", "")
+    store.set_password("kid", "now")
+    assert store.verify_password("kid", "now") and store.user("kid").has_password  # type: ignore[union-attr]
+
+
+def test_set_password_replaces_the_old_one(store: Store) -> None:
+    store.add_user("bob", "en", "old")
+    store.set_password("bob", "new")
+    assert store.verify_password("bob", "new")
+    assert not store.verify_password("bob", "old")
+
+
+def test_language(store: Store) -> None:
+    store.add_user("bob", "en")
+    store.set_lang("bob", "fr")
+    assert store.user("bob").lang == "fr"  # type: ignore[union-attr]
+    with pytest.raises(UnknownUser):
+        store.set_lang("nobody", "fr")
+
+
+def test_env_values_keep_their_json_types(store: Store) -> None:
+    store.add_user("bob", "en")
+    store.set_env("bob", {"TOPIC": "z2m/{room}", "ROOMS": ["kitchen", "salon"], "DIM": 40})
+    store.set_env("bob", {"DIM": None, "SOUND": True})
+    assert store.user("bob").env == {  # type: ignore[union-attr]
+        "ROOMS": ["kitchen", "salon"], "SOUND": True, "TOPIC": "z2m/{room}"}
+    with pytest.raises(UnknownUser):
+        store.set_env("nobody", {"A": "b"})
+
+
+def test_removing_a_user_removes_their_settings(data_dir: Path, store: Store) -> None:
+    store.add_user("bob", "en", "pw")
+    store.set_env("bob", {"A": "b"})
+    store.delete_user("bob")
+    assert store.user("bob") is None
+    with sqlite3.connect(data_dir / "atlas.sqlite3") as db:
+        assert db.execute("SELECT COUNT(*) FROM user_env").fetchone() == (0,)
+    with pytest.raises(UnknownUser):
+        store.delete_user("bob")
+
+
+def test_two_stores_on_one_file_see_each_other(data_dir: Path, store: Store) -> None:
+    other = Store.in_data_dir(data_dir)
+    store.add_user("bob", "en")
+    other.set_env("bob", {"A": "1"})
+    assert store.user("bob").env == {"A": "1"}  # type: ignore[union-attr]
