@@ -72,15 +72,23 @@ class Recorder(Outbox):
         self.version = version
         self.sent: list[Outgoing] = []
         self.tasks: list[asyncio.Task[Any]] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     def send(self, item: Outgoing) -> Sent:
         self.sent.append(item)
         return Sent.completed()
 
     def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+        if self._loop is not None and not _in_loop(self._loop):
+            # From a plain-function handler's worker thread.
+            made = asyncio.run_coroutine_threadsafe(self._create(coro), self._loop)
+            return made.result()
         task = asyncio.ensure_future(coro)
         self.tasks.append(task)
         return task
+
+    async def _create(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+        return self.spawn(coro)
 
     def request(self, intent: str, *, lang: str = "en", cid: str | None = None,
                 choice: str | None = None, env: dict[str, Any] | None = None,
@@ -95,10 +103,12 @@ class Recorder(Outbox):
     async def call(self, intent: str, **kwargs: Any) -> list[Outgoing]:
         """Run the handler once; returns only what this call published."""
         start = len(self.sent)
+        self._loop = asyncio.get_running_loop()
         await self.skill.handle(self.request(intent, **kwargs), self)
         return self.sent[start:]
 
     async def handle(self, message: IntentRequest) -> Request | None:
+        self._loop = asyncio.get_running_loop()
         return await self.skill.handle(message, self)
 
     async def close(self) -> None:
@@ -111,6 +121,13 @@ class Recorder(Outbox):
     def describe(items: list[Outgoing]) -> list[tuple[str, Any]]:
         """A compact view for assertions: ``[("show", text), ("terminate", None)]``."""
         return [_describe(item) for item in items]
+
+
+def _in_loop(loop: asyncio.AbstractEventLoop) -> bool:
+    try:
+        return asyncio.get_running_loop() is loop
+    except RuntimeError:
+        return False
 
 
 def _describe(item: Outgoing | Message) -> tuple[str, Any]:

@@ -228,3 +228,18 @@ def test_listen_registers_message_handlers() -> None:
     def on_skills(message: Skills) -> None: ...
 
     assert skill.listeners == {Skills: [on_skills]}
+
+
+async def test_plain_function_handlers_can_spawn_jobs() -> None:
+    skill = demo()
+
+    @skill.intent("turn_on")
+    def turn_on(req: Request) -> None:
+        async def later() -> None:
+            await req.notify("from the loop")
+        req.spawn(later())
+
+    recorder = Recorder(skill)
+    await recorder.call("turn_on")
+    await asyncio.gather(*recorder.tasks)
+    assert ("notify", "from the loop") in Recorder.describe(recorder.sent)
