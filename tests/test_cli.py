@@ -1,0 +1,428 @@
+"""The ``atlas`` command: in-process (CliRunner) for local commands, real processes otherwise."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import click
+import pytest
+from brokers import free_port, running_daemon
+from click.testing import CliRunner, Result
+
+from atlas import mqtt
+from atlas.broker import EmbeddedBroker
+from atlas.cli import main
+from atlas.cli.render import (
+    card_lines,
+    choice_answer,
+    message_lines,
+    prompt,
+    skills_table,
+    users_table,
+)
+from atlas.cli.supervise import find_skills
+from atlas.cli.users import parse_assignment
+from atlas.config import Config
+from atlas.protocol import (
+    ChannelAsk,
+    ChannelShow,
+    ChannelTerminate,
+    ChannelWork,
+    Ping,
+    Pong,
+    Reason,
+    SkillSummary,
+    parse_message,
+)
+from atlas.store import Store, User
+
+REPO = Path(__file__).resolve().parent.parent
+
+# -- rendering, pure ----------------------------------------------------------------
+
+
+def test_a_show_with_a_card() -> None:
+    show = ChannelShow("s", "Here", {"cards": [{"header": "Paris", "subhead": "Sunny",
+                                                "text": "21°C\nlight wind",
+                                                "media": "https://x/sun.png"}]})
+    assert message_lines(show) == [
+        "Here", "    ┌ Paris — Sunny", "    │ 21°C", "    │ light wind",
+        "    │ <https://x/sun.png>"]
+
+
+def test_odd_cards_still_render() -> None:
+    assert card_lines("just text") == ["    just text"]
+    assert card_lines({}) == ["    ┌ (empty card)"]
+
+
+def test_an_ask_lists_its_choices() -> None:
+    ask = ChannelAsk("s", "Start it?", choices=("yes", "no"))
+    assert message_lines(ask) == ["Start it?", "    1. yes", "    2. no"]
+
+
+def test_work_and_ends() -> None:
+    assert message_lines(ChannelWork("s")) == ["…"]
+    assert message_lines(ChannelTerminate("s", Reason.NOMINAL)) == []
+    assert message_lines(ChannelTerminate("s", Reason.TIMEOUT)) == ["(timeout)"]
+
+
+def test_numbers_answer_choices() -> None:
+    assert choice_answer("2", ("yes", "no")) == "no"
+    assert choice_answer(" 1 ", ("yes", "no")) == "yes"
+    assert choice_answer("3", ("yes", "no")) == "3"
+    assert choice_answer("2", None) == "2"
+    assert choice_answer("  yes ", ("yes", "no")) == "yes"
+
+
+def test_the_prompt_shows_the_context() -> None:
+    assert prompt(None) == "> "
+    assert prompt("shopping") == "[shopping] > "
+
+
+def test_tables() -> None:
+    assert users_table([]).startswith("no users")
+    text = users_table([User("bob", "fr", {"B": 1, "A": 2}, True)])
+    assert text.splitlines()[1].split() == ["bob", "fr", "yes", "A,", "B"]
+    skills = skills_table([SkillSummary("timer", "1.0", "me", "", {"set_timer": ["duration"],
+                                        "stop": []}, {"SOUND": "string"}, ["en"])])
+    assert "set_timer(duration), stop" in skills and "SOUND:string" in skills
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("TOPIC=z2m/{room}", ("TOPIC", "z2m/{room}")),
+    ("A=x=y", ("A", "x=y")),
+    ("ROOMS:=[\"kitchen\"]", ("ROOMS", ["kitchen"])),
+    ("DIM:=40", ("DIM", 40)),
+    ("GONE=", ("GONE", None)),
+])
+def test_assignments(text: str, expected: tuple[str, Any]) -> None:
+    assert parse_assignment(text) == expected
+
+
+@pytest.mark.parametrize("text", ["nothing", "=x", "A B=c", "J:={bad"])
+def test_bad_assignments(text: str) -> None:
+    with pytest.raises(click.BadParameter):
+        parse_assignment(text)
+
+
+def test_finding_skills(tmp_path: Path) -> None:
+    for folder, file in (("clock", "skill.py"), ("timer", "__main__.py"), ("notes", "README")):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / file).write_text("")
+    for name in ("single.py", "_private.py", "data.json"):
+        (tmp_path / name).write_text("")
+    assert [p.name for p in find_skills(tmp_path)] == ["clock", "single.py", "timer"]
+    assert find_skills(tmp_path / "missing") == []
+
+
+# -- local commands, in process --------------------------------------------------------
+
+
+@pytest.fixture
+def cli(tmp_path: Path, data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    monkeypatch.chdir(tmp_path)  # no config/atlas.yml of the repo
+    monkeypatch.delenv("ATLAS_BROKER", raising=False)
+    return CliRunner(env={"ATLAS_DATA_DIR": str(data_dir)})
+
+
+def run(cli: CliRunner, *args: str, input: str | None = None) -> Result:
+    return cli.invoke(main, list(args), input=input, catch_exceptions=False)
+
+
+def test_users_add_list_env(cli: CliRunner, data_dir: Path) -> None:
+    assert run(cli, "users", "add", "alice", "--lang", "fr", "--password-stdin",
+               input="s3cret\n").exit_code == 0
+    assert run(cli, "users", "add", "kid").exit_code == 0
+    listed = run(cli, "users", "list")
+    assert listed.exit_code == 0
+    assert [line.split()[:3] for line in listed.output.splitlines()[1:]] == [
+        ["alice", "fr", "yes"], ["kid", "en", "no"]]
+    assert "argon2" not in listed.output and "s3cret" not in listed.output
+    env = run(cli, "users", "env", "alice", "TOPIC=z2m/{room}", "ROOMS:=[\"salon\"]")
+    assert env.exit_code == 0
+    assert env.output.splitlines() == ['ROOMS=["salon"]', "TOPIC=z2m/{room}"]
+    assert run(cli, "users", "env", "alice", "TOPIC=").output.splitlines() == [
+        'ROOMS=["salon"]']
+    store = Store.in_data_dir(data_dir)
+    assert store.verify_password("alice", "s3cret")
+    assert store.user("alice") == User("alice", "fr", {"ROOMS": ["salon"]}, True)
+    as_json = json.loads(run(cli, "users", "list", "--json").output)
+    assert as_json[0] == {"uid": "alice", "lang": "fr", "password": True, "env": ["ROOMS"]}
+
+
+def test_users_passwd_lang_remove(cli: CliRunner, data_dir: Path) -> None:
+    run(cli, "users", "add", "bob")
+    assert run(cli, "users", "passwd", "bob", "--password-stdin", input="pw\n").exit_code == 0
+    assert run(cli, "users", "lang", "bob", "fr").exit_code == 0
+    store = Store.in_data_dir(data_dir)
+    assert store.verify_password("bob", "pw") and store.user("bob").lang == "fr"  # type: ignore[union-attr]
+    assert run(cli, "users", "remove", "bob").exit_code == 0
+    assert store.user("bob") is None
+
+
+def test_user_errors(cli: CliRunner) -> None:
+    run(cli, "users", "add", "bob")
+    again = run(cli, "users", "add", "bob")
+    assert again.exit_code == 1 and "already exists" in again.output
+    for args in (("users", "env", "nobody", "A=b"), ("users", "remove", "nobody"),
+                 ("users", "lang", "nobody", "fr"), ("users", "passwd", "nobody")):
+        result = run(cli, *args)
+        assert result.exit_code == 1 and "no user nobody" in result.output
+    empty = run(cli, "users", "passwd", "bob", "--password-stdin", input="\n")
+    assert empty.exit_code == 2 and "password is required" in empty.output
+    bad = run(cli, "users", "env", "bob", "oops")
+    assert bad.exit_code == 2 and "KEY=VALUE" in bad.output
+
+
+def test_a_bad_config_is_one_line_and_exit_2(cli: CliRunner, tmp_path: Path) -> None:
+    (tmp_path / "bad.yml").write_text("brokr: x\n")
+    result = run(cli, "users", "list", "--config", str(tmp_path / "bad.yml"))
+    assert result.exit_code == 2
+    expected = f"Error: configuration: {tmp_path / 'bad.yml'}: unknown key 'brokr'"
+    assert result.output.strip() == expected
+
+
+def test_broker_user(cli: CliRunner, tmp_path: Path) -> None:
+    result = run(cli, "broker-user", str(tmp_path / "passwd"), "daemon", "--password-stdin",
+                 input="pw\n")
+    assert result.exit_code == 0
+    assert (tmp_path / "passwd").read_text().startswith("daemon:$argon2id$")
+
+
+def test_unknown_command_is_a_usage_error(cli: CliRunner) -> None:
+    result = cli.invoke(main, ["frobnicate"])
+    assert result.exit_code == 2 and "No such command" in result.output
+
+
+def test_every_command_takes_config(cli: CliRunner) -> None:
+    for name in ("broker", "chat", "daemon", "skills", "up"):
+        assert "--config" in run(cli, name, "--help").output, name
+    for group, name in (("users", "add"), ("users", "list"), ("users", "env"),
+                        ("skill", "run")):
+        assert "--config" in run(cli, group, name, "--help").output, name
+
+
+# -- real processes -------------------------------------------------------------------
+
+
+def atlas_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ATLAS_")}
+    return {**env, **extra}
+
+
+async def atlas(*args: str, env: dict[str, str] | None = None, stdin: bytes | None = None,
+                cwd: Path | None = None, timeout: float = 120) -> tuple[int, str, str]:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "atlas", *args, env=env or atlas_env(), cwd=cwd,
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE)
+    out, err = await asyncio.wait_for(process.communicate(stdin), timeout)
+    assert process.returncode is not None
+    return process.returncode, out.decode(), err.decode()
+
+
+@contextlib.asynccontextmanager
+async def ponging(url: str, *names: str) -> AsyncIterator[None]:
+    """Raw skills that answer pings (one connection each, as real skills)."""
+    async with contextlib.AsyncExitStack() as stack:
+        for name in names:
+            client = await stack.enter_async_context(mqtt.client(mqtt.BrokerAddress.parse(url),
+                                                                 name))
+            await client.subscribe(Ping.subscription(), qos=mqtt.QOS)
+            pong = Pong(name=name, version="2.1", author="tests",
+                        intents={"set_timer": ["duration"]}, env={"SOUND": "string"},
+                        training={"en": "%[set_timer]\n  set a timer\n"})
+
+            async def answer(client: Any = client, pong: Pong = pong) -> None:
+                async for message in client.messages:
+                    if parse_message(str(message.topic), message.payload, (Ping,)):
+                        await mqtt.publish(client, pong)
+
+            task = asyncio.create_task(answer())
+            stack.callback(task.cancel)
+        yield
+
+
+async def test_skills_json_lists_live_skills(broker_url: str) -> None:
+    async with ponging(broker_url, "timer", "clock"):
+        code, out, err = await atlas("skills", "--json", "--wait", "1",
+                                     env=atlas_env(ATLAS_BROKER=broker_url))
+    assert code == 0, err
+    listed = json.loads(out)
+    assert [skill["name"] for skill in listed] == ["clock", "timer"]
+    assert listed[0] == {"name": "clock", "version": "2.1", "author": "tests",
+                         "description": "", "intents": {"set_timer": ["duration"]},
+                         "env": {"SOUND": "string"}, "languages": ["en"]}
+
+
+async def test_skills_table(broker_url: str) -> None:
+    async with ponging(broker_url, "timer"):
+        code, out, err = await atlas("skills", "--broker", broker_url, "--wait", "1")
+    assert code == 0, err
+    header, row = out.splitlines()
+    assert header.split() == ["NAME", "VERSION", "AUTHOR", "INTENTS", "ENV"]
+    assert row.split() == ["timer", "2.1", "tests", "set_timer(duration)", "SOUND:string"]
+
+
+async def test_skills_with_an_unreachable_broker_exits_3() -> None:
+    code, _, err = await atlas("skills", "--broker", f"mqtt://127.0.0.1:{free_port()}")
+    assert code == 3
+    assert "retrying in" in err
+    assert err.strip().splitlines()[-1].startswith("Error: broker mqtt://127.0.0.1:")
+
+
+async def test_a_bad_broker_url_exits_2() -> None:
+    code, _, err = await atlas("daemon", "--broker", "http://nope")
+    assert code == 2 and "unsupported broker scheme" in err
+
+
+async def test_skill_run_refuses_what_is_not_a_skill(tmp_path: Path) -> None:
+    (tmp_path / "empty.py").write_text("x = 1\n")
+    code, _, err = await atlas("skill", "run", str(tmp_path / "empty.py"), "--broker",
+                               "mqtt://127.0.0.1:1")
+    assert code == 2 and "skill = Skill(" in err
+    code, _, err = await atlas("skill", "run", str(tmp_path / "missing"))
+    assert code == 2 and "does not exist" in err
+
+
+async def test_chat(config: Config) -> None:
+    async with running_daemon(config, {"alice": "fr"}):
+        code, out, err = await atlas(
+            "chat", "--uid", "bob", "--broker", config.broker,
+            stdin=b"hello\nchoose a color\n2\n")
+    assert code == 0, err
+    assert "connected as bob (en)" in err
+    lines = [line.removeprefix("> ") for line in out.splitlines()]
+    assert "Hello bob" in lines
+    assert lines[lines.index("Which one?") + 1:][:2] == ["    1. red", "    2. blue"]
+    assert "You chose blue" in lines
+
+
+# -- atlas up ---------------------------------------------------------------------------
+
+SKILL = '''
+from atlas.sdk import Skill
+
+skill = Skill("echo", version="1.0", author="tests")
+skill.training("en", "%[echo_hello]\\n  hello there\\n  hi echo\\n")
+
+
+@skill.intent("echo_hello")
+async def hello(req):
+    await req.show("hi")
+    await req.terminate()
+'''
+
+
+def gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    # A zombie still answers signals: it is gone once its parent has reaped it.
+    status = Path(f"/proc/{pid}/status")
+    return status.exists() and "zombie" in status.read_text()
+
+
+@pytest.fixture
+def stack_dir(tmp_path: Path) -> Iterator[Path]:
+    (tmp_path / "skills" / "echo").mkdir(parents=True)
+    (tmp_path / "skills" / "echo" / "skill.py").write_text(SKILL)
+    (tmp_path / "atlas.yml").write_text(
+        f"broker: embedded\ndata_dir: {tmp_path / 'data'}\nskills_dir: {tmp_path / 'skills'}\n"
+        f"discovery: {{interval: 1, timeout: 5}}\nbridge: {{port: {free_port()}}}\n")
+    yield tmp_path
+
+
+async def test_up_runs_everything_and_stops_everything(stack_dir: Path) -> None:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "atlas", "up", "--config", str(stack_dir / "atlas.yml"),
+        "--broker-port", "0", env=atlas_env(), cwd=stack_dir,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
+        stdin=asyncio.subprocess.DEVNULL)
+    assert process.stdout is not None
+    try:
+        lines: list[str] = []
+        while not lines or not lines[-1].startswith("  skill"):
+            line = (await asyncio.wait_for(process.stdout.readline(), 120)).decode()
+            assert line, f"atlas up ended early: {lines}"
+            lines.append(line.rstrip("\n"))
+        text = "\n".join(lines)
+        url = re.search(r"broker  (mqtt://\S+)", text)
+        assert url is not None, text
+        pids = [int(pid) for pid in re.findall(r"pid (\d+)", text)]
+        names = [line.split()[0] for line in lines[1:]]
+        assert names == ["broker", "daemon", "bridge", "skill"]
+        assert len(pids) == 4 and not any(gone(pid) for pid in pids)
+        # The skill is live: it answers `atlas skills` through the embedded broker.
+        while True:
+            code, out, err = await atlas("skills", "--json", "--broker", url.group(1))
+            assert code == 0, err
+            if [skill["name"] for skill in json.loads(out)] == ["echo"]:
+                break
+        process.send_signal(signal.SIGINT)
+        assert await asyncio.wait_for(process.wait(), 60) == 0
+        assert all(gone(pid) for pid in pids)
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+
+
+async def test_up_stops_on_sigterm_too(stack_dir: Path) -> None:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "atlas", "up", "--config", str(stack_dir / "atlas.yml"),
+        "--broker-port", "0", "--no-bridge", env=atlas_env(), cwd=stack_dir,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
+        stdin=asyncio.subprocess.DEVNULL)
+    assert process.stdout is not None
+    try:
+        text = ""
+        while "  skill" not in text:
+            line = (await asyncio.wait_for(process.stdout.readline(), 120)).decode()
+            assert line, text
+            text += line
+        pids = [int(pid) for pid in re.findall(r"pid (\d+)", text)]
+        assert len(pids) == 3
+        process.terminate()
+        assert await asyncio.wait_for(process.wait(), 60) == 0
+        assert all(gone(pid) for pid in pids)
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+
+
+def test_embedded_broker_used_by_the_daemon_command(tmp_path: Path) -> None:
+    """``atlas daemon`` with ``broker: embedded`` starts its broker, and stops it on SIGTERM."""
+    port = free_port()
+    (tmp_path / "atlas.yml").write_text(f"broker: embedded\ndata_dir: {tmp_path / 'data'}\n")
+    daemon = subprocess.Popen(
+        [sys.executable, "-m", "atlas", "daemon", "--config", str(tmp_path / "atlas.yml"),
+         "--broker-port", str(port)], env=atlas_env(), stderr=subprocess.PIPE, text=True)
+    try:
+        assert daemon.stderr is not None
+        for line in daemon.stderr:
+            if "connected to" in line:
+                break
+        assert f"mqtt://127.0.0.1:{port}" in line
+        # The broker answers as long as the daemon runs: a second one cannot bind.
+        with pytest.raises(RuntimeError):
+            EmbeddedBroker(port=port, stderr=subprocess.DEVNULL).start()
+        daemon.terminate()
+        assert daemon.wait(60) == 0
+        with EmbeddedBroker(port=port) as again:  # the port is free: the broker stopped
+            assert again.url.endswith(f":{port}")
+    finally:
+        if daemon.poll() is None:
+            daemon.kill()
