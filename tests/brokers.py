@@ -39,6 +39,7 @@ from atlas.protocol import (
 from atlas.store import Store
 
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+MOSQUITTO_PASSWD = shutil.which("mosquitto_passwd") or "/usr/bin/mosquitto_passwd"
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -73,10 +74,13 @@ def mosquitto_conf(port: int, folder: Path, *, extra: str = "") -> Path:
 class Mosquitto:
     """``with Mosquitto(folder) as broker: broker.url``; fails loudly when the binary is missing."""
 
-    def __init__(self, folder: Path, *, extra: str = "", start_timeout: float = 15.0) -> None:
+    def __init__(self, folder: Path, *, extra: str = "", start_timeout: float = 15.0,
+                 conf: Callable[[int], str] | None = None) -> None:
+        """``conf`` makes the whole configuration for a port (default: anonymous, loopback)."""
         self.folder = folder
         self.extra = extra
         self.start_timeout = start_timeout
+        self.conf = conf
         self.port = 0
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -91,7 +95,11 @@ class Mosquitto:
         # bind: try a few ports before giving up.
         for _ in range(5):
             self.port = free_port()
-            conf = mosquitto_conf(self.port, self.folder, extra=self.extra)
+            if self.conf is None:
+                conf = mosquitto_conf(self.port, self.folder, extra=self.extra)
+            else:
+                conf = self.folder / f"mosquitto-{self.port}.conf"
+                conf.write_text(self.conf(self.port))
             self.process = subprocess.Popen([MOSQUITTO, "-c", str(conf)],
                                             stdin=subprocess.DEVNULL)
             deadline = time.monotonic() + self.start_timeout

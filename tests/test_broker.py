@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import aiomqtt
 import pytest
-from brokers import free_port
+from brokers import MOSQUITTO_PASSWD, Mosquitto, free_port, raw_skill, watching
+from conftest import test_config
 
 from atlas.broker import (
     BrokerConfigError,
@@ -20,8 +24,10 @@ from atlas.broker import (
     amqtt_config,
 )
 from atlas.broker.latency import round_trips, summary
+from atlas.channel import Channel
+from atlas.daemon import serve
 from atlas.mqtt import QOS, BrokerAddress, client, publish
-from atlas.protocol import ChannelShow, DialogParse, parse_message
+from atlas.protocol import ChannelShow, ChannelTerminate, DialogParse, Skills, parse_message
 
 # -- settings, pure --------------------------------------------------------------
 
@@ -193,3 +199,78 @@ def test_round_trips_are_measured(amqtt_url: str) -> None:
     timings = asyncio.run(round_trips(amqtt_url, 20))
     assert len(timings) == 20 and all(t > 0 for t in timings)
     assert summary(timings).startswith("20 round trips: median ")
+
+
+# -- the shipped Mosquitto configuration and ACL ------------------------------------
+
+CONFIG = Path(__file__).resolve().parent.parent / "config"
+ROLES = ("daemon", "skill", "bridge", "operator")
+
+
+@pytest.fixture
+def secured_mosquitto(tmp_path: Path) -> Iterator[dict[str, str]]:
+    """Mosquitto running config/mosquitto.conf and .acl as shipped; a URL per role."""
+    passwords = tmp_path / "mosquitto.passwd"
+    for n, role in enumerate(ROLES):
+        subprocess.run([MOSQUITTO_PASSWD, *(["-c"] if n == 0 else []), "-b", str(passwords),
+                        role, f"{role}-pw"], check=True, capture_output=True)
+    (tmp_path / "data").mkdir()
+    shipped = (CONFIG / "mosquitto.conf").read_text()
+
+    def conf(port: int) -> str:
+        # Only the deployment paths and the port change; every other line is as shipped.
+        text = shipped.replace("listener 1883\n", f"listener {port} 127.0.0.1\n")
+        text = text.replace("/mosquitto/config/mosquitto.passwd", str(passwords))
+        text = text.replace("/mosquitto/config/mosquitto.acl", str(CONFIG / "mosquitto.acl"))
+        text = text.replace("/mosquitto/data/", f"{tmp_path / 'data'}/")
+        # Started as root, Mosquitto drops to the `mosquitto` user, who cannot read the
+        # test's private temporary directory: stay as the user running the tests.
+        return text + ("user root\n" if os.geteuid() == 0 else "")
+
+    with Mosquitto(tmp_path, conf=conf) as broker:
+        yield {role: f"mqtt://{role}:{role}-pw@127.0.0.1:{broker.port}" for role in ROLES}
+
+
+def test_the_shipped_mosquitto_config_refuses_strangers(
+        secured_mosquitto: dict[str, str]) -> None:
+    address = BrokerAddress.parse(secured_mosquitto["daemon"])
+    assert asyncio.run(connects(address))
+    for username, password in ((None, None), ("daemon", "wrong"), ("nobody", "x")):
+        stranger = BrokerAddress(address.host, address.port, username, password)
+        assert not asyncio.run(connects(stranger))
+
+
+async def connects(address: BrokerAddress) -> bool:
+    try:
+        async with client(address, "probe"):
+            return True
+    except aiomqtt.MqttError:
+        return False
+
+
+async def test_the_shipped_acl_lets_atlas_work_and_nothing_more(
+        secured_mosquitto: dict[str, str], data_dir: Path) -> None:
+    urls = secured_mosquitto
+    config = test_config(urls["daemon"], data_dir)
+    skill = "acl-colors"
+    daemon = asyncio.create_task(serve(config))
+    try:
+        async with watching(urls["operator"], Skills.subscription(), Skills,
+                            lambda skills: skill in {s.name for s in skills.skills}) as trained, \
+                raw_skill(urls["skill"], skill):
+            await asyncio.wait_for(trained, 60)
+            async with Channel(urls["bridge"], uid="eve") as channel, \
+                    client(BrokerAddress.parse(urls["skill"]), "forger") as forger:
+                # A skill may not speak on a channel directly, nor parse for a user.
+                await publish(forger, ChannelShow(channel.sid, "forged"))
+                await publish(forger, DialogParse(channel.sid, "hello"))
+                messages = await channel.converse("hello")
+                shows = [m.text for m in messages if isinstance(m, ChannelShow)]
+                assert shows == ["Hello eve"]
+                assert isinstance(messages[-1], ChannelTerminate)
+                with pytest.raises(TimeoutError):  # and nothing else came
+                    await channel.next(timeout=1)
+    finally:
+        daemon.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await daemon
