@@ -8,8 +8,12 @@ fitted interpreter in when it is ready.
 
 from __future__ import annotations
 
+import os
 import pickle
 import random
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from multiprocessing import get_context
 from collections.abc import Collection, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -25,10 +29,11 @@ from .noise import noise_utterances
 from .normalize import Token, fold_word, tokenize
 from .resolve import EntityResolver, resolve_value
 from .results import Parse, SlotValue
-from .slot_filler import SlotFiller, labels_for
+from .slot_filler import Example, SlotFiller, labels_for, train_filler
 
 ENGINE_VERSION = "1"
 MODEL_FILE = "model.pkl"
+PARALLEL_MIN_EXAMPLES = 4000  # below this, starting worker processes costs more
 
 
 class SnipsLikeInterpreter:
@@ -66,10 +71,7 @@ class SnipsLikeInterpreter:
         self._build_entities(dataset)
         self._deterministic = DeterministicMatcher(dataset) if self.use_deterministic else None
         self._fit_classifier(dataset, rng)
-        self._fillers = {}
-        for intent in self._intents:
-            if self._slot_entities[intent]:
-                self._fillers[intent] = self._fit_filler(dataset, intent, rng)
+        self._fillers = self._fit_fillers(dataset, rng)
 
     def _build_entities(self, dataset: Dataset) -> None:
         # Gazetteers know declared values and synonyms, and every value seen in
@@ -106,7 +108,27 @@ class SnipsLikeInterpreter:
         self._classifier = IntentClassifier(self.lang)
         self._classifier.fit(texts + noise, labels + [NONE_LABEL] * len(noise))
 
-    def _fit_filler(self, dataset: Dataset, intent: str, rng: random.Random) -> SlotFiller:
+    def _fit_fillers(self, dataset: Dataset, rng: random.Random) -> dict[str, SlotFiller]:
+        jobs = {
+            intent: (self.lang, self._filler_examples(dataset, intent), rng.randrange(2**31))
+            for intent in self._intents
+            if self._slot_entities[intent]
+        }
+        size = sum(len(job[1]) for job in jobs.values())
+        if len(jobs) < 2 or size < PARALLEL_MIN_EXAMPLES or (os.cpu_count() or 1) < 2:
+            return {intent: train_filler(*job) for intent, job in jobs.items()}
+        # crfsuite holds the GIL while training: large datasets use processes
+        # (spawned, as forking a threaded daemon is unsafe).
+        workers = min(len(jobs), os.cpu_count() or 1)
+        try:
+            with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
+                futures = {i: pool.submit(train_filler, *job) for i, job in jobs.items()}
+                return {intent: f.result() for intent, f in futures.items()}
+        except (BrokenProcessPool, OSError, RuntimeError):
+            # e.g. a __main__ without the `if __name__ == "__main__"` guard
+            return {intent: train_filler(*job) for intent, job in jobs.items()}
+
+    def _filler_examples(self, dataset: Dataset, intent: str) -> list[Example]:
         entity_names = sorted(set(self._slot_entities[intent].values()))
         matcher = EntityMatcher(self.lang, self._gazetteers)
         examples = []
@@ -120,9 +142,7 @@ class SnipsLikeInterpreter:
             tokens = tokenize(text)
             entity_spans = matcher.spans(text, tokens, entity_names)
             examples.append((tokens, labels_for(tokens, spans), entity_spans))
-        filler = SlotFiller(self.lang)
-        filler.fit(examples, rng)
-        return filler
+        return examples
 
     # -- parsing ------------------------------------------------------------
 

@@ -15,6 +15,7 @@ from .features import bio_tags, sentence_features
 from .normalize import Token, stemmer_for
 
 OUTSIDE = "O"
+Example = tuple[Sequence[Token], list[str], list[EntitySpan]]
 # Snips NLU's setting: the CRF sees entity-match features only half the time,
 # so it also learns to find values that no list declares.
 ENTITY_DROPOUT = 0.5
@@ -46,20 +47,20 @@ def decode(labels: Sequence[str]) -> list[tuple[str, int, int]]:
 
 class SlotFiller:
     def __init__(self, lang: str, *, c1: float = 0.1, c2: float = 0.1,
-                 max_iterations: int = 100) -> None:
+                 max_iterations: int = 100, algorithm: str = "lbfgs") -> None:
         self.lang = lang
         self.stemmer = stemmer_for(lang)
-        self.params = {"c1": c1, "c2": c2, "max_iterations": max_iterations,
-                       "feature.possible_transitions": True}
+        self.algorithm = algorithm
+        self.params: dict[str, Any] = {"max_iterations": max_iterations,
+                                       "feature.possible_transitions": True}
+        if algorithm == "lbfgs":
+            self.params.update(c1=c1, c2=c2)
         self._model: bytes = b""
         self._tagger: Any = None
 
-    def fit(
-        self,
-        examples: Sequence[tuple[Sequence[Token], list[str], list[EntitySpan]]],
-        rng: random.Random,
-    ) -> None:
-        trainer = pycrfsuite.Trainer(verbose=False)
+    def fit(self, examples: Sequence[Example], seed: int) -> None:
+        rng = random.Random(seed)
+        trainer = pycrfsuite.Trainer(algorithm=self.algorithm, verbose=False)
         trainer.set_params(self.params)
         for tokens, labels, spans in examples:
             names = {name for _, _, name in spans}
@@ -77,6 +78,15 @@ class SlotFiller:
             os.unlink(path)
         self._open()
 
+    @classmethod
+    def for_examples(cls, lang: str, examples: Sequence[Example]) -> SlotFiller:
+        """Settings by data size: L-BFGS is the most accurate but its cost grows
+        with the examples; on thousands of them, a few passive-aggressive epochs
+        come within a point of F1 in a third of the time."""
+        if len(examples) > 600:
+            return cls(lang, algorithm="pa", max_iterations=10)
+        return cls(lang)
+
     def _open(self) -> None:
         self._tagger = pycrfsuite.Tagger()
         self._tagger.open_inmemory(self._model)
@@ -89,12 +99,21 @@ class SlotFiller:
 
     # Taggers are C objects: persist the model bytes and reopen on load.
     def __getstate__(self) -> dict[str, Any]:
-        return {"params": self.params, "model": self._model, "lang": self.lang}
+        return {"params": self.params, "model": self._model, "lang": self.lang,
+                "algorithm": self.algorithm}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.params = state["params"]
+        self.algorithm = state["algorithm"]
         self.lang = state["lang"]
         self.stemmer = stemmer_for(self.lang)
         self._model = state["model"]
         self._tagger = None
         self._open()
+
+
+def train_filler(lang: str, examples: Sequence[Example], seed: int) -> SlotFiller:
+    """Module-level so that a process pool can run it."""
+    filler = SlotFiller.for_examples(lang, examples)
+    filler.fit(examples, seed)
+    return filler
