@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -274,3 +275,16 @@ async def test_the_shipped_acl_lets_atlas_work_and_nothing_more(
         daemon.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await daemon
+
+
+def test_garbage_on_the_wire_does_not_stop_the_embedded_broker() -> None:
+    with EmbeddedBroker(stderr=subprocess.DEVNULL) as broker:
+        address = BrokerAddress.parse(broker.url)
+        for junk in (b"\x00" * 64, b"\x10\xff\xff\xff\xff\x7f", b"GET / HTTP/1.1\r\n\r\n",
+                     bytes(range(256))):
+            with socket.create_connection((address.host, address.port)) as raw:
+                raw.sendall(junk)
+        # A client that connects and says nothing, still open while others work.
+        with socket.create_connection((address.host, address.port)):
+            assert asyncio.run(exchange(broker.url)) == "hello"
+        assert broker.stop() == 0

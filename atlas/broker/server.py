@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from amqtt.broker import Broker
-from amqtt.errors import AMQTTError
+from amqtt.errors import BrokerError, PluginError, PluginLoadError
 
 from .settings import BrokerSettings, amqtt_config
 
@@ -48,13 +48,19 @@ async def serve(settings: BrokerSettings,
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     try:
-        broker = Broker(config)
+        # amqtt logs a start failure with its traceback; the error raised below says it
+        # in one line, so keep amqtt quiet until it listens.
+        amqtt_log = logging.getLogger("amqtt")
+        amqtt_log.setLevel(logging.CRITICAL)
         try:
+            broker = Broker(config)
             await broker.start()
-        except (AMQTTError, OSError) as error:
+        except (BrokerError, PluginError, PluginLoadError, OSError) as error:
             cause = error.__cause__ or error
             raise BrokerStartError(
                 f"cannot listen on {settings.host}:{settings.port}: {cause}") from None
+        finally:
+            amqtt_log.setLevel(logging.WARNING)
         try:
             url = f"mqtt://{settings.host}:{bound_port(broker)}"
             log.info("broker listening on %s (anonymous %s)", url,
