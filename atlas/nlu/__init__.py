@@ -1,9 +1,16 @@
-"""atlas's built-in interpreter: intents and slots from skills' training data."""
+"""atlas's built-in interpreter: intents and slots from skills' training data.
 
+Pipeline: training data (chatl / Snips JSON) -> Dataset -> engine.fit ->
+parse(text) -> Parse(intent, confidence, slots). See docs/nlu.md.
+"""
+
+from .cache import train_cached
 from .chatl import load_chatl
+from .choices import is_cancel, match_choice
 from .dataset import Chunk, Dataset, Entity, EntityValue, Utterance, merge
 from .engine import SnipsLikeInterpreter
 from .errors import TrainingDataError
+from .interface import Interpreter, create_interpreter
 from .loading import load_training
 from .results import Parse, SlotValue
 from .snips_format import load_snips
@@ -13,13 +20,18 @@ __all__ = [
     "Dataset",
     "Entity",
     "EntityValue",
+    "Interpreter",
     "Parse",
     "SlotValue",
     "SnipsLikeInterpreter",
     "TrainingDataError",
     "Utterance",
+    "create_interpreter",
+    "is_cancel",
     "load_chatl",
     "load_snips",
     "load_training",
+    "match_choice",
     "merge",
+    "train_cached",
 ]

@@ -11,11 +11,11 @@ from __future__ import annotations
 import os
 import pickle
 import random
+from collections.abc import Collection, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from multiprocessing import get_context
-from collections.abc import Collection, Sequence
 from datetime import datetime
+from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 

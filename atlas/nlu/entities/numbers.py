@@ -13,11 +13,15 @@ _NUMBER_RE = re.compile(r"^-?\d+(?:[.,]\d+)?$")
 _ORDINAL_RE = re.compile(r"^(\d+)\s*(st|nd|rd|th|e|er|ere|re|eme|nd|nde|d|de|ieme|o)$")
 _PERCENT_RE = re.compile(r"^(.+?)\s*(%|percent|per cent|pour cent|pourcent|pour 100|p100)$")
 
-# Ordinals text2num leaves in words (it keeps "first"/"premier" as words).
+# Ordinals text2num leaves in words ("first", "premier"), or cannot read
+# without accents ("deuxieme"); -1 is "last".
 _ORDINAL_WORDS = {
-    "en": {"first": 1, "second": 2, "third": 3, "last": -1},
-    "fr": {"premier": 1, "premiere": 1, "second": 2, "seconde": 2, "dernier": -1,
-           "derniere": -1},
+    "en": {w: i for i, w in enumerate(
+        ["zeroth", "first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth"])}
+    | {"last": -1},
+    "fr": {w: i for i, w in enumerate(
+        ["zeroieme", "premier", "deuxieme", "troisieme", "quatrieme", "cinquieme", "sixieme", "septieme", "huitieme", "neuvieme", "dixieme"])}
+    | {"premiere": 1, "second": 2, "seconde": 2, "dernier": -1, "derniere": -1},
 }
 
 
@@ -44,10 +48,11 @@ def parse_number(text: str, lang: str) -> float | int | None:
 
 
 def parse_ordinal(text: str, lang: str) -> int | None:
-    s = strip_accents(digitize(text.strip().lower(), lang))
     words = _ORDINAL_WORDS.get(lang, _ORDINAL_WORDS["en"])
-    if s in words:
-        return words[s]
+    plain = strip_accents(text.strip().lower())
+    if plain in words:
+        return words[plain]
+    s = strip_accents(digitize(text.strip().lower(), lang))
     m = _ORDINAL_RE.match(s)
     return int(m.group(1)) if m else None
 
