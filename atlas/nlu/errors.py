@@ -23,7 +23,9 @@ class TrainingDataError(ValueError):
             where += f", line {self.line}"
         return f"{where}: {self.message}"
 
-    def with_context(self, *, source: str | None = None, lang: str | None = None) -> TrainingDataError:
+    def with_context(
+        self, *, source: str | None = None, lang: str | None = None
+    ) -> TrainingDataError:
         return TrainingDataError(
             self.message,
             source=self.source or source or "",

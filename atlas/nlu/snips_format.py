@@ -78,17 +78,17 @@ def load_snips(obj: dict, *, source: str = "", lang: str = "") -> Dataset:
         for name, entity in obj.get("entities", {}).items():
             if not is_builtin(name):
                 dataset.entities[name] = _entity(name, entity, fail)
-        declared = dataset.entities
+        strict = True  # entities must be declared
     else:  # the benchmark format
         for name, raw in obj.items():
             dataset.intents[name] = _utterances(raw, name, fail)
-        declared = {}
+        strict = False
     for name, utterances in dataset.intents.items():
         for utt in utterances:
             for c in utt.chunks:
                 if not c.entity or is_builtin(c.entity) or c.entity in dataset.entities:
                     continue
-                if declared:
+                if strict:
                     raise fail(f"intent '{name}': entity '{c.entity}' is not declared")
                 dataset.entities[c.entity] = Entity(c.entity)
     return dataset

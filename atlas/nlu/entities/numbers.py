@@ -15,12 +15,14 @@ _PERCENT_RE = re.compile(r"^(.+?)\s*(%|percent|per cent|pour cent|pourcent|pour 
 
 # Ordinals text2num leaves in words ("first", "premier"), or cannot read
 # without accents ("deuxieme"); -1 is "last".
+_EN_ORDINALS = "zeroth first second third fourth fifth sixth seventh eighth ninth tenth"
+_FR_ORDINALS = (
+    "zeroieme premier deuxieme troisieme quatrieme cinquieme sixieme septieme huitieme "
+    "neuvieme dixieme"
+)
 _ORDINAL_WORDS = {
-    "en": {w: i for i, w in enumerate(
-        ["zeroth", "first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth"])}
-    | {"last": -1},
-    "fr": {w: i for i, w in enumerate(
-        ["zeroieme", "premier", "deuxieme", "troisieme", "quatrieme", "cinquieme", "sixieme", "septieme", "huitieme", "neuvieme", "dixieme"])}
+    "en": {w: i for i, w in enumerate(_EN_ORDINALS.split())} | {"last": -1},
+    "fr": {w: i for i, w in enumerate(_FR_ORDINALS.split())}
     | {"premiere": 1, "second": 2, "seconde": 2, "dernier": -1, "derniere": -1},
 }
 
