@@ -21,10 +21,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from atlas.nlu import Dataset, SnipsLikeInterpreter, load_snips  # noqa: E402
-from atlas.nlu.dataset import Utterance  # noqa: E402
-from atlas.nlu.evaluate import evaluate  # noqa: E402
-from atlas.nlu.files import read_text  # noqa: E402
+from atlas.nlu import Dataset, SnipsLikeInterpreter, load_snips
+from atlas.nlu.dataset import Utterance
+from atlas.nlu.evaluate import evaluate
+from atlas.nlu.files import read_text
 
 DATA = Path("../shared/data/nlu-benchmark")
 DEV_PER_INTENT = 100

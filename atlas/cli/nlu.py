@@ -9,14 +9,14 @@ from pathlib import Path
 
 import click
 
-from atlas.nlu import SnipsLikeInterpreter, TrainingDataError, create_interpreter
+from atlas.nlu import Dataset, SnipsLikeInterpreter, TrainingDataError, create_interpreter
 from atlas.nlu.evaluate import evaluate
 from atlas.nlu.files import load_paths
 
 _PATHS = click.Path(exists=True, path_type=Path)
 
 
-def _load(paths: tuple[Path, ...], lang: str):  # type: ignore[no-untyped-def]
+def _load(paths: tuple[Path, ...], lang: str) -> Dataset:
     try:
         return load_paths(paths, lang)
     except TrainingDataError as e:

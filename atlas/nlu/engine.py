@@ -131,7 +131,7 @@ class SnipsLikeInterpreter:
     def _filler_examples(self, dataset: Dataset, intent: str) -> list[Example]:
         entity_names = sorted(set(self._slot_entities[intent].values()))
         matcher = EntityMatcher(self.lang, self._gazetteers)
-        examples = []
+        examples: list[Example] = []
         for u in dataset.intents[intent]:
             text, spans, pos = "", [], 0
             for c in u.chunks:

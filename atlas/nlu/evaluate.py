@@ -68,24 +68,24 @@ def evaluate(interpreter: _Parser, test: Dataset, max_errors: int = 50) -> Repor
     for intent, utterances in sorted(test.intents.items()):
         for u in utterances:
             total += 1
-            gold = Counter((c.slot, c.text.strip()) for c in u.chunks if c.slot)
+            gold = Counter((str(c.slot), c.text.strip()) for c in u.chunks if c.slot)
             t0 = time.perf_counter()
             parse = interpreter.parse(u.text)
             latencies.append((time.perf_counter() - t0) * 1000)
             pred = Counter((name, v.raw.strip()) for name, vs in parse.slots.items() for v in vs)
             if parse.intent != intent:
-                hits: Counter[tuple[str | None, str]] = Counter()
+                hits: Counter[tuple[str, str]] = Counter()
             else:
                 right_intents += 1
                 hits = gold & pred
             for (slot, _), n in (gold - hits).items():
-                per_slot[intent][str(slot)].fn += n
+                per_slot[intent][slot].fn += n
                 micro.fn += n
             for (slot, _), n in (pred - hits).items():
-                per_slot[parse.intent or ""][str(slot)].fp += n
+                per_slot[parse.intent or ""][slot].fp += n
                 micro.fp += n
             for (slot, _), n in hits.items():
-                per_slot[intent][str(slot)].tp += n
+                per_slot[intent][slot].tp += n
                 micro.tp += n
             if parse.intent == intent and gold == pred:
                 right_sentences += 1

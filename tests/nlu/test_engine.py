@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from atlas.nlu import Interpreter, SnipsLikeInterpreter, SlotValue, create_interpreter
+from atlas.nlu import Interpreter, SlotValue, SnipsLikeInterpreter, create_interpreter
 
 from .conftest import NOW
 

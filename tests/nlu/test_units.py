@@ -36,12 +36,12 @@ def test_exact_stage_needs_known_values() -> None:
     def is_value(entity: str, a: int, b: int, words: list[str]) -> bool:
         return tuple(words[a:b]) in known
 
-    words = "turn on the living room".split()
+    words = ["turn", "on", "the", "living", "room"]
     assert matcher.match(words, lambda e, a, b: is_value(e, a, b, words), None) == (
         "on", [("room", "room", 3, 5)])
-    words = "turn on the garage".split()
+    words = ["turn", "on", "the", "garage"]
     assert matcher.match(words, lambda e, a, b: is_value(e, a, b, words), None) is None
-    words = "turn off the kitchen".split()
+    words = ["turn", "off", "the", "kitchen"]
     assert matcher.match(words, lambda e, a, b: is_value(e, a, b, words), {"on"}) is None
 
 

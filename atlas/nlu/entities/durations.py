@@ -20,7 +20,7 @@ _UNITS: dict[str, float] = {
     **dict.fromkeys(["day", "days", "jour", "jours", "journee"], 86400),
     **dict.fromkeys(["week", "weeks", "semaine", "semaines"], 604800),
 }
-_SMALLER = {3600: 60, 60: 1, 86400: 3600, 604800: 86400}
+_SMALLER: dict[float, float] = {3600: 60, 60: 1, 86400: 3600, 604800: 86400}
 _ARTICLES = {"a", "an", "one", "un", "une"}
 _FRACTIONS = {"half": 0.5, "demi": 0.5, "demie": 0.5, "quarter": 0.25, "quart": 0.25}
 _FILLERS = {"and", "et", "of", "d", "de", "'", "-", ",", "an", "a"}
