@@ -16,7 +16,7 @@ from typing import Any
 
 import click
 import pytest
-from brokers import free_port, running_daemon
+from brokers import free_port, running_daemon, watching
 from click.testing import CliRunner, Result
 
 from atlas import mqtt
@@ -35,6 +35,7 @@ from atlas.cli.users import parse_assignment
 from atlas.config import Config
 from atlas.protocol import (
     ChannelAsk,
+    ChannelDestroyed,
     ChannelShow,
     ChannelTerminate,
     ChannelWork,
@@ -296,16 +297,41 @@ async def test_skill_run_refuses_what_is_not_a_skill(tmp_path: Path) -> None:
 
 
 async def test_chat(config: Config) -> None:
-    async with running_daemon(config, {"alice": "fr"}):
+    async with running_daemon(config, {"alice": "fr"}), \
+            watching(config.broker, ChannelDestroyed.subscription(sid="term-1"),
+                     ChannelDestroyed) as destroyed:
         code, out, err = await atlas(
-            "chat", "--uid", "bob", "--broker", config.broker,
+            "chat", "--uid", "bob", "--sid", "term-1", "--broker", config.broker,
             stdin=b"hello\nchoose a color\n2\n")
+        # End of input (Ctrl-D) destroys the channel on the way out.
+        await asyncio.wait_for(destroyed, 30)
     assert code == 0, err
     assert "connected as bob (en)" in err
     lines = [line.removeprefix("> ") for line in out.splitlines()]
     assert "Hello bob" in lines
     assert lines[lines.index("Which one?") + 1:][:2] == ["    1. red", "    2. blue"]
     assert "You chose blue" in lines
+
+
+async def test_chat_interrupted_destroys_its_channel(config: Config) -> None:
+    async with running_daemon(config), \
+            watching(config.broker, ChannelDestroyed.subscription(sid="term-2"),
+                     ChannelDestroyed) as destroyed:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "atlas", "chat", "--uid", "bob", "--sid", "term-2",
+            "--broker", config.broker, env=atlas_env(), stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
+        assert process.stderr is not None
+        try:
+            line = await asyncio.wait_for(process.stderr.readline(), 60)
+            assert b"connected as bob (en) on channel term-2" in line
+            process.send_signal(signal.SIGINT)
+            assert await asyncio.wait_for(process.wait(), 30) == 0
+            await asyncio.wait_for(destroyed, 30)
+        finally:
+            if process.returncode is None:
+                process.kill()
+                await process.wait()
 
 
 # -- atlas up ---------------------------------------------------------------------------

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import getpass
+import os
 import queue
+import sys
 import threading
 import uuid
 from collections.abc import Callable
@@ -25,27 +27,39 @@ from .render import choice_answer, context_of, message_lines, prompt
 
 
 class LineReader:
-    """``input()`` in a daemon thread: a read pending at exit never holds the process."""
+    """Lines from stdin, read in a daemon thread so a pending read never holds the exit.
 
-    def __init__(self) -> None:
+    The thread reads the file descriptor itself: a daemon thread blocked inside
+    ``input()`` on a pipe holds stdin's buffer lock, and the interpreter aborts when
+    it finalizes stdin at exit.
+    """
+
+    def __init__(self, fd: int = 0) -> None:
         self._loop = asyncio.get_running_loop()
+        self._fd = fd
         self._requests: queue.Queue[tuple[str, asyncio.Future[str | None]]] = queue.Queue()
         threading.Thread(target=self._run, daemon=True, name="chat-input").start()
 
     async def read(self, text: str) -> str | None:
-        """A line typed by the user; ``None`` at end of input (Ctrl-D)."""
+        """A line typed by the user after the prompt ``text``; ``None`` at end of input."""
         future: asyncio.Future[str | None] = self._loop.create_future()
         self._requests.put((text, future))
         return await future
 
     def _run(self) -> None:
+        pending = b""
         while True:
             text, future = self._requests.get()
-            try:
-                line: str | None = input(text)
-            except EOFError:
-                line = None
-            self._loop.call_soon_threadsafe(_resolve, future, line)
+            sys.stdout.write(text)
+            sys.stdout.flush()
+            while b"\n" not in pending:
+                chunk = os.read(self._fd, 4096)
+                if not chunk:
+                    break
+                pending += chunk
+            line, newline, pending = pending.partition(b"\n")
+            result = line.decode(errors="replace").rstrip("\r") if line or newline else None
+            self._loop.call_soon_threadsafe(_resolve, future, result)
 
 
 def _resolve(future: asyncio.Future[str | None], line: str | None) -> None:
