@@ -48,6 +48,8 @@ async def live_skills(client: aiomqtt.Client, wait: float) -> list[SkillSummary]
         if incoming is None:
             continue
         payload = incoming.payload if isinstance(incoming.payload, bytes | str) else b""
+        if not payload:
+            continue  # an empty retained message is a cleared one: no daemon
         try:
             message = parse_message(str(incoming.topic), payload, (Skills, Pong))
         except ProtocolError as error:
