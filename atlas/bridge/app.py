@@ -16,7 +16,7 @@ from atlas.store import Store
 from . import api
 from .link import Link
 from .openapi import SPEC
-from .socket import assistant
+from .ws import assistant
 from .tokens import Tokens, load_secret
 
 STATIC = Path(__file__).parent / "static"

@@ -1,0 +1,93 @@
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, replace
+
+import pytest
+
+from atlas.config import Bridge as BridgeConfig
+from atlas.config import Config
+from atlas.daemon import serve as serve_daemon
+from atlas.store import Store
+
+from .helpers import Bridge, demo_skill, eventually, http, running_bridge, sign_in
+
+
+@dataclass(frozen=True)
+class Person:
+    name: str
+    password: str
+
+
+@pytest.fixture
+def store(config: Config) -> Store:
+    return Store.in_data_dir(config.data_dir)
+
+
+@pytest.fixture
+def alice(store: Store) -> Person:
+    # Names unique to the test: the brokers are shared by the whole session.
+    person = Person(f"alice-{uuid.uuid4().hex[:6]}", "correct horse")
+    store.add_user(person.name, "en", person.password)
+    return person
+
+
+@pytest.fixture
+def bob(store: Store) -> Person:
+    person = Person(f"bob-{uuid.uuid4().hex[:6]}", "battery staple")
+    store.add_user(person.name, "fr", person.password)
+    return person
+
+
+@pytest.fixture
+def origins() -> tuple[str, ...]:
+    """The allowed browser origins; tests parametrize it."""
+    return ()
+
+
+@pytest.fixture
+def bridge_config(config: Config, origins: tuple[str, ...]) -> Config:
+    return replace(config, bridge=BridgeConfig(host="127.0.0.1", port=0, origins=origins))
+
+
+@pytest.fixture
+def skill_name() -> str:
+    return f"demo-{uuid.uuid4().hex[:6]}"
+
+
+@pytest.fixture
+async def stack(bridge_config: Config, store: Store, skill_name: str) -> AsyncIterator[Bridge]:
+    """Daemon, demo skill and bridge on the test's broker, the skill live and trained."""
+    daemon = asyncio.create_task(serve_daemon(bridge_config, store))
+    try:
+        async with demo_skill(skill_name).connect(bridge_config.broker) as running:
+            serving = asyncio.create_task(running.serve())
+            try:
+                async with running_bridge(bridge_config, store) as bridge:
+                    await wait_for_skill(bridge, skill_name)
+                    yield bridge
+            finally:
+                serving.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await serving
+    finally:
+        daemon.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await daemon
+
+
+async def wait_for_skill(bridge: Bridge, name: str) -> None:
+    """Until the daemon's retained skill list, as the bridge serves it, names the skill."""
+    probe = f"probe-{uuid.uuid4().hex[:6]}"
+    bridge.store.add_user(probe, "en", "probe password")
+    token = (await sign_in(bridge, probe, "probe password"))["access"]
+
+    async def live() -> bool:
+        status, body = await http("GET", bridge.url + "api/skills", token=token)
+        return status == 200 and name in {s["name"] for s in body["skills"]}
+
+    await eventually(live)
+    bridge.store.delete_user(probe)
