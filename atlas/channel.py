@@ -155,22 +155,25 @@ class Channel:
 
     async def __aexit__(self, kind: type[BaseException] | None, error: BaseException | None,
                         traceback: TracebackType | None) -> None:
-        if self._client is not None:
+        if self._client is not None and self._queue is not None:
             with contextlib.suppress(aiomqtt.MqttError):
                 await mqtt.publish(self._client, ChannelDestroy(self.sid))
         await self._close()
 
     async def _close(self) -> None:
+        # Undo only what this channel did: a refused duplicate sid must not take the
+        # queue or the subscriptions of the channel that holds that sid.
         client, self._client = self._client, None
-        if self._router is not None:
+        attached, self._queue = self._queue is not None, None
+        if self._router is not None and attached:
             await self._router.detach(self.sid)
-            self._router = None
+        self._router = None
         if client is None:
             return
         if self._own_client:
             with contextlib.suppress(aiomqtt.MqttError):
                 await client.__aexit__(None, None, None)
-        else:
+        elif attached:
             with contextlib.suppress(aiomqtt.MqttError):
                 await client.unsubscribe([kind.subscription(sid=self.sid)
                                           for kind in CHANNEL_INBOX])
