@@ -31,12 +31,15 @@ TRIGGERS = set(_UNITS) | set(_FRACTIONS) | _ARTICLES
 
 
 _ARTICLE_FRACTION_RE = re.compile(r"\b(?:an?|une?) (?=half|demi|quart)")
+_SECOND_RE = re.compile(r"\bsecond\b")
 
 
 def parse_duration(text: str, lang: str) -> float | None:
     # "une demi-heure": the article belongs to the fraction, and text2num would
     # otherwise read it as a separate 1.
     text = _ARTICLE_FRACTION_RE.sub("", strip_accents(text.lower()))
+    # text2num reads the unit "second" as the ordinal ("1 second" -> "1 2nd").
+    text = _SECOND_RE.sub("seconds", text)
     tokens = _TOKEN_RE.findall(strip_accents(digitize(text, lang)))
     if tokens and tokens[0] in _PREFIXES:
         tokens = tokens[1:]
