@@ -16,8 +16,8 @@ from atlas.store import Store
 from . import api
 from .link import Link
 from .openapi import SPEC
-from .ws import assistant
 from .tokens import Tokens, load_secret
+from .ws import assistant
 
 STATIC = Path(__file__).parent / "static"
 
