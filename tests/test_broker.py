@@ -215,7 +215,7 @@ def secured_mosquitto(tmp_path: Path) -> Iterator[dict[str, str]]:
     for n, role in enumerate(ROLES):
         subprocess.run([MOSQUITTO_PASSWD, *(["-c"] if n == 0 else []), "-b", str(passwords),
                         role, f"{role}-pw"], check=True, capture_output=True)
-    (tmp_path / "data").mkdir()
+    (tmp_path / "mosquitto-data").mkdir()
     shipped = (CONFIG / "mosquitto.conf").read_text()
 
     def conf(port: int) -> str:
@@ -223,7 +223,7 @@ def secured_mosquitto(tmp_path: Path) -> Iterator[dict[str, str]]:
         text = shipped.replace("listener 1883\n", f"listener {port} 127.0.0.1\n")
         text = text.replace("/mosquitto/config/mosquitto.passwd", str(passwords))
         text = text.replace("/mosquitto/config/mosquitto.acl", str(CONFIG / "mosquitto.acl"))
-        text = text.replace("/mosquitto/data/", f"{tmp_path / 'data'}/")
+        text = text.replace("/mosquitto/data/", f"{tmp_path / 'mosquitto-data'}/")
         # Started as root, Mosquitto drops to the `mosquitto` user, who cannot read the
         # test's private temporary directory: stay as the user running the tests.
         return text + ("user root\n" if os.geteuid() == 0 else "")
