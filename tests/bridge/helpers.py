@@ -47,6 +47,12 @@ DEMO_EN = """
   leave the kitchen
   get out
   go back
+
+%[markup]
+  show me some markup
+  print the markup test
+  give me the markup
+  display markup
 """
 
 DEMO_FR = """
@@ -71,6 +77,10 @@ DEMO_FR = """
 %[kitchen/leave]
   sors de la cuisine
   reviens
+
+%[markup]
+  montre le balisage
+  affiche le test de balisage
 """
 
 CARD = Card(header="Paris", subhead="Sunny, 21°C", text="A nice day to go out.",
@@ -102,6 +112,13 @@ def demo_skill(name: str) -> Skill:
                            cards=[Card(header="Timer", text="5 minutes")])
         else:
             await req.show("No timer then.")
+
+    @skill.intent("markup")
+    async def markup(req: Request) -> None:
+        # Content a channel must show as text, never interpret.
+        await req.show('<img src=x onerror="window.pwned=1"> **bold**',
+                       cards=[{"header": "<b>h</b>", "header_link": "javascript:alert(1)",
+                               "media": "javascript:alert(2)"}])
 
     @skill.intent("kitchen")
     async def kitchen(req: Request) -> None:

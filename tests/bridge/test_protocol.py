@@ -311,7 +311,7 @@ async def test_skills_and_env(stack: Bridge, alice: Person, skill_name: str) -> 
     status, body = await http("GET", stack.url + "api/skills", token=token)
     demo = next(s for s in body["skills"] if s["name"] == skill_name)
     assert demo["version"] == "1.2.3"
-    assert set(demo["intents"]) == {"weather", "timer", "kitchen", "kitchen/leave"}
+    assert set(demo["intents"]) == {"weather", "timer", "kitchen", "kitchen/leave", "markup"}
     assert demo["env"] == {"DEMO_API_KEY": "string", "DEMO_CITY": "string"}
 
     status, env = await http("PUT", stack.url + "api/me/env",

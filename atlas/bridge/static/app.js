@@ -181,6 +181,8 @@
       button.addEventListener("click", () => send(choice));
       view.choices.append(button);
     }
+    // The buttons take room under the log: keep the question in sight.
+    view.log.scrollTop = view.log.scrollHeight;
   }
 
   function setContext(name) {

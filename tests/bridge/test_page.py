@@ -1,0 +1,168 @@
+"""The page in a real browser: Debian's Chromium driven by Playwright, against the real
+bridge, daemon, broker and skill. Screenshots are kept under ``artifacts/``."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Browser, Page, async_playwright, expect
+
+from .conftest import Person
+from .helpers import Bridge
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
+
+
+@pytest.fixture
+def broker_name() -> str:
+    # The page does not care which broker carries its messages; the protocol tests
+    # cover both. This one is what `atlas up` runs.
+    return "amqtt"
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run"])
+        try:
+            yield browser
+        finally:
+            await browser.close()
+
+
+async def sign_in_by_keyboard(page: Page, person: Person) -> None:
+    # The username field has focus on arrival; the whole form works from the keyboard.
+    await expect(page.locator("#username")).to_be_focused()
+    await page.keyboard.type(person.name)
+    await page.keyboard.press("Tab")
+    await page.keyboard.type(person.password)
+    await page.keyboard.press("Enter")
+    await expect(page.locator("#status")).to_have_text("connected")
+    await expect(page.locator("#message")).to_be_focused()
+
+
+async def say(page: Page, text: str) -> None:
+    await page.locator("#message").fill(text)
+    await page.keyboard.press("Enter")
+
+
+async def test_sign_in_chat_card_choice_and_reload(stack: Bridge, alice: Person,
+                                                   browser: Browser) -> None:
+    page = await browser.new_page(viewport={"width": 1100, "height": 800})
+    await page.goto(stack.url)
+    await page.locator("#username").fill(alice.name)
+    await page.locator("#password").fill("wrong password")
+    await page.get_by_role("button", name="Sign in").click()
+    await expect(page.locator("#sign-in-error")).to_have_text("invalid username or password")
+    await page.locator("#password").fill("")
+    await page.locator("#username").fill("")
+    await page.locator("#username").focus()
+    await sign_in_by_keyboard(page, alice)
+
+    await say(page, "what is the weather")
+    log = page.get_by_role("log")
+    await expect(log.locator(".bubble.user").last).to_have_text("You: what is the weather")
+    answer = log.locator(".bubble.assistant").last
+    await expect(answer.locator("p").first).to_have_text("It is sunny in Paris.")
+    await expect(answer.locator("strong")).to_have_text("sunny")
+    card = answer.locator(".card")
+    await expect(card.locator("h3")).to_have_text("Paris")
+    await expect(card.locator("h3 a")).to_have_attribute("href", "https://example.org/paris")
+    await expect(card.locator(".subhead")).to_have_text("Sunny, 21°C")
+    await expect(card.locator("img")).to_have_count(1)
+    await expect(page.locator("#thinking")).to_be_hidden()
+
+    await say(page, "go to the kitchen")
+    await expect(page.locator("#context")).to_have_text("in kitchen")
+    await say(page, "leave the kitchen")
+    await expect(page.locator("#context")).to_be_hidden()
+
+    await say(page, "start a timer")
+    question = log.get_by_text("Start a 5 minute timer?")
+    await expect(question).to_have_count(1)
+    await expect(page.get_by_role("group", name="Choices").get_by_role("button")) \
+        .to_have_text(["yes", "no"])
+    ARTIFACTS.mkdir(exist_ok=True)
+    await page.screenshot(path=str(ARTIFACTS / "bridge-desktop.png"))
+
+    # Reload mid-question: the conversation and the question are still there, once.
+    await page.reload()
+    await expect(page.locator("#status")).to_have_text("connected")
+    await expect(log.get_by_text("It is sunny in Paris.")).to_have_count(1)
+    yes = page.get_by_role("group", name="Choices").get_by_role("button", name="yes")
+    await expect(yes).to_be_visible()
+    await expect(question).to_have_count(1)
+    await yes.click()
+    await expect(log.locator(".bubble.user").last).to_have_text("You: yes")
+    done = log.locator(".bubble.assistant").last
+    await expect(done.locator("p").first).to_have_text("Timer started.")
+    await expect(done.locator(".card h3")).to_have_text("Timer")
+    await expect(page.get_by_role("group", name="Choices")).to_be_hidden()
+
+
+async def test_message_content_is_never_markup(stack: Bridge, alice: Person,
+                                               browser: Browser) -> None:
+    page = await browser.new_page()
+    await page.goto(stack.url)
+    await sign_in_by_keyboard(page, alice)
+    await say(page, "show me some markup")
+    answer = page.get_by_role("log").locator(".bubble.assistant").last
+    await expect(answer.locator("p").first).to_have_text('<img src=x onerror="window.pwned=1"> bold')
+    await expect(answer.locator(".card h3")).to_have_text("<b>h</b>")
+    assert await answer.locator("img").count() == 0        # javascript: media refused
+    assert await answer.locator(".card h3 a").count() == 0  # javascript: link refused
+    assert await page.evaluate("window.pwned") is None
+
+
+async def test_settings_and_operator_panels_on_a_phone(stack: Bridge, alice: Person,
+                                                       browser: Browser,
+                                                       skill_name: str) -> None:
+    page = await browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True,
+                                  has_touch=True)
+    await page.goto(stack.url)
+    await sign_in_by_keyboard(page, alice)
+    await say(page, "what is the weather")
+    await expect(page.get_by_role("log").locator(".card h3")).to_have_text("Paris")
+    ARTIFACTS.mkdir(exist_ok=True)
+    await page.screenshot(path=str(ARTIFACTS / "bridge-phone.png"))
+
+    await page.get_by_role("button", name="Skills").click()
+    operator = page.get_by_role("dialog", name="Live skills")
+    await expect(operator).to_be_visible()
+    await expect(operator.get_by_role("heading", name=f"{skill_name} 1.2.3")).to_be_visible()
+    await expect(operator.get_by_text("kitchen/leave")).to_be_visible()
+    await page.keyboard.press("Escape")
+    await expect(operator).to_be_hidden()
+
+    await page.get_by_role("button", name="Settings").click()
+    settings = page.get_by_role("dialog", name="Settings")
+    await expect(settings.get_by_label("Language")).to_have_value("en")
+    await settings.get_by_label("DEMO_CITY").fill("Lyon")
+    await settings.get_by_label("DEMO_API_KEY").fill("s3cr3t")
+    await page.screenshot(path=str(ARTIFACTS / "bridge-phone-settings.png"))
+    await settings.get_by_label("Language").fill("fr")
+    await settings.get_by_role("button", name="Save").click()
+    await expect(settings).to_be_hidden()
+    user = stack.store.user(alice.name)
+    assert user is not None
+    assert (user.lang, user.env) == ("fr", {"DEMO_CITY": "Lyon", "DEMO_API_KEY": "s3cr3t"})
+    # The language change reached the channel: French is understood now.
+    await expect(page.locator("html")).to_have_attribute("lang", "fr")
+    await say(page, "quel temps fait-il")
+    await expect(page.get_by_role("log").locator(".bubble.assistant").last.locator("p").first) \
+        .to_have_text("Il fait beau à Paris.")
+
+    # The secret is never sent back in clear: the field shows it is set, empty.
+    await page.get_by_role("button", name="Settings").click()
+    key = settings.get_by_label("DEMO_API_KEY")
+    await expect(key).to_have_value("")
+    await expect(key).to_have_attribute("placeholder", "set (type to replace)")
+    assert "s3cr3t" not in await page.content()
