@@ -10,9 +10,10 @@ import asyncio
 import contextlib
 import logging
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import uvicorn
+from starlette.types import ASGIApp
 
 from atlas import mqtt
 from atlas.config import Config
@@ -50,17 +51,28 @@ def listen(host: str, port: int) -> socket.socket:
     return sock
 
 
-def server(app: object, sock: socket.socket) -> uvicorn.Server:
+class _Server(uvicorn.Server):
+    """uvicorn without its own signal handlers: whoever runs ``serve`` owns the signals,
+    and cancelling ``serve`` is how the bridge stops."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+def server(app: ASGIApp, sock: socket.socket) -> uvicorn.Server:
     """A uvicorn server for the app; frames above MAX_FRAME are refused with 1009."""
-    config = uvicorn.Config(app, ws="websockets-sansio", ws_max_size=MAX_FRAME,  # type: ignore[arg-type]
+    # No access log: request lines would be noise, and nothing secret is in URLs anyway.
+    config = uvicorn.Config(app, ws="websockets-sansio", ws_max_size=MAX_FRAME,
                             lifespan="off", log_config=None, access_log=False,
                             proxy_headers=False)
-    return uvicorn.Server(config)
+    return _Server(config)
 
 
 async def serve(config: Config, store: Store | None = None, *,
                 announce: Callable[[str], None] | None = None) -> None:
     """Run the bridge until cancelled; ``announce`` receives the page's address."""
+    owned = store is None
     store = store or Store.in_data_dir(config.data_dir)
     sock = listen(config.bridge.host, config.bridge.port)
     link = Link(broker_address(config))
@@ -82,6 +94,8 @@ async def serve(config: Config, store: Store | None = None, *,
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         sock.close()
+        if owned:
+            store.close()
     for task in (link_task, web_task):
         if task.done() and not task.cancelled() and task.exception() is not None:
             raise BridgeError(f"bridge stopped: {task.exception()}")
