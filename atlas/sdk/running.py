@@ -175,6 +175,10 @@ class RunningSkill(Outbox):
         return topics
 
     def _dispatch(self, topic: str, payload: Any) -> None:
+        if not payload and any(kind.TOPIC.match(topic) is not None
+                               for kind in self.skill.listeners):
+            # A cleared retained message (the daemon stopping): nothing to hand over.
+            return
         try:
             message = parse_message(topic, payload if isinstance(payload, bytes | str) else b"",
                                     self._among)
@@ -248,6 +252,9 @@ def _topic(item: Outgoing) -> str:
 def run_forever(skill: Skill, broker: str | None = None) -> None:
     """Blocking entry point: serve until SIGINT/SIGTERM, then publish the bye."""
     url = broker or os.environ.get("ATLAS_BROKER") or DEFAULT_BROKER
+    if not logging.getLogger().handlers:
+        # `python skill.py` on its own: show what the skill does (the CLI sets its own).
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     asyncio.run(_serve_until_signal(skill, url))
 
 
