@@ -6,7 +6,10 @@ import asyncio
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from atlas.nlu.entities.durations import parse_duration
 from atlas.protocol import ChannelShow, DialogAsk, DialogNotify, DialogShow
 from atlas.sdk.loader import load_skill_module
 from atlas.sdk.testing import Recorder, SkillTester
@@ -24,6 +27,12 @@ timer = load_skill_module(Path(__file__).parents[2] / "skills" / "timer")
 ])
 def test_humanize(seconds: float, lang: str, text: str) -> None:
     assert timer.humanize(seconds, lang) == text
+
+
+@given(st.integers(min_value=1, max_value=7 * 24 * 3600), st.sampled_from(["en", "fr"]))
+def test_what_the_timer_says_the_interpreter_understands(seconds: int, lang: str) -> None:
+    # A user repeating a duration the skill said gets the same timer.
+    assert parse_duration(timer.humanize(seconds, lang), lang) == seconds
 
 
 @pytest.mark.parametrize(("value", "seconds"), [
