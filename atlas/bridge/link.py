@@ -30,7 +30,7 @@ from atlas.protocol import (
     parse_message,
 )
 
-from .messages import Outgoing, Session, on_channel, resume
+from .messages import Outgoing, Session, forgotten, on_channel, resume
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +94,12 @@ class Hub:
             for message in messages:
                 listener.queue.put_nowait(message)
 
+    def forget(self) -> None:
+        """The daemon restarted: every conversation it held is gone."""
+        for sid, session in self._sessions.items():
+            self._sessions[sid], outgoing = forgotten(session)
+            self.broadcast(sid, *outgoing)
+
     def deliver(self, message: Message) -> None:
         """Apply a channel message to its sid's record and pass it on to the sockets."""
         sid = getattr(message, "sid", None)
@@ -151,6 +157,9 @@ class Link:
     def _receive(self, topic: str, payload: object) -> None:
         if not isinstance(payload, bytes | str):
             return
+        if not payload and Skills.TOPIC.match(topic) is not None:
+            self.skills = None  # the daemon cleared its retained list on the way out
+            return
         try:
             message = parse_message(topic, payload, _INBOX)
         except ProtocolError as error:
@@ -173,6 +182,7 @@ class Link:
         previous, self._daemon_started = self._daemon_started, ping.started_at
         if previous is not None and previous != ping.started_at:
             log.info("the daemon restarted; re-creating %d channel(s)", len(self.hub.listened()))
+            self.hub.forget()
             self._spawn(self._recreate_listened())
 
     def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:

@@ -10,7 +10,7 @@ import pytest
 from playwright.async_api import Browser, Page, async_playwright, expect
 
 from .conftest import Person
-from .helpers import Bridge
+from .helpers import Bridge, eventually, http
 
 pytestmark = pytest.mark.browser
 
@@ -167,3 +167,38 @@ async def test_settings_and_operator_panels_on_a_phone(stack: Bridge, alice: Per
     await expect(key).to_have_value("")
     await expect(key).to_have_attribute("placeholder", "set (type to replace)")
     assert "s3cr3t" not in await page.content()
+
+
+async def test_page_recovers_from_a_rejected_token(stack: Bridge, alice: Person,
+                                                   browser: Browser) -> None:
+    page = await browser.new_page()
+    await page.goto(stack.url)
+    await sign_in_by_keyboard(page, alice)
+    await say(page, "what is the weather")
+    await expect(page.get_by_role("log").locator(".card h3")).to_have_text("Paris")
+    # An access token the bridge refuses (not expired, badly signed): the socket is closed
+    # with 4003, the page gets a new access token with its refresh token and carries on.
+    await page.evaluate("""() => {
+        const tokens = JSON.parse(localStorage.getItem("atlas.tokens"));
+        tokens.access = tokens.access.slice(0, -4) + "AAAA";
+        localStorage.setItem("atlas.tokens", JSON.stringify(tokens));
+    }""")
+    await page.reload()
+    await expect(page.locator("#status")).to_have_text("connected")
+    await expect(page.get_by_role("log").locator(".card h3")).to_have_text("Paris")
+    await say(page, "start a timer")
+    await page.get_by_role("button", name="no").click()
+    await expect(page.get_by_role("log").locator(".bubble.assistant").last) \
+        .to_have_text("atlas: No timer then.")
+
+    # Signing out revokes the refresh token: the page is back to the sign-in form.
+    refresh = await page.evaluate("JSON.parse(localStorage.getItem('atlas.tokens')).refresh")
+    await page.get_by_role("button", name="Sign out").click()
+    await expect(page.locator("#username")).to_be_focused()
+    assert await page.evaluate("localStorage.getItem('atlas.tokens')") is None
+
+    async def revoked() -> bool:
+        status, _ = await http("POST", stack.url + "api/token/refresh", {"refresh": refresh})
+        return status == 401
+
+    await eventually(revoked)

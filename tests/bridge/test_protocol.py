@@ -16,10 +16,22 @@ import pytest
 from atlas import mqtt
 from atlas.bridge.messages import MAX_FRAME, sid_for
 from atlas.bridge.tokens import Tokens, load_secret
+from atlas.config import Config
+from atlas.daemon import serve as serve_daemon
 from atlas.protocol import ChannelCreate, DialogParse, parse_message
+from atlas.store import Store
 
-from .conftest import Person
-from .helpers import Bridge, conversation, http, sign_in, ws_client
+from .conftest import Person, wait_for_skill
+from .helpers import (
+    Bridge,
+    conversation,
+    demo_skill,
+    http,
+    running_bridge,
+    running_task,
+    sign_in,
+    ws_client,
+)
 
 
 async def test_sign_in_refresh_and_revoke(stack: Bridge, alice: Person) -> None:
@@ -338,3 +350,27 @@ async def test_openapi_and_page_are_served(stack: Bridge) -> None:
     assert status == 200 and spec["openapi"].startswith("3.")
     assert {"/api/token", "/api/token/refresh", "/api/me", "/api/me/env",
             "/api/skills"} <= set(spec["paths"])
+
+
+async def test_a_restarted_daemon_gets_the_channels_back(bridge_config: Config, store: Store,
+                                                         alice: Person, skill_name: str) -> None:
+    first = asyncio.create_task(serve_daemon(bridge_config, store))
+    async with demo_skill(skill_name).connect(bridge_config.broker) as running, \
+            running_task(running.serve()), running_bridge(bridge_config, store) as bridge:
+        await wait_for_skill(bridge, skill_name)
+        token = (await sign_in(bridge, alice.name, alice.password))["access"]
+        async with conversation(bridge, token) as (client, _):
+            await client.say("go to the kitchen")
+            await client.expect("thinking", "context", "answer", "done")
+            first.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await first
+            async with running_task(serve_daemon(bridge_config, store)):
+                # The new daemon knows no channel nor context: the bridge says so and
+                # creates the channel again.
+                assert await client.next() == {"type": "context", "name": None}
+                assert await client.next() == {"type": "ready", "language": "en"}
+                await wait_for_skill(bridge, skill_name)
+                await client.say("what is the weather")
+                _, answer, _ = await client.expect("thinking", "answer", "done")
+                assert answer["data"]["raw_text"] == "It is sunny in Paris."
