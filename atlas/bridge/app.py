@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
@@ -49,9 +51,10 @@ def create_app(config: Config, store: Store, mqtt_link: Link,
     routes = [
         Route("/", _page),
         Route("/api/openapi.json", _openapi),
-        Route("/api/token", api.issue_token, methods=["POST"]),
-        Route("/api/token/refresh", api.refresh_token, methods=["POST"]),
-        Route("/api/token/revoke", api.revoke_token, methods=["POST"]),
+        # pytlas-server clients may add a trailing slash (Django's habit): accept both.
+        *(Route(path + end, handler, methods=["POST"]) for path, handler in (
+            ("/api/token", api.issue_token), ("/api/token/refresh", api.refresh_token),
+            ("/api/token/revoke", api.revoke_token)) for end in ("", "/")),
         Route("/api/me", api.get_me, methods=["GET"]),
         Route("/api/me", api.put_me, methods=["PUT"]),
         Route("/api/me/env", api.get_env, methods=["GET"]),
@@ -61,6 +64,13 @@ def create_app(config: Config, store: Store, mqtt_link: Link,
         WebSocketRoute("/ws/assistant", assistant),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
-    app = Starlette(routes=routes, exception_handlers={api.ApiError: api.error_response})
+    middleware = []
+    if config.bridge.origins:
+        # Pages served from the allowed origins call the REST API across origins.
+        middleware.append(Middleware(CORSMiddleware, allow_origins=list(config.bridge.origins),
+                                     allow_methods=["GET", "PUT", "POST"],
+                                     allow_headers=["Authorization", "Content-Type"]))
+    app = Starlette(routes=routes, middleware=middleware,
+                    exception_handlers={api.ApiError: api.error_response})
     app.state.deps = api.Deps(config, store, mqtt_link, tokens)
     return app

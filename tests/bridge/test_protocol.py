@@ -8,6 +8,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+import urllib.error
+import urllib.request
 from collections.abc import AsyncIterator
 
 import aiomqtt
@@ -87,6 +89,37 @@ async def test_api_needs_a_valid_bearer_token(stack: Bridge, header: str | None)
     for path in ("api/me", "api/me/env", "api/skills"):
         status, error = await http("GET", stack.url + path, headers=headers)
         assert status == 401 and error["error"]
+
+
+async def test_token_paths_take_a_trailing_slash(stack: Bridge, alice: Person) -> None:
+    status, tokens = await http("POST", stack.url + "api/token/",
+                                {"username": alice.name, "password": alice.password})
+    assert status == 200
+    status, body = await http("POST", stack.url + "api/token/refresh/",
+                              {"refresh": tokens["refresh"]})
+    assert status == 200 and "access" in body
+
+
+@pytest.mark.parametrize("origins", [("https://app.example",)])
+async def test_allowed_origins_may_call_the_api(stack: Bridge) -> None:
+    status, _ = await http("GET", stack.url + "api/openapi.json",
+                           headers={"Origin": "https://app.example"})
+    assert status == 200
+    allowed = await asyncio.to_thread(_preflight, stack.url + "api/me", "https://app.example")
+    assert allowed == "https://app.example"
+    assert await asyncio.to_thread(_preflight, stack.url + "api/me", "https://evil.example") \
+        is None
+
+
+def _preflight(url: str, origin: str) -> str | None:
+    request = urllib.request.Request(url, method="OPTIONS", headers={
+        "Origin": origin, "Access-Control-Request-Method": "GET",
+        "Access-Control-Request-Headers": "authorization"})
+    try:
+        with urllib.request.urlopen(request, timeout=20) as response:
+            return response.headers.get("Access-Control-Allow-Origin")
+    except urllib.error.HTTPError as error:
+        return error.headers.get("Access-Control-Allow-Origin")
 
 
 async def test_refresh_refuses_an_access_token(stack: Bridge, alice: Person) -> None:
