@@ -80,7 +80,10 @@ class EmbeddedBroker:
         """Start the process and wait until it accepts connections; returns its URL."""
         self._process = subprocess.Popen(
             _broker_command(self.settings), stdout=subprocess.PIPE, stderr=self._stderr,
-            stdin=subprocess.DEVNULL, text=True)
+            stdin=subprocess.DEVNULL, text=True,
+            # Its own process group: a Ctrl-C in the terminal reaches the owner only,
+            # which stops the broker last, after the clients have said goodbye.
+            process_group=0)
         assert self._process.stdout is not None
         lines: queue.Queue[str | None] = queue.Queue()
         # The reader thread keeps draining stdout after the ready line, so the child
