@@ -85,7 +85,9 @@ def test_answers_carry_the_cid_and_sid() -> None:
 def test_ask_choice_has_no_slot_and_needs_choices() -> None:
     req, rec = make()
     req.ask_choice("Sure?", ["yes", "no"])
-    assert rec.sent[0].to_dict() == {"__cid": "c1", "text": "Sure?", "choices": ["yes", "no"]}
+    [ask] = rec.sent
+    assert isinstance(ask, DialogAsk)
+    assert ask.to_dict() == {"__cid": "c1", "text": "Sure?", "choices": ["yes", "no"]}
     with pytest.raises(ValueError):
         req.ask_choice("Sure?", [])
     with pytest.raises(TypeError):
