@@ -97,6 +97,9 @@ class Request:
         self.asked = False
         self.terminated = False
 
+    def __repr__(self) -> str:
+        return f"<Request {self.intent} cid={self.cid} sid={self.sid} lang={self.lang}>"
+
     # What the daemon sent.
 
     @property
