@@ -74,7 +74,7 @@ def test_an_ask_lists_its_choices() -> None:
 def test_work_and_ends() -> None:
     assert message_lines(ChannelWork("s")) == ["…"]
     assert message_lines(ChannelTerminate("s", Reason.NOMINAL)) == []
-    assert message_lines(ChannelTerminate("s", Reason.TIMEOUT)) == ["(timeout)"]
+    assert message_lines(ChannelTerminate("s", Reason.TIMEOUT)) == []
 
 
 def test_numbers_answer_choices() -> None:

@@ -10,10 +10,8 @@ from ..protocol import (
     ChannelAsk,
     ChannelContext,
     ChannelShow,
-    ChannelTerminate,
     ChannelWork,
     Message,
-    Reason,
     SkillSummary,
 )
 from ..store import User
@@ -80,8 +78,8 @@ def message_lines(message: Message) -> list[str]:
                                     for n, choice in enumerate(message.choices or (), 1))]
         case ChannelWork():
             return ["…"]
-        case ChannelTerminate() if message.reason not in (Reason.NOMINAL, Reason.NOT_UNDERSTOOD):
-            return [f"({message.reason.value})"]
+    # A terminate says nothing: the daemon already showed why (cancelled, timeout…)
+    # in the user's language.
     return []
 
 
