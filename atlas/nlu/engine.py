@@ -19,6 +19,7 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
+from .augmentation import augment
 from .dataset import Dataset, Entity, is_builtin
 from .deterministic import DeterministicMatcher
 from .entity_matcher import EntityMatcher, EntitySpan
@@ -110,7 +111,7 @@ class SnipsLikeInterpreter:
 
     def _fit_fillers(self, dataset: Dataset, rng: random.Random) -> dict[str, SlotFiller]:
         jobs = {
-            intent: (self.lang, self._filler_examples(dataset, intent), rng.randrange(2**31))
+            intent: (self.lang, self._filler_examples(dataset, intent, rng), rng.randrange(2**31))
             for intent in self._intents
             if self._slot_entities[intent]
         }
@@ -128,11 +129,13 @@ class SnipsLikeInterpreter:
             # e.g. a __main__ without the `if __name__ == "__main__"` guard
             return {intent: train_filler(*job) for intent, job in jobs.items()}
 
-    def _filler_examples(self, dataset: Dataset, intent: str) -> list[Example]:
+    def _filler_examples(self, dataset: Dataset, intent: str,
+                         rng: random.Random) -> list[Example]:
         entity_names = sorted(set(self._slot_entities[intent].values()))
         matcher = EntityMatcher(self.lang, self._gazetteers)
         examples: list[Example] = []
-        for u in dataset.intents[intent]:
+        values = {name: [v for v in gaz.values.values()] for name, gaz in self._gazetteers.items()}
+        for u in augment(dataset.intents[intent], values, rng):
             text, spans, pos = "", [], 0
             for c in u.chunks:
                 if c.slot:

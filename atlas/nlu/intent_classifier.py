@@ -42,9 +42,12 @@ class _Tfidf:
 
 
 class IntentClassifier:
-    def __init__(self, lang: str, *, c: float = 1.0) -> None:
+    def __init__(self, lang: str, *, c: float = 1.0, word_ngrams: tuple[int, int] = (1, 2),
+                 char_ngrams: tuple[int, int] = (3, 5)) -> None:
         self.lang = lang
         self.c = c
+        self.word_ngrams = word_ngrams
+        self.char_ngrams = char_ngrams
         self.labels: list[str] = []
         self._parts: list[_Tfidf] = []
         self._coef = np.zeros((0, 0))
@@ -57,8 +60,9 @@ class IntentClassifier:
 
     def fit(self, texts: Sequence[str], labels: Sequence[str]) -> None:
         docs = [self._docs(t) for t in texts]
-        words = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, token_pattern=r"\S+")
-        chars = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True,
+        words = TfidfVectorizer(ngram_range=self.word_ngrams, sublinear_tf=True,
+                                token_pattern=r"\S+")
+        chars = TfidfVectorizer(analyzer="char_wb", ngram_range=self.char_ngrams, sublinear_tf=True,
                                 min_df=2 if len(texts) > 2000 else 1)
         x = sp.hstack([words.fit_transform([d[0] for d in docs]),
                        chars.fit_transform([d[1] for d in docs])]).tocsr()

@@ -33,6 +33,7 @@ def tokenize(text: str) -> list[Token]:
     ]
 
 
+@lru_cache(maxsize=100_000)
 def strip_accents(text: str) -> str:
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(c for c in decomposed if not unicodedata.combining(c))
@@ -77,6 +78,7 @@ def stemmer_for(lang: str) -> Stemmer:
     return Stemmer(lang)
 
 
+@lru_cache(maxsize=100_000)
 def shape(word: str) -> str:
     """Coarse word shape, the CRF's clue for unseen names and numbers."""
     if word.isdigit():

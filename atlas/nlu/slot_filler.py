@@ -45,6 +45,13 @@ def decode(labels: Sequence[str]) -> list[tuple[str, int, int]]:
     return spans
 
 
+class _QuietTrainer(pycrfsuite.Trainer):  # type: ignore[misc]
+    """pycrfsuite parses every log line in Python even when not verbose: skip it."""
+
+    def message(self, message: str) -> None:
+        pass
+
+
 class SlotFiller:
     def __init__(self, lang: str, *, c1: float = 0.1, c2: float = 0.1,
                  max_iterations: int = 100, algorithm: str = "lbfgs") -> None:
@@ -60,7 +67,7 @@ class SlotFiller:
 
     def fit(self, examples: Sequence[Example], seed: int) -> None:
         rng = random.Random(seed)
-        trainer = pycrfsuite.Trainer(algorithm=self.algorithm, verbose=False)
+        trainer = _QuietTrainer(algorithm=self.algorithm, verbose=False)
         trainer.set_params(self.params)
         for tokens, labels, spans in examples:
             names = {name for _, _, name in spans}
@@ -85,7 +92,7 @@ class SlotFiller:
         come within a point of F1 in a third of the time."""
         if len(examples) > 600:
             return cls(lang, algorithm="pa", max_iterations=10)
-        return cls(lang)
+        return cls(lang, max_iterations=30)
 
     def _open(self) -> None:
         self._tagger = pycrfsuite.Tagger()

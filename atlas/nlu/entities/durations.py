@@ -9,6 +9,7 @@ unit ("1h30", "2 hours 15").
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from ..normalize import strip_accents
 from .numbers import digitize
@@ -34,6 +35,7 @@ _ARTICLE_FRACTION_RE = re.compile(r"\b(?:an?|une?) (?=half|demi|quart)")
 _SECOND_RE = re.compile(r"\bsecond\b")
 
 
+@lru_cache(maxsize=4096)
 def parse_duration(text: str, lang: str) -> float | None:
     # "une demi-heure": the article belongs to the fraction, and text2num would
     # otherwise read it as a separate 1.

@@ -43,6 +43,7 @@ def _as_number(s: str) -> float | int | None:
     return int(value) if value.is_integer() and "." not in s and "," not in s else value
 
 
+@lru_cache(maxsize=4096)
 def parse_number(text: str, lang: str) -> float | int | None:
     s = " ".join(digitize(text.strip().lower(), lang).split())
     s = re.sub(r"(?<=\d) (?=\d{3}\b)", "", s)  # "1 000" -> "1000"
