@@ -178,7 +178,7 @@ if __name__ == "__main__":
 """
 
 
-@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL])
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT, signal.SIGKILL])
 async def test_bye_on_stop_and_last_will_on_crash(broker_url: str, tmp_path: Path,
                                                   sig: signal.Signals) -> None:
     file = tmp_path / "proc.py"
@@ -191,7 +191,7 @@ async def test_bye_on_stop_and_last_will_on_crash(broker_url: str, tmp_path: Pat
             process.send_signal(sig)
             assert await daemon.expect(Bye) == Bye("proc")
             code = await asyncio.to_thread(process.wait, 15)
-            assert code == (0 if sig == signal.SIGTERM else -signal.SIGKILL)
+            assert code == (-signal.SIGKILL if sig == signal.SIGKILL else 0)
         finally:
             if process.poll() is None:
                 process.kill()
