@@ -45,7 +45,7 @@ def decode(labels: Sequence[str]) -> list[tuple[str, int, int]]:
     return spans
 
 
-class _QuietTrainer(pycrfsuite.Trainer):  # type: ignore[misc]
+class _QuietTrainer(pycrfsuite.Trainer):
     """pycrfsuite parses every log line in Python even when not verbose: skip it."""
 
     def message(self, message: str) -> None:
