@@ -296,6 +296,16 @@ async def test_skill_run_refuses_what_is_not_a_skill(tmp_path: Path) -> None:
     assert code == 2 and "does not exist" in err
 
 
+async def test_skill_run_a_folder_that_runs_itself(tmp_path: Path) -> None:
+    (tmp_path / "own").mkdir()
+    (tmp_path / "own" / "__main__.py").write_text(
+        "import os\nprint('broker is', os.environ['ATLAS_BROKER'])\n")
+    code, out, err = await atlas("skill", "run", str(tmp_path / "own"), "--broker",
+                                 "mqtt://127.0.0.1:1999")
+    assert code == 0, err
+    assert out.strip() == "broker is mqtt://127.0.0.1:1999"
+
+
 async def test_chat(config: Config) -> None:
     async with running_daemon(config, {"alice": "fr"}), \
             watching(config.broker, ChannelDestroyed.subscription(sid="term-1"),

@@ -3,6 +3,14 @@
 ``python -m atlas.broker.latency [URL] [COUNT]`` prints the median and p99 in ms.
 The exchange uses real protocol messages (a ``dialog/parse`` answered by a
 ``channel/show``), with the same client settings as the daemon (TCP_NODELAY).
+
+Measured on the 2-core development machine, localhost, sequential exchanges:
+
+- embedded amqtt 0.12: median 2.1 ms (p99 4.8 ms) idle; 8.3 ms (p99 19 ms) with the
+  machine loaded (load average 7). asyncio sets TCP_NODELAY on the broker's sockets.
+- Mosquitto 2.0.11 with ``set_tcp_nodelay true``: median 1.0 ms (p99 1.8 ms) idle;
+  3.1 ms loaded. Without that option, 44 ms: the broker's own sockets then wait on
+  Nagle's algorithm and delayed ACKs, whatever the clients set.
 """
 
 from __future__ import annotations
