@@ -41,13 +41,25 @@ class LinkUnavailable(Exception):
     """The broker or the daemon cannot be reached right now."""
 
 
+#: Messages waiting for one socket at most; a client that stops reading is dropped.
+BACKLOG = 256
+
+
 @dataclass(eq=False)
 class Listener:
     """One socket's mailbox on a sid."""
 
     sid: str
     uid: str
-    queue: asyncio.Queue[Outgoing] = field(default_factory=asyncio.Queue)
+    queue: asyncio.Queue[Outgoing] = field(
+        default_factory=lambda: asyncio.Queue(maxsize=BACKLOG))
+    overflowed: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def put(self, message: Outgoing) -> None:
+        try:
+            self.queue.put_nowait(message)
+        except asyncio.QueueFull:
+            self.overflowed.set()
 
 
 class Hub:
@@ -92,7 +104,7 @@ class Hub:
     def broadcast(self, sid: str, *messages: Outgoing) -> None:
         for listener in self._listeners.get(sid, ()):
             for message in messages:
-                listener.queue.put_nowait(message)
+                listener.put(message)
 
     def forget(self) -> None:
         """The daemon restarted: every conversation it held is gone."""

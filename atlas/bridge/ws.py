@@ -25,6 +25,7 @@ from .messages import (
     MAX_FRAME,
     ORIGIN_REFUSED,
     TOO_BIG,
+    TOO_SLOW,
     UNAVAILABLE,
     UNSUPPORTED,
     Authenticate,
@@ -96,13 +97,14 @@ async def _authenticate(websocket: WebSocket, deps: Deps) -> tuple[str, str]:
 
 
 async def _write(websocket: WebSocket, listener: Listener) -> None:
-    while True:
+    while not listener.overflowed.is_set():
         message = await listener.queue.get()
         await websocket.send_text(json.dumps(message, ensure_ascii=False))
+    raise Refused(TOO_SLOW)
 
 
 async def _read(websocket: WebSocket, deps: Deps, listener: Listener) -> None:
-    say = listener.queue.put_nowait  # replies go through the writer, the only sender
+    say = listener.put  # replies go through the writer, the only sender
     while True:
         try:
             message = parse_client(await _frame(websocket))
@@ -116,6 +118,25 @@ async def _read(websocket: WebSocket, deps: Deps, listener: Listener) -> None:
             await deps.link.say(listener.sid, message.text)
         except LinkUnavailable as problem:
             say(error(f"the assistant is unavailable: {problem}"))
+
+
+async def _converse(websocket: WebSocket, deps: Deps, listener: Listener) -> None:
+    """Read and write until either side ends; the first to end ends the other."""
+    reader = asyncio.create_task(_read(websocket, deps, listener))
+    writer = asyncio.create_task(_write(websocket, listener))
+    try:
+        done, _ = await asyncio.wait({reader, writer}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in (reader, writer):
+            task.cancel()
+        await asyncio.gather(reader, writer, return_exceptions=True)
+    for task in done:
+        problem = task.exception()
+        if isinstance(problem, Refused | Gone | WebSocketDisconnect):
+            raise problem
+        if problem is not None:  # a send on a socket that just went away
+            log.debug("socket of %r ended: %r", listener.uid, problem)
+            raise Gone() from problem
 
 
 async def assistant(websocket: WebSocket) -> None:
@@ -140,13 +161,7 @@ async def assistant(websocket: WebSocket) -> None:
         log.info("socket of %r joined %s", uid, sid)
         for message in (ready(lang), *pending):
             await websocket.send_text(json.dumps(message, ensure_ascii=False))
-        writer = asyncio.create_task(_write(websocket, listener))
-        try:
-            await _read(websocket, deps, listener)
-        finally:
-            writer.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await writer
+        await _converse(websocket, deps, listener)
     except Refused as refused:
         log.info("socket closed (%s) in phase %s: %s", refused.close.code, phase.value,
                  refused.close.reason)

@@ -1,0 +1,68 @@
+"""The hub: which sockets hear which sid, and the session records it keeps."""
+
+from __future__ import annotations
+
+import pytest
+
+from atlas.bridge.link import BACKLOG, Hub
+from atlas.protocol import ChannelAsk, ChannelCreated, ChannelShow, ChannelWork
+
+
+async def test_sockets_of_a_sid_hear_it_and_only_it() -> None:
+    hub = Hub()
+    hub.register("web-a", "alice")
+    hub.register("web-b", "bob")
+    a1, _ = hub.attach("web-a")
+    a2, _ = hub.attach("web-a")
+    b, _ = hub.attach("web-b")
+    hub.deliver(ChannelShow("web-a", "for alice"))
+    hub.deliver(ChannelShow("term-x", "another channel's sid"))
+    for listener in (a1, a2):
+        assert listener.queue.get_nowait()["data"]["text"] == "for alice"
+        assert listener.queue.empty()
+    assert b.queue.empty()
+    assert hub.sids_of("alice") == ["web-a"]
+    assert hub.session("term-x") is None
+
+
+async def test_a_joining_socket_gets_the_pending_question_once() -> None:
+    hub = Hub()
+    hub.register("web-a", "alice")
+    hub.deliver(ChannelCreated("web-a", "fr"))
+    hub.deliver(ChannelWork("web-a"))
+    hub.deliver(ChannelAsk("web-a", "Sure?", None, ("yes", "no")))
+    listener, pending = hub.attach("web-a")
+    assert [m["type"] for m in pending] == ["ask", "done"]
+    assert listener.queue.empty()
+    session = hub.session("web-a")
+    assert session is not None and session.lang == "fr"
+
+
+async def test_detached_sockets_hear_nothing_and_the_record_stays() -> None:
+    hub = Hub()
+    hub.register("web-a", "alice")
+    listener, _ = hub.attach("web-a")
+    hub.detach(listener)
+    hub.deliver(ChannelAsk("web-a", "Still there?", "answer"))
+    assert listener.queue.empty()
+    assert hub.listened() == []
+    _, pending = hub.attach("web-a")
+    assert pending[0]["data"]["text"] == "Still there?"
+
+
+async def test_a_sid_belongs_to_one_user() -> None:
+    hub = Hub()
+    hub.register("web-a", "alice")
+    with pytest.raises(ValueError, match="another user"):
+        hub.register("web-a", "mallory")
+
+
+async def test_a_socket_that_does_not_read_overflows() -> None:
+    hub = Hub()
+    hub.register("web-a", "alice")
+    listener, _ = hub.attach("web-a")
+    for i in range(BACKLOG):
+        hub.deliver(ChannelShow("web-a", str(i)))
+    assert not listener.overflowed.is_set()
+    hub.deliver(ChannelShow("web-a", "one too many"))
+    assert listener.overflowed.is_set()
