@@ -12,8 +12,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from ..nlu.errors import TrainingDataError
-from ..nlu.loading import load_training
+from ..nlu import TrainingDataError, load_training
 from ..protocol import FALLBACK_INTENT, IntentRequest, Message, Pong, topic_for, valid_level
 from .i18n import Translations
 from .request import Outbox, Request
