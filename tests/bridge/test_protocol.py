@@ -16,6 +16,7 @@ import aiomqtt
 import pytest
 
 from atlas import mqtt
+from atlas.bridge import Link, broker_address, create_app, listen, server
 from atlas.bridge.messages import MAX_FRAME, sid_for
 from atlas.bridge.tokens import Tokens, load_secret
 from atlas.config import Config
@@ -407,3 +408,23 @@ async def test_a_restarted_daemon_gets_the_channels_back(bridge_config: Config, 
                 await client.say("what is the weather")
                 _, answer, _ = await client.expect("thinking", "answer", "done")
                 assert answer["data"]["raw_text"] == "It is sunny in Paris."
+
+
+async def test_no_daemon_means_assistant_unavailable(bridge_config: Config, store: Store,
+                                                     alice: Person) -> None:
+    # create_app around a Link of our own: nobody answers channel/create here.
+    link = Link(broker_address(bridge_config), create_timeout=0.5)
+    sock = listen("127.0.0.1", 0)
+    web = server(create_app(bridge_config, store, link), sock)
+    url = f"http://127.0.0.1:{sock.getsockname()[1]}/"
+    async with running_task(link.run()), running_task(web.serve(sockets=[sock])):
+        await link.wait_connected(20)
+        bridge = Bridge(url, store, bridge_config)
+        token = (await sign_in(bridge, alice.name, alice.password))["access"]
+        async with ws_client(bridge) as client:
+            await client.send({"type": "authenticate", "token": token})
+            code, reason = await client.closed()
+        assert code == 1013
+        assert reason is not None and reason.startswith("assistant unavailable")
+        status, body = await http("GET", url + "api/skills", token=token)
+        assert (status, body["skills"]) == (200, [])
