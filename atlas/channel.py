@@ -84,6 +84,9 @@ class _Router:
                 except ProtocolError as error:
                     log.warning("dropped a message on %s: %s", topic, error)
                     continue
+                except Exception:  # a bug in one payload's decoding must not end the channel
+                    log.exception("dropped a message on %s", topic)
+                    continue
                 sid = getattr(message, "sid", None)
                 if message is not None and sid in self.queues:
                     self.queues[sid].put_nowait(message)

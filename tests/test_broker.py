@@ -232,6 +232,22 @@ def secured_mosquitto(tmp_path: Path) -> Iterator[dict[str, str]]:
         yield {role: f"mqtt://{role}:{role}-pw@127.0.0.1:{broker.port}" for role in ROLES}
 
 
+@pytest.fixture
+def secured_amqtt(tmp_path: Path) -> Iterator[dict[str, str]]:
+    """The embedded broker with logins and config/amqtt-acl.yml as shipped."""
+    passwords = tmp_path / "broker.passwd"
+    for role in ROLES:
+        add_password(passwords, role, f"{role}-pw")
+    with EmbeddedBroker(password_file=passwords, acl_file=CONFIG / "amqtt-acl.yml") as broker:
+        address = BrokerAddress.parse(broker.url)
+        yield {role: f"mqtt://{role}:{role}-pw@{address.host}:{address.port}" for role in ROLES}
+
+
+@pytest.fixture(params=["amqtt", "mosquitto"])
+def secured_broker(request: pytest.FixtureRequest) -> dict[str, str]:
+    return dict(request.getfixturevalue(f"secured_{request.param}"))
+
+
 def test_the_shipped_mosquitto_config_refuses_strangers(
         secured_mosquitto: dict[str, str]) -> None:
     address = BrokerAddress.parse(secured_mosquitto["daemon"])
@@ -249,9 +265,9 @@ async def connects(address: BrokerAddress) -> bool:
         return False
 
 
-async def test_the_shipped_acl_lets_atlas_work_and_nothing_more(
-        secured_mosquitto: dict[str, str], data_dir: Path) -> None:
-    urls = secured_mosquitto
+async def test_the_shipped_acls_let_atlas_work_and_nothing_more(
+        secured_broker: dict[str, str], data_dir: Path) -> None:
+    urls = secured_broker
     config = test_config(urls["daemon"], data_dir)
     skill = "acl-colors"
     daemon = asyncio.create_task(serve(config))
