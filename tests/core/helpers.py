@@ -116,8 +116,13 @@ UNDERSTANDING = KeywordUnderstanding(
 
 
 def make_world(*pongs: Pong, understanding: Any = UNDERSTANDING) -> World:
+    """A world with these live skills (clock, timer and lights when none are named)."""
+    return world_of(pongs or (CLOCK, TIMER, LIGHTS), understanding)
+
+
+def world_of(pongs: Iterable[Pong], understanding: Any = UNDERSTANDING) -> World:
     registry = Registry()
-    for pong in pongs or (CLOCK, TIMER, LIGHTS):
+    for pong in pongs:
         registry, _ = registry.heard(pong, 0.0)
     catalog, _ = registry.catalog()
     return World(catalog, understanding, VERSION, SKILL_TIMEOUT, ASK_TIMEOUT)

@@ -1,0 +1,421 @@
+"""Properties of the whole core under arbitrary event sequences (hypothesis, stateful).
+
+The machine plays a daemon: it feeds :func:`atlas.core.handle` with channels opening
+and closing, users typing, skills speaking (with the current cid, a stale one or
+none, always through the protocol's ``from_payload``), deadlines passing and skills
+leaving. It keeps a model built only from what the core *published* and checks,
+after every event, that the model and the state agree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from hypothesis import settings
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+)
+
+from atlas.core import (
+    Channel,
+    Closed,
+    Deadline,
+    DeadlinePassed,
+    Dismissed,
+    Effect,
+    Opened,
+    Phase,
+    Publish,
+    SkillGone,
+    UserSaid,
+    World,
+    handle,
+)
+from atlas.core.conversation import MAX_QUEUE
+from atlas.core.phrases import say
+from atlas.protocol import (
+    CHANNEL_INBOX,
+    ChannelAsk,
+    ChannelContext,
+    ChannelShow,
+    ChannelTerminate,
+    ChannelWork,
+    DialogAsk,
+    DialogContext,
+    DialogShow,
+    DialogTerminate,
+    IntentRequest,
+    Pong,
+    Reason,
+)
+
+from .helpers import (
+    ASK_TIMEOUT,
+    CATCHALL,
+    CLOCK,
+    LIGHTS,
+    SKILL_TIMEOUT,
+    TIMER,
+    ask,
+    context,
+    json_round_trip,
+    make_world,
+    notify,
+    show,
+    terminate,
+    wire,
+    world_of,
+)
+
+# s1 gets most of the traffic, so that its conversations get far; s2 checks isolation.
+SIDS = st.sampled_from(["s1", "s1", "s1", "s2"])
+REQUESTS = st.sampled_from([
+    "what time", "what date", "set a timer", "timer for 5 minutes",
+    "lights in the kitchen and the garage", "pause", "resume", "gibberish", "weather",
+])
+ANSWERS = st.sampled_from(["5 minutes", "yes", "no", "n", "kitchen", "ki", "maybe", "later",
+                           "cancel", "stop", "annule", " Stop "])
+LANGS = st.sampled_from(["en", "fr"])
+SETTINGS = st.dictionaries(st.sampled_from(["TIMER_SOUND", "CLOCK_FORMAT", "OTHER"]),
+                           st.text(max_size=3), max_size=3)
+SKILL_REPLIES = st.sampled_from([
+    "show", "show_meta", "ask_slot", "ask_slot_choices", "ask_choice", "context",
+    "context_root", "terminate",
+])
+
+
+def skill_message(kind: str, cid: str | None, sid: str) -> Any:
+    build = {
+        "show": lambda: show(cid, "hi", sid, cards=[{"header": "h"}]),
+        "show_meta": lambda: show(cid, "hi", sid, __uid="x", __secret={"a": 1}, media="m"),
+        "ask_slot": lambda: ask(cid, "How long?", sid, slot="duration", __meta=1),
+        "ask_slot_choices": lambda: ask(cid, "Where?", sid, slot="room",
+                                        choices=["kitchen", "bedroom"]),
+        "ask_choice": lambda: ask(cid, "Sure?", sid, choices=["yes", "no"], __hidden=True),
+        "context": lambda: context(cid, "timer", sid),
+        "context_root": lambda: context(cid, None, sid),
+        "terminate": lambda: terminate(cid, sid),
+    }
+    return build[kind]()
+
+
+@dataclass
+class Seen:
+    """What the published messages say about one sid."""
+
+    current: str | None = None          # the conversation in course, per the messages
+    started: list[str] = field(default_factory=list)   # every conversation's cid
+    armed: tuple[int, float | None] | None = None      # the last deadline armed
+
+
+class CoreMachine(RuleBasedStateMachine):
+    def __init__(self) -> None:
+        super().__init__()
+        self.world: World = make_world()
+        self.live: dict[str, Pong] = {}
+        self.channels: dict[str, Channel] = {}
+        self.seen: dict[str, Seen] = {}
+        self.texts = 0
+
+    @initialize(fallback=st.booleans(), langs=st.tuples(LANGS, LANGS))
+    def start(self, fallback: bool, langs: tuple[str, str]) -> None:
+        pongs = (CLOCK, TIMER, LIGHTS, CATCHALL) if fallback else (CLOCK, TIMER, LIGHTS)
+        self.live = {pong.name: pong for pong in pongs}
+        self.world = world_of(self.live.values())
+        self.open("s1", "alice", langs[0])
+        self.open("s2", "bob", langs[1])
+
+    # --- channels come and go -----------------------------------------------------------
+
+    @rule(sid=SIDS, uid=st.sampled_from(["alice", "bob"]), lang=LANGS)
+    def open(self, sid: str, uid: str, lang: str) -> None:
+        before = self.channels.get(sid)
+        effects = self.feed(Opened(sid, uid, lang))
+        if before is None or before.uid != uid:
+            # a fresh agent: whatever ran there is gone without a word
+            self.seen[sid] = Seen(started=self.seen.get(sid, Seen()).started,
+                                  armed=self.seen.get(sid, Seen()).armed)
+        self.read(sid, effects)
+        assert self.channels[sid].uid == uid
+
+    @rule(sid=SIDS)
+    def close(self, sid: str) -> None:
+        known = sid in self.channels
+        effects = self.feed(Closed(sid))
+        assert sid not in self.channels
+        if known:
+            self.seen.pop(sid, None)
+        else:
+            assert [type(e) for e in effects] == [Dismissed]
+
+    # --- the user types ---------------------------------------------------------------
+
+    @rule(sid=SIDS, text=REQUESTS, lang=LANGS, env=SETTINGS)
+    def user_asks(self, sid: str, text: str, lang: str, env: dict[str, str]) -> None:
+        self.user_says(sid, text, lang, env)
+
+    @rule(sid=SIDS, text=ANSWERS, lang=LANGS)
+    def user_answers(self, sid: str, text: str, lang: str) -> None:
+        asking = [each for each, ch in sorted(self.channels.items()) if ch.phase is Phase.ASKING]
+        if asking and sid not in asking:
+            sid = asking[0]     # answers mostly go where a question waits
+        self.user_says(sid, text, lang, {})
+
+    def user_says(self, sid: str, text: str, lang: str, env: dict[str, str]
+                  ) -> tuple[UserSaid, list[Effect]]:
+        self.texts += 1
+        said = UserSaid(sid, text, f"u{self.texts}", lang, env)
+        before = self.channels.get(sid)
+        effects = self.feed(said)
+        if before is None:
+            return said, effects
+        if self.world.understanding.is_cancel(lang, text):
+            self.check_cancel(before, said, effects)
+        requests = [m for m in self.messages(effects) if isinstance(m, IntentRequest)]
+        for request in requests:
+            skill = self.world.catalog.skill_for(request.intent)
+            assert skill is not None and skill in self.live
+            assert list(request.env) == list(self.world.catalog.env_keys[skill])
+        # __choice only on the call that answers a choice, and only a choice offered
+        with_choice = [r for r in requests if r.choice is not None]
+        if with_choice:
+            assert before is not None and before.conversation is not None
+            pending = before.conversation.ask
+            assert pending is not None and pending.slot is None and pending.choices
+            assert with_choice == requests[:1]
+            assert with_choice[0].choice in pending.choices
+            assert with_choice[0].cid == before.conversation.cid
+        return said, effects
+
+    def check_cancel(self, before: Channel, said: UserSaid, effects: list[Effect]) -> None:
+        """A cancel is never queued, always ends something and leaves the context."""
+        after = self.channels[said.sid]
+        assert said not in after.queue
+        terminates = [m for m in self.messages(effects) if isinstance(m, ChannelTerminate)]
+        assert terminates and terminates[0].reason is Reason.CANCELLED
+        if before.context is not None:
+            assert ChannelContext(said.sid, None) in self.messages(effects)
+        # a queued text handled right after is parsed at the root and enters no context
+        assert after.context is None
+
+    # --- skills speak -------------------------------------------------------------------
+
+    @precondition(lambda self: self.busy())
+    @rule(kind=SKILL_REPLIES, pick=st.integers(0, 50))
+    def skill_replies(self, kind: str, pick: int) -> None:
+        """The skill of a running conversation says something, with the right cid."""
+        busy = self.busy()
+        self.skill_says(busy[pick % len(busy)], kind, "current", pick)
+
+    @rule(sid=SIDS, kind=SKILL_REPLIES, whose=st.sampled_from(["stale", "missing", "unknown"]),
+          pick=st.integers(0, 50))
+    def skill_strays(self, sid: str, kind: str, whose: str, pick: int) -> None:
+        """A skill speaks out of turn: a finished conversation, no cid, a made-up one."""
+        self.skill_says(sid, kind, whose, pick)
+
+    def busy(self) -> list[str]:
+        return [sid for sid, channel in sorted(self.channels.items()) if channel.conversation]
+
+    def skill_says(self, sid: str, kind: str, whose: str, pick: int) -> None:
+        channel = self.channels.get(sid)
+        current = channel.conversation.cid if channel and channel.conversation else None
+        started = self.seen[sid].started if sid in self.seen else []
+        cid: str | None = {
+            "current": current,
+            "stale": started[pick % len(started)] if started else "u0",
+            "missing": None,
+            "unknown": f"nobody-{pick}",
+        }[whose]
+        message = skill_message(kind, cid, sid)
+        effects = self.feed(message)
+        if channel is None:
+            return
+        if cid is None or cid != current:
+            # rule 6: a word from anyone but the current conversation is dropped, whole
+            assert [type(e) for e in effects] == [Dismissed]
+            assert self.channels[sid] == channel
+            return
+        after = self.channels[sid]
+        published = self.messages(effects)
+        assert not any(isinstance(e, Dismissed) for e in effects)
+        clock = [e for e in effects if isinstance(e, Deadline)]
+        if isinstance(message, DialogShow | DialogContext):
+            # the skill is alive: it gets its time again, unless it waits for the user
+            if channel.phase is Phase.WORKING:
+                assert clock == [Deadline(sid, after.generation, SKILL_TIMEOUT)]
+            else:
+                assert clock == [] and after.generation == channel.generation
+        if isinstance(message, DialogShow):
+            assert published == [ChannelShow(sid, message.text, message.extra)]
+        if isinstance(message, DialogAsk):
+            assert published == [ChannelAsk(sid, message.text, message.slot, message.choices,
+                                            message.extra)]
+            assert clock == [Deadline(sid, after.generation, ASK_TIMEOUT)]
+            assert after.phase is Phase.ASKING
+        if isinstance(message, DialogContext):
+            assert published == [ChannelContext(sid, message.name)]
+            assert after.context == message.name
+        if isinstance(message, DialogTerminate):
+            assert published[0] == ChannelTerminate(sid, Reason.NOMINAL)
+            assert after.context == channel.context
+
+    @rule(sid=SIDS, text=st.sampled_from(["ding", "door open"]))
+    def skill_notifies(self, sid: str, text: str) -> None:
+        before = self.channels.get(sid)
+        effects = self.feed(notify(text, sid, __from="timer", sound="bell"))
+        if before is not None and before.phase is Phase.IDLE:
+            assert self.messages(effects) == [ChannelShow(sid, text, {"sound": "bell"})]
+
+    @rule(sid=SIDS, which=st.sampled_from(["armed", "older", "any"]),
+          any_generation=st.integers(0, 12))
+    def deadline_passes(self, sid: str, which: str, any_generation: int) -> None:
+        channel = self.channels.get(sid)
+        armed = self.seen[sid].armed if sid in self.seen else None
+        if which == "armed" and armed is not None and armed[1] is not None:
+            generation = armed[0]
+        elif which == "older" and channel is not None:
+            generation = channel.generation - 1
+        else:
+            generation = any_generation
+        effects = self.feed(DeadlinePassed(sid, generation))
+        if channel is None:
+            return
+        if channel.conversation is None or generation != channel.generation:
+            assert effects == [] and self.channels[sid] == channel
+        else:
+            assert ChannelTerminate(sid, Reason.TIMEOUT) in self.messages(effects)
+
+    @rule(name=st.sampled_from(["clock", "timer", "lights", "catchall"]))
+    def skill_leaves(self, name: str) -> None:
+        # as the daemon does: the catalog forgets the skill, then the core hears it left
+        self.live.pop(name, None)
+        self.world = world_of(self.live.values())
+        effects = self.feed(SkillGone(name))
+        for sid, channel in self.channels.items():
+            assert channel.conversation is None or channel.conversation.skill != name, sid
+        for message in self.messages(effects):
+            if isinstance(message, ChannelTerminate) and \
+                    message.reason is not Reason.NOT_UNDERSTOOD:
+                assert message.reason is Reason.SKILL_GONE
+
+    @rule(pong=st.sampled_from([CLOCK, TIMER, LIGHTS, CATCHALL]))
+    def skill_comes_back(self, pong: Pong) -> None:
+        self.live[pong.name] = pong
+        self.world = world_of(self.live.values())
+
+    # --- running an event and reading what came out ---------------------------------------
+
+    def feed(self, event: Any) -> list[Effect]:
+        before = dict(self.channels)
+        changes, effects = handle(before, event, self.world)
+        for sid, channel in changes.items():
+            if channel is None:
+                self.channels.pop(sid, None)
+            else:
+                assert channel.sid == sid
+                self.channels[sid] = channel
+        sid = getattr(event, "sid", None)
+        if isinstance(event, Opened):
+            return effects      # read by the rule, once it knows what kind of open it was
+        if sid is not None and sid not in before:
+            assert changes == {}
+            assert all(isinstance(e, Dismissed) for e in effects)
+        if sid in before and sid in self.channels:
+            self.check_queue(before[sid], self.channels[sid], event)
+        for each in {e.message.sid for e in effects        # type: ignore[attr-defined]
+                     if isinstance(e, Publish) and hasattr(e.message, "sid")} | (
+                         {sid} if sid in self.channels else set()):
+            if each in self.channels:
+                self.read(each, effects)
+        return effects
+
+    @staticmethod
+    def messages(effects: list[Effect]) -> list[Any]:
+        return [e.message for e in effects if isinstance(e, Publish)]
+
+    def read(self, sid: str, effects: list[Effect]) -> None:
+        """Follow one sid's published messages and deadlines, in order."""
+        seen = self.seen.setdefault(sid, Seen())
+        mine = [e for e in effects if (isinstance(e, Deadline) and e.sid == sid) or
+                (isinstance(e, Publish) and getattr(e.message, "sid", None) == sid)]
+        previous: Any = None
+        for effect in mine:
+            if isinstance(effect, Deadline):
+                seen.armed = (effect.generation, effect.seconds)
+                continue
+            message = effect.message
+            if isinstance(previous, ChannelWork):
+                assert isinstance(message, IntentRequest), "work is followed by its intent"
+            if isinstance(message, IntentRequest):
+                assert isinstance(previous, ChannelWork), "an intent is announced by work"
+                if seen.current is None:
+                    # a new conversation: a fresh cid, from a text typed after the last one's
+                    assert message.cid not in seen.started
+                    if seen.started:
+                        assert int(message.cid[1:]) > int(seen.started[-1][1:])
+                    seen.current = message.cid
+                    seen.started.append(message.cid)
+                assert message.cid == seen.current, "one conversation at a time"
+            elif isinstance(message, ChannelTerminate):
+                if seen.current is not None:
+                    assert message.reason is not Reason.NOT_UNDERSTOOD
+                    seen.current = None
+                elif message.reason is Reason.NOT_UNDERSTOOD:
+                    assert isinstance(previous, ChannelShow)
+                    assert previous.text in {say("not_understood", lang) for lang in ("en", "fr")}
+                else:
+                    # ending no conversation: only a cancel typed while idle does that
+                    assert message.reason is Reason.CANCELLED
+            if type(message) in CHANNEL_INBOX:
+                _, payload = wire(message)
+                assert not any(key.startswith("__") for key in payload), payload
+            previous = message
+
+    def check_queue(self, before: Channel, after: Channel, event: Any) -> None:
+        """The queue only loses its head and grows at its tail: first come, first served."""
+        old, new = before.queue, after.queue
+        assert any(new == old[k:] or new == (*old[k:], event) for k in range(len(old) + 1)), \
+            (old, new)
+
+    # --- invariants --------------------------------------------------------------------
+
+    @invariant()
+    def published_conversation_is_the_state(self) -> None:
+        for sid, channel in self.channels.items():
+            seen = self.seen.get(sid, Seen())
+            current = channel.conversation.cid if channel.conversation else None
+            assert seen.current == current, (sid, seen, channel)
+
+    @invariant()
+    def a_conversation_always_has_its_clock(self) -> None:
+        for sid, channel in self.channels.items():
+            armed = self.seen.get(sid, Seen()).armed
+            if channel.phase is Phase.IDLE:
+                assert armed is None or armed[1] is None
+            else:
+                expected = SKILL_TIMEOUT if channel.phase is Phase.WORKING else ASK_TIMEOUT
+                assert armed == (channel.generation, expected)
+
+    @invariant()
+    def only_a_busy_channel_has_a_queue(self) -> None:
+        for channel in self.channels.values():
+            assert len(channel.queue) <= MAX_QUEUE
+            if channel.phase is Phase.IDLE:
+                assert channel.queue == ()
+
+    @invariant()
+    def the_state_is_plain_data(self) -> None:
+        for channel in self.channels.values():
+            assert json_round_trip(channel) == channel
+            assert asdict(channel)["sid"] == channel.sid
+
+
+CoreMachine.TestCase.settings = settings(max_examples=200, stateful_step_count=30,
+                                         deadline=None)
+TestCore = CoreMachine.TestCase
