@@ -323,6 +323,12 @@ async def test_chat(config: Config) -> None:
     assert "You chose blue" in lines
 
 
+async def test_chat_without_a_daemon_says_so(amqtt_url: str) -> None:
+    code, _, err = await atlas("chat", "--uid", "bob", "--broker", amqtt_url, stdin=b"hi\n")
+    assert code == 1
+    assert err.strip().splitlines()[-1].endswith("is the daemon running?")
+
+
 async def test_chat_interrupted_destroys_its_channel(config: Config) -> None:
     async with running_daemon(config), \
             watching(config.broker, ChannelDestroyed.subscription(sid="term-2"),

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
-import sys
 from collections.abc import AsyncIterator, Callable, Coroutine
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -56,7 +55,7 @@ def say(message: str) -> None:
     click.echo(message, err=True)
 
 
-@asynccontextmanager
+@contextlib.asynccontextmanager
 async def connected(address: BrokerAddress, name: str, *, attempts: int | None = 8,
                     **options: Any) -> AsyncIterator[aiomqtt.Client]:
     """A connected client, retrying with backoff and saying so (``attempts=None``: forever)."""
@@ -79,7 +78,9 @@ async def connected(address: BrokerAddress, name: str, *, attempts: int | None =
     try:
         yield mqtt
     finally:
-        await mqtt.__aexit__(*sys.exc_info())
+        # Leaving must not fail because the broker already went away.
+        with contextlib.suppress(aiomqtt.MqttError):
+            await mqtt.__aexit__(None, None, None)
 
 
 def run_until_signal(main: Coroutine[Any, Any, Any]) -> None:
