@@ -367,16 +367,21 @@ async def test_skills_and_env(stack: Bridge, alice: Person, skill_name: str) -> 
     entries = {e["key"]: e for s in env["skills"] if s["name"] == skill_name for e in s["env"]}
     assert entries["DEMO_API_KEY"]["value"] == "••••" and entries["DEMO_API_KEY"]["set"]
     assert entries["DEMO_CITY"]["value"] == "Lyon"
-    assert stack.store.user(alice.name).env == {"DEMO_API_KEY": "s3cr3t-value",
-                                                "DEMO_CITY": "Lyon"}
+    assert env_of(stack, alice) == {"DEMO_API_KEY": "s3cr3t-value", "DEMO_CITY": "Lyon"}
     # Sending the mask back leaves the secret alone; null removes a value.
     status, _ = await http("PUT", stack.url + "api/me/env",
                            {"DEMO_API_KEY": "••••", "DEMO_CITY": None}, token=token)
     assert status == 200
-    assert stack.store.user(alice.name).env == {"DEMO_API_KEY": "s3cr3t-value"}
+    assert env_of(stack, alice) == {"DEMO_API_KEY": "s3cr3t-value"}
     status, error = await http("PUT", stack.url + "api/me/env", {"ROOT_PASSWORD": "x"},
                                token=token)
     assert status == 400 and "ROOT_PASSWORD" in error["error"]
+
+
+def env_of(stack: Bridge, person: Person) -> dict[str, object]:
+    user = stack.store.user(person.name)
+    assert user is not None
+    return user.env
 
 
 async def test_openapi_and_page_are_served(stack: Bridge) -> None:
