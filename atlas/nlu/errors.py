@@ -22,13 +22,3 @@ class TrainingDataError(ValueError):
         if self.line is not None:
             where += f", line {self.line}"
         return f"{where}: {self.message}"
-
-    def with_context(
-        self, *, source: str | None = None, lang: str | None = None
-    ) -> TrainingDataError:
-        return TrainingDataError(
-            self.message,
-            source=self.source or source or "",
-            lang=self.lang or lang or "",
-            line=self.line,
-        )
