@@ -22,7 +22,7 @@ def datasets(skills: Mapping[str, Pong]) -> dict[str, nlu.Dataset]:
     for name in sorted(skills):
         for lang, data in sorted(skills[name].training.items()):
             try:
-                dataset = nlu.load_training(data, source=f"skill '{name}' ({lang})")
+                dataset = nlu.load_training(data, source=name, lang=lang)
             except nlu.TrainingDataError as error:
                 log.error("training data left out: %s", error)
                 continue

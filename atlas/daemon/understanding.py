@@ -11,6 +11,9 @@ from ..core import SlotValues, Understood
 
 log = logging.getLogger(__name__)
 
+#: Languages whose cancel words are understood on every channel.
+CANCEL_LANGS = ("en", "fr")
+
 
 def _rich(values: Sequence[nlu.SlotValue]) -> SlotValues:
     return [{"value": v.value, "raw": v.raw, "entity": v.entity} for v in values]
@@ -53,4 +56,5 @@ class NluUnderstanding:
         return nlu.match_choice(text, choices, lang)
 
     def is_cancel(self, lang: str, text: str) -> bool:
-        return nlu.is_cancel(text, lang)
+        # "stop" must work whatever language the profile says: check them all.
+        return any(nlu.is_cancel(text, each) for each in dict.fromkeys((lang, *CANCEL_LANGS)))

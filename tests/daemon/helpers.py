@@ -53,6 +53,10 @@ CHATL_EN = """
   bathroom
 
 @[duration](type=snips/duration)
+  10 minutes
+  an hour
+  30 seconds
+  two hours and a half
 """
 
 CHATL_FR = """
@@ -86,6 +90,10 @@ CHATL_FR = """
   salon
 
 @[duration](type=snips/duration)
+  10 minutes
+  une heure
+  30 secondes
+  deux heures et demie
 """
 
 
@@ -133,7 +141,8 @@ class RawSkill:
             if topic == "atlas/discovery/ping":
                 self.pings += 1
                 await client.publish("atlas/discovery/pong", self.pong(), qos=1)
-            else:
+            elif topic.removeprefix("atlas/intents/") in self.intents:
+                # (amqtt also hands out retained messages nobody here asked for)
                 payload = json.loads(message.payload)  # type: ignore[arg-type]
                 await self.requests.put((topic.removeprefix("atlas/intents/"), payload))
 
@@ -208,7 +217,12 @@ class ChannelFactory:
 
     async def route(self) -> None:
         async for message in self.client.messages:
-            _, sid, _, kind = message.topic.value.split("/", 3)
+            levels = message.topic.value.split("/")
+            if len(levels) != 4 or levels[2] != "channel":
+                # amqtt hands a connecting client the retained messages matching
+                # *anyone's* subscriptions: every peer must ignore what it did not ask for.
+                continue
+            sid, kind = levels[1], levels[3]
             payload = json.loads(message.payload) if message.payload else {}  # type: ignore[arg-type]
             # A channel hears its own create/destroy on its wildcard: not the daemon's.
             if sid in self.open and kind not in ("create", "destroy"):

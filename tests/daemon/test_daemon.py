@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import subprocess
+import sys
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import replace
@@ -52,15 +54,39 @@ async def test_discovery_announces_skills_after_training(daemon: Config) -> None
     assert entry["author"] == "tests" and entry["version"] == "1.0"
 
 
-async def test_bye_removes_the_skill(daemon: Config) -> None:
-    skill = RawSkill(daemon.broker, name=f"raw-{uuid.uuid4().hex[:6]}")
-    other = RawSkill(daemon.broker, name=f"other-{uuid.uuid4().hex[:6]}", intents={},
-                     training={})
-    async with other.running(), skill.running():
-        await wait_skills(daemon.broker, {skill.name, other.name})
-        assert other.client is not None
-        await other.client.publish("atlas/discovery/bye", json.dumps({"name": skill.name}))
-        await wait_skills(daemon.broker, {other.name})
+async def test_a_skill_that_stops_or_dies_is_dropped(daemon: Config) -> None:
+    """A clean stop says bye; a killed process leaves its last will, which says the same."""
+    address = mqtt.BrokerAddress.parse(daemon.broker)
+    name = f"killed-{uuid.uuid4().hex[:6]}"
+    script = KILLED_SKILL.format(host=address.host, port=address.port, name=name)
+    process = subprocess.Popen([sys.executable, "-c", script])
+    try:
+        polite = RawSkill(daemon.broker, name=f"polite-{uuid.uuid4().hex[:6]}")
+        async with polite.running():
+            await wait_skills(daemon.broker, {name, polite.name})
+            assert polite.client is not None
+            await polite.client.publish("atlas/discovery/bye", json.dumps({"name": polite.name}))
+            await polite.client.unsubscribe("atlas/discovery/ping")
+            await wait_skills(daemon.broker, {name})
+        process.kill()
+        await wait_skills(daemon.broker, set())
+    finally:
+        process.kill()
+        process.wait()
+
+
+KILLED_SKILL = """
+import json, time
+import paho.mqtt.client as mqtt
+client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
+client.will_set("atlas/discovery/bye", json.dumps({{"name": "{name}"}}), qos=1)
+pong = json.dumps({{"name": "{name}", "intents": {{}}}})
+client.on_connect = lambda c, *a: (c.subscribe("atlas/discovery/ping", 1),
+                                   c.publish("atlas/discovery/pong", pong, 1))
+client.on_message = lambda c, u, m: c.publish("atlas/discovery/pong", pong, 1)
+client.connect("{host}", {port})
+client.loop_forever()
+"""
 
 
 async def test_a_request_carries_metadata_slots_and_defaults(

@@ -1,0 +1,119 @@
+"""Round trip through the whole daemon: a channel's parse to the skill's answer.
+
+Starts a broker (the embedded amqtt one, or Mosquitto with --broker mosquitto),
+the daemon in-process, a raw-MQTT skill that answers at once, and a channel that
+sends N messages one after the other. Prints p50/p90/p99 of the time from
+``dialog/parse`` to ``channel/terminate``, with TCP_NODELAY on and off.
+
+    python benchmarks/roundtrip.py [--count 200] [--broker amqtt|mosquitto]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import socket
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import aiomqtt
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+
+from atlas import mqtt  # noqa: E402
+from atlas.broker import EmbeddedBroker  # noqa: E402
+from atlas.config import Config, Discovery  # noqa: E402
+from atlas.daemon import serve  # noqa: E402
+from brokers import Mosquitto  # noqa: E402
+
+TRAINING = "%[get_time]\n  what time is it\n  tell me the time\n  what's the time\n"
+
+
+async def skill(url: str, ready: asyncio.Event) -> None:
+    address = mqtt.BrokerAddress.parse(url)
+    pong = json.dumps({"name": "bench", "version": "1", "intents": {"get_time": []},
+                       "training": {"en": TRAINING}})
+    async with aiomqtt.Client(address.host, address.port,
+                              socket_options=[mqtt.NODELAY]) as client:
+        await client.subscribe("atlas/discovery/ping", qos=1)
+        await client.subscribe("atlas/intents/get_time", qos=1)
+        await client.publish("atlas/discovery/pong", pong, qos=1)
+        ready.set()
+        async for message in client.messages:
+            if message.topic.matches("atlas/discovery/ping"):
+                await client.publish("atlas/discovery/pong", pong, qos=1)
+                continue
+            request = json.loads(message.payload)  # type: ignore[arg-type]
+            sid, cid = request["__sid"], request["__cid"]
+            await client.publish(f"atlas/{sid}/dialog/show",
+                                 json.dumps({"__cid": cid, "text": "noon"}), qos=1)
+            await client.publish(f"atlas/{sid}/dialog/terminate",
+                                 json.dumps({"__cid": cid}), qos=1)
+
+
+async def measure(url: str, count: int) -> list[float]:
+    config = Config(broker=url, data_dir=Path(tempfile.mkdtemp()),
+                    discovery=Discovery(interval=5, timeout=30))
+    daemon = asyncio.create_task(serve(config))
+    ready = asyncio.Event()
+    responder = asyncio.create_task(skill(url, ready))
+    await ready.wait()
+    address = mqtt.BrokerAddress.parse(url)
+    timings: list[float] = []
+    async with aiomqtt.Client(address.host, address.port,
+                              socket_options=[mqtt.NODELAY]) as client:
+        await client.subscribe("atlas/bench/channel/#", qos=1)
+        await client.subscribe("atlas/discovery/skills", qos=1)
+        async for message in client.messages:        # wait until trained for the skill
+            if message.topic.matches("atlas/discovery/skills") and b"bench" in message.payload:  # type: ignore[operator]
+                break
+        await client.publish("atlas/bench/channel/create", '{"uid": "bench"}', qos=1)
+        messages = aiter(client.messages)
+        while not (await anext(messages)).topic.matches("atlas/bench/channel/created"):
+            pass
+        for _ in range(count + 10):
+            started = time.perf_counter()
+            await client.publish("atlas/bench/dialog/parse", "what time is it", qos=1)
+            while not (await anext(messages)).topic.matches("atlas/bench/channel/terminate"):
+                pass
+            timings.append(time.perf_counter() - started)
+    for task in (daemon, responder):
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    return timings[10:]                              # the first ones warm caches up
+
+
+def report(label: str, timings: list[float]) -> float:
+    ms = sorted(t * 1000 for t in timings)
+    p = lambda q: ms[min(len(ms) - 1, int(q * len(ms)))]  # noqa: E731
+    print(f"{label:28s} n={len(ms):4d}  p50 {statistics.median(ms):7.2f} ms  "
+          f"p90 {p(0.9):7.2f} ms  p99 {p(0.99):7.2f} ms")
+    return statistics.median(ms)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--count", type=int, default=200)
+    parser.add_argument("--broker", choices=["amqtt", "mosquitto"], default="amqtt")
+    args = parser.parse_args()
+    medians = {}
+    for nodelay in (1, 0):
+        mqtt.NODELAY = (socket.IPPROTO_TCP, socket.TCP_NODELAY, nodelay)
+        with contextlib.ExitStack() as stack:
+            if args.broker == "amqtt":
+                url = stack.enter_context(EmbeddedBroker(port=0)).url
+            else:
+                url = stack.enter_context(Mosquitto(Path(tempfile.mkdtemp()))).url
+            timings = asyncio.run(measure(url, args.count))
+        medians[nodelay] = report(f"{args.broker} TCP_NODELAY={nodelay}", timings)
+    print(f"ratio without/with TCP_NODELAY: {medians[0] / medians[1]:.1f}x")
+
+
+if __name__ == "__main__":
+    main()
