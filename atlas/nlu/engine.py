@@ -32,7 +32,7 @@ from .resolve import EntityResolver, resolve_value
 from .results import Parse, SlotValue
 from .slot_filler import Example, SlotFiller, labels_for, train_filler
 
-ENGINE_VERSION = "1"
+ENGINE_VERSION = "2"  # bump when fitted models change shape or meaning
 MODEL_FILE = "model.pkl"
 PARALLEL_MIN_EXAMPLES = 4000  # below this, starting worker processes costs more
 
@@ -53,6 +53,7 @@ class SnipsLikeInterpreter:
         self._slot_entities: dict[str, dict[str, str]] = {}
         self._gazetteers: dict[str, Gazetteer] = {}
         self._resolvers: dict[str, EntityResolver] = {}
+        self._matcher = EntityMatcher(lang, {})
         self._deterministic: DeterministicMatcher | None = None
         self._classifier: IntentClassifier | None = None
         self._fillers: dict[str, SlotFiller] = {}
@@ -90,6 +91,7 @@ class SnipsLikeInterpreter:
                     if c.entity:
                         gazetteers.setdefault(c.entity, Gazetteer()).add(c.text, c.text)
         self._gazetteers = gazetteers
+        self._matcher = EntityMatcher(self.lang, gazetteers)
         self._resolvers = {
             name: EntityResolver(dataset.entities.get(name) or Entity(name), gaz)
             for name, gaz in gazetteers.items()
@@ -132,7 +134,7 @@ class SnipsLikeInterpreter:
     def _filler_examples(self, dataset: Dataset, intent: str,
                          rng: random.Random) -> list[Example]:
         entity_names = sorted(set(self._slot_entities[intent].values()))
-        matcher = EntityMatcher(self.lang, self._gazetteers)
+        matcher = self._matcher
         examples: list[Example] = []
         values = {name: [v for v in gaz.values.values()] for name, gaz in self._gazetteers.items()}
         for u in augment(dataset.intents[intent], values, rng):
@@ -186,8 +188,8 @@ class SnipsLikeInterpreter:
         if filler is None:
             return {}
         entities = self._slot_entities[intent]
-        matcher = EntityMatcher(self.lang, self._gazetteers)
-        spans: list[EntitySpan] = matcher.spans(text, tokens, sorted(set(entities.values())), now)
+        names = sorted(set(entities.values()))
+        spans: list[EntitySpan] = self._matcher.spans(text, tokens, names, now)
         slots: dict[str, list[SlotValue]] = {}
         for slot, start, end in filler.tag(tokens, spans):
             entity = entities.get(slot)
@@ -245,8 +247,7 @@ class SnipsLikeInterpreter:
             return [SlotValue(value, answer, entity)]
         # The value inside a longer answer ("set it to 10 minutes please").
         tokens = tokenize(text)
-        matcher = EntityMatcher(self.lang, self._gazetteers)
-        for start, end, _ in matcher.spans(text, tokens, [entity], now):
+        for start, end, _ in self._matcher.spans(text, tokens, [entity], now):
             raw = text[tokens[start].start : tokens[end - 1].end]
             ok, value = resolve_value(entity, raw, self.lang, self._resolvers, now)
             if ok:

@@ -14,9 +14,24 @@ EntitySpan = tuple[int, int, str]  # token start, token end (exclusive), entity 
 
 
 class EntityMatcher:
+    """All gazetteers in one index, so that a sentence is scanned once.
+
+    For each entity the result is what a left-to-right, longest-first scan of
+    that entity's values alone gives: spans of one entity never overlap, spans
+    of different entities may.
+    """
+
     def __init__(self, lang: str, gazetteers: Mapping[str, Gazetteer]) -> None:
         self.lang = lang
-        self.gazetteers = gazetteers
+        self._entities: dict[tuple[str, ...], list[str]] = {}
+        lengths: dict[str, set[int]] = {}
+        for name, gaz in gazetteers.items():
+            if is_builtin(name):
+                continue  # built-ins are found by their resolvers
+            for key in gaz.values:
+                self._entities.setdefault(key, []).append(name)
+                lengths.setdefault(key[0], set()).add(len(key))
+        self._lengths = {w: sorted(ls, reverse=True) for w, ls in lengths.items()}
 
     def spans(
         self,
@@ -25,12 +40,23 @@ class EntityMatcher:
         entity_names: Iterable[str],
         now: datetime | None = None,
     ) -> list[EntitySpan]:
-        folded = folded_tokens(tokens)
+        wanted = set(entity_names)
         found: list[EntitySpan] = []
-        for name in entity_names:
+        folded = folded_tokens(tokens)
+        where = [k for k, w in enumerate(folded) if w]  # punctuation is skipped
+        words = [folded[k] for k in where]
+        next_free: dict[str, int] = {}
+        n = len(words)
+        for i in range(n):
+            for length in self._lengths.get(words[i], ()):
+                if i + length > n:
+                    continue
+                for name in self._entities.get(tuple(words[i : i + length]), ()):
+                    if name in wanted and next_free.get(name, 0) <= i:
+                        found.append((where[i], where[i + length - 1] + 1, name))
+                        next_free[name] = i + length
+        for name in sorted(wanted):
             if is_builtin(name):
                 for s in builtins.find_spans(text, tokens, name, self.lang, now):
                     found.append((s.start, s.end, name))
-            elif (gaz := self.gazetteers.get(name)) is not None:
-                found.extend((a, b, name) for a, b in gaz.find(folded))
         return found

@@ -27,10 +27,12 @@ class Token(NamedTuple):  # a tuple: tokenizing is on every parse's hot path
     norm: str  # lower case, accents kept (French needs them for stems)
 
 
-def tokenize(text: str) -> list[Token]:
-    return [
+@lru_cache(maxsize=50_000)
+def tokenize(text: str) -> tuple[Token, ...]:
+    """Tokens with offsets; cached, as training and parsing meet the same texts often."""
+    return tuple(
         Token(m.group(), m.start(), m.end(), m.group().lower()) for m in _TOKEN_RE.finditer(text)
-    ]
+    )
 
 
 @lru_cache(maxsize=100_000)
@@ -45,7 +47,7 @@ def fold(text: str) -> str:
     Used wherever we compare strings typed by different people (entity values,
     choices, cancel phrases), where "Prémière" and "premiere" must be equal.
     """
-    return " ".join(t.norm for t in tokenize(strip_accents(text)) if t.norm[0].isalnum())
+    return " ".join(w for w in _TOKEN_RE.findall(strip_accents(text).lower()) if w[0].isalnum())
 
 
 @lru_cache(maxsize=100_000)
