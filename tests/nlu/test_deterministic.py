@@ -1,0 +1,22 @@
+from __future__ import annotations
+
+from atlas.nlu import load_chatl
+from atlas.nlu.deterministic import DeterministicMatcher
+
+
+def test_exact_stage_needs_known_values() -> None:
+    ds = load_chatl("%[on]\n  turn on the @[room]\n%[off]\n  turn off the @[room]\n"
+                    "@[room]\n  kitchen\n  living room\n")
+    matcher = DeterministicMatcher(ds)
+    known = {("kitchen",), ("living", "room")}
+
+    def is_value(entity: str, a: int, b: int, words: list[str]) -> bool:
+        return tuple(words[a:b]) in known
+
+    words = ["turn", "on", "the", "living", "room"]
+    assert matcher.match(words, lambda e, a, b: is_value(e, a, b, words), None) == (
+        "on", [("room", "room", 3, 5)])
+    words = ["turn", "on", "the", "garage"]
+    assert matcher.match(words, lambda e, a, b: is_value(e, a, b, words), None) is None
+    words = ["turn", "off", "the", "kitchen"]
+    assert matcher.match(words, lambda e, a, b: is_value(e, a, b, words), {"on"}) is None
