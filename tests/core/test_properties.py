@@ -41,6 +41,7 @@ from atlas.core.conversation import MAX_QUEUE
 from atlas.core.phrases import say
 from atlas.protocol import (
     CHANNEL_INBOX,
+    FALLBACK_INTENT,
     ChannelAsk,
     ChannelContext,
     ChannelShow,
@@ -73,6 +74,7 @@ from .helpers import (
     world_of,
 )
 
+NOT_UNDERSTOOD = frozenset(say("not_understood", lang) for lang in ("en", "fr"))
 # s1 gets most of the traffic, so that its conversations get far; s2 checks isolation.
 SIDS = st.sampled_from(["s1", "s1", "s1", "s2"])
 REQUESTS = st.sampled_from([
@@ -150,6 +152,8 @@ class CoreMachine(RuleBasedStateMachine):
         effects = self.feed(Closed(sid))
         assert sid not in self.channels
         if known:
+            assert any(isinstance(e, Deadline) and e.sid == sid and e.seconds is None
+                       for e in effects)
             self.seen.pop(sid, None)
         else:
             assert [type(e) for e in effects] == [Dismissed]
@@ -182,6 +186,16 @@ class CoreMachine(RuleBasedStateMachine):
             skill = self.world.catalog.skill_for(request.intent)
             assert skill is not None and skill in self.live
             assert list(request.env) == list(self.world.catalog.env_keys[skill])
+        if requests and before.conversation is None:
+            # a conversation started right away: within the context the user was in
+            allowed = self.world.catalog.scope(before.context) | {FALLBACK_INTENT}
+            assert requests[0].intent in allowed
+        pending_ask = before.conversation.ask if before.conversation else None
+        if pending_ask is not None and pending_ask.slot is not None and requests \
+                and requests[0].cid == before.conversation.cid:  # type: ignore[union-attr]
+            # an answer adds its slot to what the conversation already knew
+            known = set(before.conversation.slots)  # type: ignore[union-attr]
+            assert set(requests[0].rich_slots) == known | {pending_ask.slot}
         # __choice only on the call that answers a choice, and only a choice offered
         with_choice = [r for r in requests if r.choice is not None]
         if with_choice:
@@ -268,9 +282,22 @@ class CoreMachine(RuleBasedStateMachine):
     @rule(sid=SIDS, text=st.sampled_from(["ding", "door open"]))
     def skill_notifies(self, sid: str, text: str) -> None:
         before = self.channels.get(sid)
-        effects = self.feed(notify(text, sid, __from="timer", sound="bell"))
-        if before is not None and before.phase is Phase.IDLE:
+        message = notify(text, sid, __from="timer", sound="bell")
+        effects = self.feed(message)
+        if before is None:
+            return
+        if before.phase is Phase.IDLE:
             assert self.messages(effects) == [ChannelShow(sid, text, {"sound": "bell"})]
+        elif len(before.queue) < MAX_QUEUE:
+            # behind a conversation, working or asking: it waits its turn
+            assert effects == [] and self.channels[sid].queue == (*before.queue, message)
+
+    @precondition(lambda self: self.busy())
+    @rule(pick=st.integers(0, 50))
+    def clock_runs_out(self, pick: int) -> None:
+        """The deadline a busy channel armed passes: the skill or the user was too slow."""
+        busy = self.busy()
+        self.deadline_passes(busy[pick % len(busy)], "armed", 0)
 
     @rule(sid=SIDS, which=st.sampled_from(["armed", "older", "any"]),
           any_generation=st.integers(0, 12))
@@ -289,7 +316,9 @@ class CoreMachine(RuleBasedStateMachine):
         if channel.conversation is None or generation != channel.generation:
             assert effects == [] and self.channels[sid] == channel
         else:
-            assert ChannelTerminate(sid, Reason.TIMEOUT) in self.messages(effects)
+            key = "ask_timeout" if channel.phase is Phase.ASKING else "timeout"
+            assert self.messages(effects)[:2] == [ChannelShow(sid, say(key, channel.lang)),
+                                                  ChannelTerminate(sid, Reason.TIMEOUT)]
 
     @rule(name=st.sampled_from(["clock", "timer", "lights", "catchall"]))
     def skill_leaves(self, name: str) -> None:
@@ -368,14 +397,18 @@ class CoreMachine(RuleBasedStateMachine):
                     seen.current = None
                 elif message.reason is Reason.NOT_UNDERSTOOD:
                     assert isinstance(previous, ChannelShow)
-                    assert previous.text in {say("not_understood", lang) for lang in ("en", "fr")}
+                    assert previous.text in NOT_UNDERSTOOD
                 else:
                     # ending no conversation: only a cancel typed while idle does that
                     assert message.reason is Reason.CANCELLED
             if type(message) in CHANNEL_INBOX:
                 _, payload = wire(message)
                 assert not any(key.startswith("__") for key in payload), payload
+            if isinstance(previous, ChannelShow) and previous.text in NOT_UNDERSTOOD:
+                assert message == ChannelTerminate(sid, Reason.NOT_UNDERSTOOD)
             previous = message
+        if isinstance(previous, ChannelShow) and previous.text in NOT_UNDERSTOOD:
+            raise AssertionError("'not understood' without its terminate")
 
     def check_queue(self, before: Channel, after: Channel, event: Any) -> None:
         """The queue only loses its head and grows at its tail: first come, first served."""
