@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -160,7 +161,7 @@ def test_the_intent_request_survives_the_wire() -> None:
 def test_texts_sent_while_working_are_queued_silently() -> None:
     channel, effects = run(working(), [said("what date", "c2"), said("lights", "c3")], WORLD)
     assert effects == []
-    assert [q.text for q in channel.queue] == ["what date", "lights"]  # type: ignore[union-attr]
+    assert [q.text for q in channel.queue] == ["what date", "lights"]
     assert channel.conversation is not None and channel.conversation.cid == "c1"
 
 
@@ -228,7 +229,9 @@ SKILL_SAYS = [
 ])
 def test_a_skill_without_the_current_cid_is_dismissed_and_nothing_changes(
         message: Any, state: str, cid: str | None, reason: str) -> None:
-    channel = {"working": working, "asking": asking, "idle": new_channel}[state]()
+    builders: dict[str, Callable[[], Channel]] = {
+        "working": working, "asking": asking, "idle": new_channel}
+    channel = builders[state]()
     after, effects = step(channel, message(cid), WORLD)
     assert after == channel
     assert len(effects) == 1

@@ -343,13 +343,13 @@ class CoreMachine(RuleBasedStateMachine):
     def feed(self, event: Any) -> list[Effect]:
         before = dict(self.channels)
         changes, effects = handle(before, event, self.world)
-        for sid, channel in changes.items():
+        for changed, channel in changes.items():
             if channel is None:
-                self.channels.pop(sid, None)
+                self.channels.pop(changed, None)
             else:
-                assert channel.sid == sid
-                self.channels[sid] = channel
-        sid = getattr(event, "sid", None)
+                assert channel.sid == changed
+                self.channels[changed] = channel
+        sid: str | None = getattr(event, "sid", None)
         if isinstance(event, Opened):
             return effects      # read by the rule, once it knows what kind of open it was
         if sid is not None and sid not in before:
@@ -357,11 +357,9 @@ class CoreMachine(RuleBasedStateMachine):
             assert all(isinstance(e, Dismissed) for e in effects)
         if sid in before and sid in self.channels:
             self.check_queue(before[sid], self.channels[sid], event)
-        for each in {e.message.sid for e in effects        # type: ignore[attr-defined]
-                     if isinstance(e, Publish) and hasattr(e.message, "sid")} | (
-                         {sid} if sid in self.channels else set()):
-            if each in self.channels:
-                self.read(each, effects)
+        touched = {getattr(e.message, "sid", None) for e in effects if isinstance(e, Publish)}
+        for each in sorted(s for s in touched | {sid} if s in self.channels):
+            self.read(each, effects)
         return effects
 
     @staticmethod
