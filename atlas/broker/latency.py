@@ -40,6 +40,11 @@ async def round_trips(url: str, count: int = 200) -> list[float]:
                                         (DialogParse,))
                 if isinstance(request, DialogParse):
                     await publish(echo, ChannelShow(_SID, request.text))
+                # aiomqtt's acknowledgement wait (asyncio.wait_for on 3.11) can lose
+                # a cancellation: check, or this loop outlives its caller.
+                task = asyncio.current_task()
+                if task is not None and task.cancelling():
+                    raise asyncio.CancelledError
 
         responder = asyncio.create_task(answer())
         replies = aiter(ask.messages)

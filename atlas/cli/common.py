@@ -87,15 +87,33 @@ def run_until_signal(main: Coroutine[Any, Any, Any]) -> None:
     """Run ``main``; SIGTERM or SIGINT cancel it and the command exits 0."""
     async def guarded() -> None:
         task = asyncio.ensure_future(main)
+        stopping = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(signum, task.cancel)
+            loop.add_signal_handler(signum, stopping.set)
+        signalled = asyncio.ensure_future(stopping.wait())
         try:
-            await task
-        except asyncio.CancelledError:
-            pass
+            await asyncio.wait({task, signalled}, return_when=asyncio.FIRST_COMPLETED)
+            await cancel(task)
         finally:
+            signalled.cancel()
             for signum in (signal.SIGTERM, signal.SIGINT):
                 loop.remove_signal_handler(signum)
 
     asyncio.run(guarded())
+
+
+async def cancel(task: asyncio.Future[Any], every: float = 3.0) -> None:
+    """Cancel ``task`` and wait for it, cancelling again while it runs.
+
+    Python 3.11's ``asyncio.wait_for`` (used by aiomqtt for every acknowledgement)
+    loses a cancellation that arrives as the awaited operation completes; a loop
+    around a publish then keeps running. Asking again makes stopping certain; the
+    pause is longer than the daemon's own clean-up on cancel (2 s at most).
+    """
+    while not task.done():
+        task.cancel()
+        await asyncio.wait({task}, timeout=every)
+    error = None if task.cancelled() else task.exception()
+    if error is not None:
+        raise error
