@@ -1,8 +1,9 @@
 """Training-set augmentation for the slot filler, as Snips NLU does.
 
-Intents with few examples get more: random training sentences whose slot
-values are swapped for other values of the same entity (declared, synonyms or
-seen elsewhere), some capitalised. The CRF thus sees each template with many
+Intents with few examples get more (up to 200, and two per distinct value of
+their entities): random training sentences whose slot values are swapped for
+other values of the same entity (declared, synonyms or seen elsewhere), some
+capitalised. The CRF thus sees each template with many
 values and learns the context around a slot rather than the values themselves.
 """
 
@@ -15,6 +16,7 @@ from .dataset import Chunk, Utterance
 
 MIN_UTTERANCES = 400
 CAPITALIZATION_RATIO = 0.2
+VALUES_FACTOR = 2  # at most this many generated sentences per distinct entity value
 
 
 def augment(
@@ -26,7 +28,12 @@ def augment(
     """The utterances, plus generated ones up to `min_utterances`."""
     result = list(utterances)
     with_slots = [u for u in utterances if any(c.slot for c in u.chunks)]
-    missing = min_utterances - len(result)
+    # New sentences only help while they bring new values: an intent whose
+    # entities have a handful of values (most skills) needs few of them, and
+    # each generated sentence costs CRF training time.
+    entities = {c.entity for u in with_slots for c in u.chunks if c.slot and c.entity}
+    variety = sum(len(set(values.get(e, ()))) for e in entities)
+    missing = min(min_utterances - len(result), VALUES_FACTOR * variety)
     if not with_slots or missing <= 0:
         return result
     for _ in range(missing):
