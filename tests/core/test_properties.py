@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from hypothesis import settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
@@ -49,6 +49,7 @@ from atlas.protocol import (
     ChannelWork,
     DialogAsk,
     DialogContext,
+    DialogNotify,
     DialogShow,
     DialogTerminate,
     IntentRequest,
@@ -450,3 +451,55 @@ class CoreMachine(RuleBasedStateMachine):
 CoreMachine.TestCase.settings = settings(max_examples=200, stateful_step_count=30,
                                          deadline=None)
 TestCore = CoreMachine.TestCase
+
+
+# --- any events at all, built directly (no protocol validation on the way) -------------------
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=5),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner,
+                                                                 max_size=3),
+    max_leaves=6)
+ANY_SID = st.sampled_from(["s1", "s2"])
+ANY_CID = st.none() | st.sampled_from(["u1", "u2", "u3", "x"])
+ANY_TEXT = st.one_of(st.text(max_size=12), REQUESTS, ANSWERS)
+EXTRA = st.dictionaries(st.text(min_size=1, max_size=6).filter(lambda k: not k.startswith("__")),
+                        JSON, max_size=3)
+ANY_EVENT = st.one_of(
+    st.builds(Opened, ANY_SID, st.sampled_from(["alice", "bob"]), st.sampled_from(["en", "fr"])),
+    st.builds(Closed, ANY_SID),
+    st.builds(UserSaid, ANY_SID, ANY_TEXT, st.sampled_from(["u1", "u2", "u3", "u4"]),
+              st.sampled_from(["en", "fr", "", "xx_YY"]),
+              st.dictionaries(st.sampled_from(["TIMER_SOUND", "CLOCK_FORMAT"]), JSON)),
+    st.builds(DeadlinePassed, ANY_SID, st.integers(-1, 8)),
+    st.builds(SkillGone, st.sampled_from(["clock", "timer", "lights", "catchall", "ghost"])),
+    st.builds(DialogShow, ANY_SID, ANY_CID, ANY_TEXT, EXTRA),
+    st.builds(DialogAsk, ANY_SID, ANY_CID, ANY_TEXT,
+              st.none() | st.sampled_from(["duration", "room", "nothing"]),
+              st.none() | st.lists(ANY_TEXT, max_size=3).map(tuple), EXTRA),
+    st.builds(DialogContext, ANY_SID, ANY_CID, st.none() | st.sampled_from(["timer", "x"])),
+    st.builds(DialogTerminate, ANY_SID, ANY_CID),
+    st.builds(DialogNotify, ANY_SID, ANY_TEXT, EXTRA),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(ANY_EVENT, max_size=40), st.booleans())
+def test_handle_never_raises_and_the_state_stays_plain_data(events: list[Any],
+                                                            fallback: bool) -> None:
+    world = make_world(CLOCK, TIMER, LIGHTS, *([CATCHALL] if fallback else []))
+    channels: dict[str, Channel] = {}
+    for event in events:
+        changes, effects = handle(channels, event, world)
+        for sid, channel in changes.items():
+            if channel is None:
+                channels.pop(sid, None)
+            else:
+                channels[sid] = channel
+        for effect in effects:
+            if isinstance(effect, Publish):
+                effect.message.topic()
+                effect.message.to_payload()     # everything published can be sent
+    for channel in channels.values():
+        assert json_round_trip(channel) == channel
+        assert channel.phase is not Phase.IDLE or channel.queue == ()
