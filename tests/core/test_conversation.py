@@ -366,6 +366,18 @@ def test_ask_with_a_slot_and_choices_refuses_other_answers(answer: str) -> None:
     assert after.phase is Phase.ASKING
 
 
+def test_a_new_question_replaces_the_pending_one() -> None:
+    channel, effects = step(asking(slot="duration"), ask("c1", "Which room?", slot="room",
+                                                         choices=["kitchen", "garage"]), WORLD)
+    assert of(effects, ChannelAsk) == [ChannelAsk("s1", "Which room?", "room",
+                                                  ("kitchen", "garage"))]
+    # "5 minutes" answered the old question; it is no answer to this one
+    after, effects = step(channel, said("5 minutes", "c2"), WORLD)
+    assert of(effects, IntentRequest) == [] and after.phase is Phase.ASKING
+    _, effects = step(channel, said("gar", "c3"), WORLD)
+    assert request_of(effects)["room"] == "garage"
+
+
 # --- rule 9: ask without a slot: choices and __choice ------------------------------------
 
 def test_ask_without_slot_or_choices_is_refused_by_the_protocol() -> None:
