@@ -34,8 +34,18 @@ def test_prints_its_address_serves_the_page_and_stops_on_ctrl_c(amqtt_url: str,
         assert (data_dir / "bridge-secret").stat().st_mode & 0o777 == 0o600
     finally:
         process.send_signal(signal.SIGINT)
-        _, err = process.communicate(timeout=30)
+        err = finish(process)
     assert process.returncode == 0, err
+
+
+def finish(process: subprocess.Popen[str]) -> str:
+    """The process's stderr once it has exited; a hang is a failure that shows it."""
+    try:
+        return process.communicate(timeout=60)[1]
+    except subprocess.TimeoutExpired:
+        process.kill()
+        raise AssertionError(f"atlas bridge did not stop:\n{process.communicate()[1]}") \
+            from None
 
 
 def test_a_taken_port_is_a_one_line_error(amqtt_url: str, data_dir: Path) -> None:
@@ -44,13 +54,13 @@ def test_a_taken_port_is_a_one_line_error(amqtt_url: str, data_dir: Path) -> Non
         taken.listen()
         port = taken.getsockname()[1]
         process = start(data_dir, "--port", str(port), "--broker", amqtt_url)
-        _, err = process.communicate(timeout=30)
+        err = finish(process)
     assert process.returncode == 1
     assert f"cannot listen on 127.0.0.1:{port}" in err
 
 
 def test_a_bad_broker_url_is_a_usage_error(data_dir: Path) -> None:
     process = start(data_dir, "--port", "0", "--broker", "http://nope")
-    _, err = process.communicate(timeout=30)
+    err = finish(process)
     assert process.returncode == 2
     assert "unsupported broker scheme" in err
