@@ -31,7 +31,8 @@ def handle(channels: Mapping[str, Channel], event: Any, world: World
         changes: Changes = {}
         effects: list[Effect] = []
         for sid, each in channels.items():
-            if each.conversation is not None and each.conversation.skill == event.name:
+            if each.context is not None or (
+                    each.conversation is not None and each.conversation.skill == event.name):
                 new, more = step(each, event, world)
                 changes[sid] = new
                 effects.extend(more)

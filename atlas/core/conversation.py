@@ -179,7 +179,10 @@ def _answer(channel: Channel, conversation: Conversation, said: UserSaid, world:
     if ask.choices:
         if choice is None:
             return _ask_again(channel, ask, world)
-        values = [{"value": choice, "raw": said.text, "entity": "choice"}]
+        # The choice is a value of the slot's entity: resolve it like any other
+        # ("10 minutes" becomes 600 for a duration), keeping it as is otherwise.
+        values = understanding.parse_slot(said.lang, conversation.intent, ask.slot, choice) or [
+            {"value": choice, "raw": said.text, "entity": "choice"}]
     else:
         values = understanding.parse_slot(said.lang, conversation.intent, ask.slot, said.text)
         if not values:
@@ -281,10 +284,15 @@ def _deadline_passed(channel: Channel, passed: DeadlinePassed, world: World) -> 
 
 
 def _skill_gone(channel: Channel, gone: SkillGone, world: World) -> Step:
+    effects: list[Effect] = []
+    if channel.context is not None and not world.catalog.scope(channel.context):
+        # Nothing live answers in this context any more: don't strand the user in it.
+        channel = replace(channel, context=None)
+        effects.append(Publish(ChannelContext(channel.sid, None)))
     if channel.conversation is None or channel.conversation.skill != gone.name:
-        return channel, []
-    show = _show(channel, say("skill_gone", channel.lang))
-    return _drain(*_finish(channel, Reason.SKILL_GONE, [show]), world)
+        return channel, effects
+    effects.append(_show(channel, say("skill_gone", channel.lang)))
+    return _drain(*_finish(channel, Reason.SKILL_GONE, effects), world)
 
 
 def _finish(channel: Channel, reason: Reason, effects: list[Effect]) -> Step:

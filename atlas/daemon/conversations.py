@@ -6,6 +6,7 @@ import asyncio
 import logging
 import uuid
 from collections import Counter
+from dataclasses import dataclass
 from typing import Any
 
 from ..config import Config
@@ -28,6 +29,18 @@ from ..store import Store, User
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True, eq=False)
+class _Fired:
+    """A deadline that went off; it counts only if it is still the sid's armed one.
+
+    The core's generation numbers restart when a sid is destroyed and created
+    again, so a firing already queued could match the new conversation: the
+    identity of this object, not the number, tells.
+    """
+
+    event: DeadlinePassed
+
+
 class Conversations:
     """Keeps every sid's :class:`Channel` and carries out what the core decides.
 
@@ -41,10 +54,16 @@ class Conversations:
         self.inbox = inbox
         self.channels: dict[str, Channel] = {}
         self.dismissed: Counter[str] = Counter()
-        self._deadlines: dict[str, asyncio.TimerHandle] = {}
+        self._deadlines: dict[str, tuple[asyncio.TimerHandle, _Fired]] = {}
 
-    def event_for(self, message: Message | Event) -> Event | None:
+    def event_for(self, message: Message | Event | _Fired) -> Event | None:
         """Turn what arrived into a core event, adding what only the shell can look up."""
+        if isinstance(message, _Fired):
+            armed = self._deadlines.get(message.event.sid)
+            if armed is None or armed[1] is not message:
+                return None
+            del self._deadlines[message.event.sid]
+            return message.event
         if isinstance(message, ChannelCreate):
             user = self._user(message.uid)
             return Opened(message.sid, message.uid, user.lang if user else self.config.default_lang)
@@ -88,17 +107,18 @@ class Conversations:
     def _arm(self, deadline: Deadline) -> None:
         previous = self._deadlines.pop(deadline.sid, None)
         if previous is not None:
-            previous.cancel()
+            previous[0].cancel()
         if deadline.seconds is not None:
-            self._deadlines[deadline.sid] = asyncio.get_running_loop().call_later(
-                deadline.seconds, self.inbox.put_nowait,
-                DeadlinePassed(deadline.sid, deadline.generation))
+            fired = _Fired(DeadlinePassed(deadline.sid, deadline.generation))
+            timer = asyncio.get_running_loop().call_later(
+                deadline.seconds, self.inbox.put_nowait, fired)
+            self._deadlines[deadline.sid] = (timer, fired)
 
     def _dismiss(self, dismissed: Dismissed) -> None:
         self.dismissed[dismissed.reason.split(" ")[0]] += 1
         log.info("dismissed %s on sid %s: %s", dismissed.what, dismissed.sid, dismissed.reason)
 
     def close(self) -> None:
-        for handle_ in self._deadlines.values():
-            handle_.cancel()
+        for timer, _ in self._deadlines.values():
+            timer.cancel()
         self._deadlines.clear()

@@ -593,6 +593,28 @@ def test_another_skill_leaving_changes_nothing(channel_of: Any) -> None:
     assert after == channel and effects == []
 
 
+def test_a_context_nobody_serves_any_more_is_left_when_its_skill_goes() -> None:
+    channel = in_context()
+    without_timer = make_world(CLOCK, LIGHTS)       # the registry already dropped it
+    after, effects = step(channel, SkillGone("timer"), without_timer)
+    assert after.context is None
+    assert published(effects) == [ChannelContext("s1", None)]
+
+
+def test_a_context_still_served_stays_when_another_skill_goes() -> None:
+    channel = in_context()
+    after, effects = step(channel, SkillGone("lights"), make_world(CLOCK, TIMER))
+    assert after.context == "timer" and effects == []
+
+
+def test_a_choice_for_a_slot_is_resolved_as_a_value_of_that_slot() -> None:
+    channel = asking(slot="duration", choices=["5 minutes", "10 minutes"])
+    channel, effects = step(channel, said("10 min", "c9"), WORLD)
+    (request,) = of(effects, IntentRequest)
+    assert request.slots["duration"] == "10 minutes"
+    assert request.rich_slots["duration"][0]["entity"] == "duration"
+
+
 # --- rule 12: contexts ------------------------------------------------------------------
 
 def in_context() -> Channel:

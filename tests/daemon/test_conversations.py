@@ -1,0 +1,64 @@
+"""The conversation shell's own duties: store lookups and deadlines on the loop."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from core.helpers import make_world
+
+from atlas.config import Config
+from atlas.core import Opened, UserSaid
+from atlas.daemon.conversations import Conversations
+from atlas.protocol import (
+    ChannelCreate,
+    ChannelDestroy,
+    ChannelShow,
+    ChannelTerminate,
+    DialogParse,
+    Reason,
+)
+from atlas.store import Store
+
+
+async def test_a_deadline_queued_before_the_sid_was_recreated_is_ignored(tmp_path: Path) -> None:
+    inbox: asyncio.Queue[object] = asyncio.Queue()
+    shell = Conversations(Config(data_dir=tmp_path), Store.in_data_dir(tmp_path), inbox)
+    world = make_world()
+
+    def feed(message: object) -> list[object]:
+        event = shell.event_for(message)  # type: ignore[arg-type]
+        return [p.message for p in shell.apply(event, world)] if event else []
+
+    feed(ChannelCreate("s1", "alice"))
+    feed(DialogParse("s1", "set a timer"))
+    (timer, fired) = shell._deadlines["s1"]
+    timer.cancel()
+    stale = fired                       # as if it went off and sat in the inbox
+    feed(ChannelDestroy("s1"))
+    feed(ChannelCreate("s1", "alice"))
+    feed(DialogParse("s1", "set a timer"))   # armed again, with the same generation
+    assert shell._deadlines["s1"][1].event == stale.event
+    assert feed(stale) == []                 # not the armed one: ignored
+    assert shell.channels["s1"].conversation is not None
+    current = shell._deadlines["s1"][1]
+    (shown, terminated) = feed(current)
+    assert isinstance(shown, ChannelShow)
+    assert terminated == ChannelTerminate("s1", Reason.TIMEOUT)
+    shell.close()
+
+
+async def test_the_user_is_looked_up_in_the_store(tmp_path: Path) -> None:
+    store = Store.in_data_dir(tmp_path)
+    store.add_user("bob", "fr")
+    store.set_env("bob", {"TIMER_SOUND": "gong"})
+    shell = Conversations(Config(data_dir=tmp_path, env={"TIMER_SOUND": "bell", "X": 1}),
+                          store, asyncio.Queue())
+    assert shell.event_for(ChannelCreate("s1", "bob")) == Opened("s1", "bob", "fr")
+    assert shell.event_for(ChannelCreate("s2", "eve")) == Opened("s2", "eve", "en")
+    shell.apply(Opened("s1", "bob", "fr"), make_world())
+    said = shell.event_for(DialogParse("s1", "set a timer"))
+    assert isinstance(said, UserSaid)
+    assert (said.lang, said.settings) == ("fr", {"TIMER_SOUND": "gong", "X": 1})
+    assert shell.event_for(DialogParse("never-created", "hello")) is None
+    assert shell.dismissed["unknown"] == 1
