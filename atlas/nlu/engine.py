@@ -12,7 +12,7 @@ import os
 import pickle
 import random
 from collections.abc import Collection, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Executor, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime
 from multiprocessing import get_context
@@ -72,8 +72,29 @@ class SnipsLikeInterpreter:
         self._slot_entities = {i: dataset.slot_entities(i) for i in self._intents}
         self._build_entities(dataset)
         self._deterministic = DeterministicMatcher(dataset) if self.use_deterministic else None
-        self._fit_classifier(dataset, rng)
-        self._fillers = self._fit_fillers(dataset, rng)
+        jobs = {
+            intent: (self.lang, self._filler_examples(dataset, intent, rng), rng.randrange(2**31))
+            for intent in self._intents
+            if self._slot_entities[intent]
+        }
+        pool = self._worker_pool(jobs)
+        if pool is None:
+            self._fit_classifier(dataset, rng)
+            self._fillers = {intent: train_filler(*job) for intent, job in jobs.items()}
+            return
+        # The CRFs train in the workers while this process fits the classifier.
+        classifier_done = False
+        try:
+            with pool:
+                futures = {i: pool.submit(train_filler, *job) for i, job in jobs.items()}
+                self._fit_classifier(dataset, rng)
+                classifier_done = True
+                self._fillers = {intent: f.result() for intent, f in futures.items()}
+        except (BrokenProcessPool, OSError, RuntimeError):
+            # e.g. a __main__ without the `if __name__ == "__main__"` guard
+            if not classifier_done:
+                self._fit_classifier(dataset, rng)
+            self._fillers = {intent: train_filler(*job) for intent, job in jobs.items()}
 
     def _build_entities(self, dataset: Dataset) -> None:
         # Gazetteers know declared values and synonyms, and every value seen in
@@ -111,25 +132,15 @@ class SnipsLikeInterpreter:
         self._classifier = IntentClassifier(self.lang)
         self._classifier.fit(texts + noise, labels + [NONE_LABEL] * len(noise))
 
-    def _fit_fillers(self, dataset: Dataset, rng: random.Random) -> dict[str, SlotFiller]:
-        jobs = {
-            intent: (self.lang, self._filler_examples(dataset, intent, rng), rng.randrange(2**31))
-            for intent in self._intents
-            if self._slot_entities[intent]
-        }
+    @staticmethod
+    def _worker_pool(jobs: dict[str, tuple[str, list[Example], int]]) -> Executor | None:
+        """Worker processes for large datasets: crfsuite holds the GIL while it
+        trains. Spawned, as forking a threaded daemon is unsafe."""
         size = sum(len(job[1]) for job in jobs.values())
-        if len(jobs) < 2 or size < PARALLEL_MIN_EXAMPLES or (os.cpu_count() or 1) < 2:
-            return {intent: train_filler(*job) for intent, job in jobs.items()}
-        # crfsuite holds the GIL while training: large datasets use processes
-        # (spawned, as forking a threaded daemon is unsafe).
-        workers = min(len(jobs), os.cpu_count() or 1)
-        try:
-            with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
-                futures = {i: pool.submit(train_filler, *job) for i, job in jobs.items()}
-                return {intent: f.result() for intent, f in futures.items()}
-        except (BrokenProcessPool, OSError, RuntimeError):
-            # e.g. a __main__ without the `if __name__ == "__main__"` guard
-            return {intent: train_filler(*job) for intent, job in jobs.items()}
+        cpus = os.cpu_count() or 1
+        if len(jobs) < 2 or size < PARALLEL_MIN_EXAMPLES or cpus < 2:
+            return None
+        return ProcessPoolExecutor(min(len(jobs), cpus), mp_context=get_context("spawn"))
 
     def _filler_examples(self, dataset: Dataset, intent: str,
                          rng: random.Random) -> list[Example]:
