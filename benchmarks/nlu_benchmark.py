@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import resource
 import statistics
@@ -80,7 +81,7 @@ def _cpu_seconds() -> float:
 
 
 def run(train: Dataset, dev: Dataset) -> dict[str, float]:
-    engine = SnipsLikeInterpreter("en")
+    engine = SnipsLikeInterpreter("en", workers=os.cpu_count() or 1)
     cpu, t0 = _cpu_seconds(), time.perf_counter()
     engine.fit(train)
     train_s, train_cpu = time.perf_counter() - t0, _cpu_seconds() - cpu

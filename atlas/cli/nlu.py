@@ -9,7 +9,13 @@ from pathlib import Path
 
 import click
 
-from atlas.nlu import Dataset, SnipsLikeInterpreter, TrainingDataError, create_interpreter
+from atlas.nlu import (
+    Dataset,
+    Interpreter,
+    SnipsLikeInterpreter,
+    TrainingDataError,
+    create_interpreter,
+)
 from atlas.nlu.evaluate import evaluate
 from atlas.nlu.files import load_paths
 
@@ -21,6 +27,18 @@ def _load(paths: tuple[Path, ...], lang: str) -> Dataset:
         return load_paths(paths, lang)
     except TrainingDataError as e:
         raise click.ClickException(str(e)) from e
+
+
+_WORKERS = click.option(
+    "--workers", default=1, show_default=True,
+    help="Processes training the slot fillers of large datasets.")
+
+
+def _create(lang: str, engine: str, workers: int) -> Interpreter:
+    interpreter = create_interpreter(lang, engine)
+    if isinstance(interpreter, SnipsLikeInterpreter):
+        interpreter.workers = workers
+    return interpreter
 
 
 @click.group("nlu")
@@ -35,10 +53,11 @@ def nlu() -> None:
 @click.option("--out", required=True, type=click.Path(path_type=Path),
               help="Directory to save the model to.")
 @click.option("--engine", default="default", show_default=True)
-def train(lang: str, data: tuple[Path, ...], out: Path, engine: str) -> None:
+@_WORKERS
+def train(lang: str, data: tuple[Path, ...], out: Path, engine: str, workers: int) -> None:
     """Train a model from training files and save it."""
     dataset = _load(data, lang)
-    interpreter = create_interpreter(lang, engine)
+    interpreter = _create(lang, engine, workers)
     started = time.perf_counter()
     interpreter.fit(dataset)
     elapsed = time.perf_counter() - started
@@ -70,11 +89,12 @@ def parse(model: Path) -> None:
 @click.option("--test", "test_paths", multiple=True, required=True, type=_PATHS)
 @click.option("--engine", default="default", show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@_WORKERS
 def eval_(lang: str, train_paths: tuple[Path, ...], test_paths: tuple[Path, ...],
-          engine: str, as_json: bool) -> None:
+          engine: str, as_json: bool, workers: int) -> None:
     """Train on some files, evaluate on others."""
     train_set, test_set = _load(train_paths, lang), _load(test_paths, lang)
-    interpreter = create_interpreter(lang, engine)
+    interpreter = _create(lang, engine, workers)
     started = time.perf_counter()
     interpreter.fit(train_set)
     train_seconds = time.perf_counter() - started

@@ -32,7 +32,7 @@ from .resolve import EntityResolver, resolve_value
 from .results import Parse, SlotValue
 from .slot_filler import Example, SlotFiller, labels_for, train_filler
 
-ENGINE_VERSION = "2"  # bump when fitted models change shape or meaning
+ENGINE_VERSION = "3"  # bump when fitted models change shape or meaning
 MODEL_FILE = "model.pkl"
 PARALLEL_MIN_EXAMPLES = 4000  # below this, starting worker processes costs more
 
@@ -43,12 +43,17 @@ class SnipsLikeInterpreter:
     engine = "default"
 
     def __init__(self, lang: str, *, seed: int = 42, threshold: float = 0.3,
-                 noise_ratio: float = 1.0, deterministic: bool = True) -> None:
+                 noise_ratio: float = 1.0, deterministic: bool = True,
+                 workers: int = 1) -> None:
         self.lang = lang
         self.seed = seed
         self.threshold = threshold  # below this probability: not understood
         self.noise_ratio = noise_ratio
         self.use_deterministic = deterministic
+        # Worker processes for the CRFs of large datasets. Opt-in: they are
+        # spawned, and spawning re-imports the program's __main__, which must
+        # then be guarded by `if __name__ == "__main__":`.
+        self.workers = workers
         self._intents: list[str] = []
         self._slot_entities: dict[str, dict[str, str]] = {}
         self._gazetteers: dict[str, Gazetteer] = {}
@@ -132,15 +137,14 @@ class SnipsLikeInterpreter:
         self._classifier = IntentClassifier(self.lang)
         self._classifier.fit(texts + noise, labels + [NONE_LABEL] * len(noise))
 
-    @staticmethod
-    def _worker_pool(jobs: dict[str, tuple[str, list[Example], int]]) -> Executor | None:
+    def _worker_pool(self, jobs: dict[str, tuple[str, list[Example], int]]) -> Executor | None:
         """Worker processes for large datasets: crfsuite holds the GIL while it
         trains. Spawned, as forking a threaded daemon is unsafe."""
         size = sum(len(job[1]) for job in jobs.values())
-        cpus = os.cpu_count() or 1
-        if len(jobs) < 2 or size < PARALLEL_MIN_EXAMPLES or cpus < 2:
+        workers = min(len(jobs), self.workers, os.cpu_count() or 1)
+        if workers < 2 or size < PARALLEL_MIN_EXAMPLES:
             return None
-        return ProcessPoolExecutor(min(len(jobs), cpus), mp_context=get_context("spawn"))
+        return ProcessPoolExecutor(workers, mp_context=get_context("spawn"))
 
     def _filler_examples(self, dataset: Dataset, intent: str,
                          rng: random.Random) -> list[Example]:

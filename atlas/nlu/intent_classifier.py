@@ -66,7 +66,7 @@ class IntentClassifier:
                                 min_df=2 if len(texts) > 2000 else 1)
         x = sp.hstack([words.fit_transform([d[0] for d in docs]),
                        chars.fit_transform([d[1] for d in docs])]).tocsr()
-        model = LinearSVC(C=self.c)
+        model = LinearSVC(C=self.c, random_state=0)  # liblinear shuffles: be reproducible
         model.fit(x, list(labels))
         self.labels = [str(label) for label in model.classes_]
         self._parts = [_Tfidf(words, 0), _Tfidf(chars, len(words.vocabulary_))]

@@ -143,3 +143,14 @@ def test_save_load_roundtrip(en_engine: SnipsLikeInterpreter, tmp_path: Path) ->
 def test_unfitted_engine_refuses_to_parse() -> None:
     with pytest.raises(RuntimeError):
         SnipsLikeInterpreter("en").parse("hello")
+
+
+
+def test_worker_processes(en_dataset, en_engine, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import atlas.nlu.engine as engine_module
+
+    monkeypatch.setattr(engine_module, "PARALLEL_MIN_EXAMPLES", 0)
+    parallel = SnipsLikeInterpreter("en", workers=2)
+    parallel.fit(en_dataset)
+    for text in ["please switch on the kitchen lights", "set a timer for 20 minutes", "blorf"]:
+        assert parallel.parse(text, now=NOW) == en_engine.parse(text, now=NOW)
