@@ -56,11 +56,6 @@ def fold_word(norm: str) -> str:
     return strip_accents(norm) if norm[:1].isalnum() else ""
 
 
-def normalized_key(text: str) -> str:
-    """Lower-cased token sequence, punctuation kept: the exact-match key."""
-    return " ".join(t.norm for t in tokenize(text))
-
-
 class Stemmer:
     """Snowball stemmer with a cache: a vocabulary is small, parses are many."""
 

@@ -1,12 +1,13 @@
 from __future__ import annotations
 
-from atlas.nlu.gazetteer import Gazetteer, folded_tokens
-from atlas.nlu.normalize import tokenize
+from atlas.nlu.gazetteer import Gazetteer, value_key
 
 
-def test_gazetteer_longest_match_skips_punctuation() -> None:
-    gaz = Gazetteer([("new york", "nyc"), ("york", "york"), ("salle de bain", "sdb")])
-    tokens = tokenize("From New-York to the salle de bain, York.")
-    spans = gaz.find(folded_tokens(tokens))
-    assert [(tokens[a].text, tokens[b - 1].text) for a, b in spans] == [
-        ("New", "York"), ("salle", "bain"), ("York", "York")]
+def test_values_compare_folded() -> None:
+    gaz = Gazetteer([("Salle de Bain", "bathroom"), ("lounge", "living room")])
+    assert value_key("  Salle-de-Bain! ") == ("salle", "de", "bain")
+    assert gaz.lookup("salle de bain") == "bathroom"
+    assert gaz.lookup("LOUNGE") == "living room"
+    assert gaz.lookup("attic") is None
+    gaz.add("lounge", "other")  # the first declaration wins
+    assert gaz.lookup("lounge") == "living room"
