@@ -12,7 +12,7 @@ import os
 import pickle
 import random
 from collections.abc import Collection, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime
 from multiprocessing import get_context
@@ -77,29 +77,36 @@ class SnipsLikeInterpreter:
         self._slot_entities = {i: dataset.slot_entities(i) for i in self._intents}
         self._build_entities(dataset)
         self._deterministic = DeterministicMatcher(dataset) if self.use_deterministic else None
-        jobs = {
-            intent: (self.lang, self._filler_examples(dataset, intent, rng), rng.randrange(2**31))
-            for intent in self._intents
-            if self._slot_entities[intent]
-        }
-        pool = self._worker_pool(jobs)
-        if pool is None:
-            self._fit_classifier(dataset, rng)
-            self._fillers = {intent: train_filler(*job) for intent, job in jobs.items()}
-            return
-        # The CRFs train in the workers while this process fits the classifier.
-        classifier_done = False
+        slot_intents = [i for i in self._intents if self._slot_entities[i]]
+        pool = self._worker_pool(slot_intents, dataset)
         try:
-            with pool:
-                futures = {i: pool.submit(train_filler, *job) for i, job in jobs.items()}
-                self._fit_classifier(dataset, rng)
-                classifier_done = True
-                self._fillers = {intent: f.result() for intent, f in futures.items()}
-        except (BrokenProcessPool, OSError, RuntimeError):
-            # e.g. a __main__ without the `if __name__ == "__main__"` guard
-            if not classifier_done:
-                self._fit_classifier(dataset, rng)
-            self._fillers = {intent: train_filler(*job) for intent, job in jobs.items()}
+            self._fillers = self._fit_models(dataset, slot_intents, rng, pool)
+        finally:
+            if pool is not None:
+                pool.shutdown(cancel_futures=True)
+
+    def _fit_models(self, dataset: Dataset, slot_intents: list[str], rng: random.Random,
+                    pool: Executor | None) -> dict[str, SlotFiller]:
+        """Fit the classifier and return the slot fillers. With a pool, each
+        CRF starts training as soon as its examples are ready, and this process
+        fits the classifier meanwhile."""
+        jobs: dict[str, tuple[str, list[Example], int]] = {}
+        futures: dict[str, Future[SlotFiller]] = {}
+        for intent in slot_intents:
+            jobs[intent] = (self.lang, self._filler_examples(dataset, intent, rng),
+                            rng.randrange(2**31))
+            if pool is not None:
+                try:
+                    futures[intent] = pool.submit(train_filler, *jobs[intent])
+                except (BrokenProcessPool, OSError, RuntimeError):
+                    pool = None  # e.g. a __main__ without the `if __name__` guard
+        self._fit_classifier(dataset, rng)
+        if pool is not None:
+            try:
+                return {intent: f.result() for intent, f in futures.items()}
+            except (BrokenProcessPool, OSError, RuntimeError):
+                pass  # fall back to training here
+        return {intent: train_filler(*job) for intent, job in jobs.items()}
 
     def _build_entities(self, dataset: Dataset) -> None:
         # Gazetteers know declared values and synonyms, and every value seen in
@@ -137,11 +144,11 @@ class SnipsLikeInterpreter:
         self._classifier = IntentClassifier(self.lang)
         self._classifier.fit(texts + noise, labels + [NONE_LABEL] * len(noise))
 
-    def _worker_pool(self, jobs: dict[str, tuple[str, list[Example], int]]) -> Executor | None:
+    def _worker_pool(self, slot_intents: list[str], dataset: Dataset) -> Executor | None:
         """Worker processes for large datasets: crfsuite holds the GIL while it
         trains. Spawned, as forking a threaded daemon is unsafe."""
-        size = sum(len(job[1]) for job in jobs.values())
-        workers = min(len(jobs), self.workers, os.cpu_count() or 1)
+        size = sum(len(dataset.intents[i]) for i in slot_intents)
+        workers = min(len(slot_intents), self.workers, os.cpu_count() or 1)
         if workers < 2 or size < PARALLEL_MIN_EXAMPLES:
             return None
         return ProcessPoolExecutor(workers, mp_context=get_context("spawn"))
