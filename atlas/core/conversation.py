@@ -179,10 +179,12 @@ def _answer(channel: Channel, conversation: Conversation, said: UserSaid, world:
     if ask.choices:
         if choice is None:
             return _ask_again(channel, ask, world)
-        # The choice is a value of the slot's entity: resolve it like any other
-        # ("10 minutes" becomes 600 for a duration), keeping it as is otherwise.
-        values = understanding.parse_slot(said.lang, conversation.intent, ask.slot, choice) or [
-            {"value": choice, "raw": said.text, "entity": "choice"}]
+        values = [{"value": choice, "raw": said.text, "entity": "choice"}]
+        # A choice for a number-like slot resolves as one ("10 minutes" -> 600);
+        # a textual one keeps the skill's own spelling of the choice.
+        resolved = understanding.parse_slot(said.lang, conversation.intent, ask.slot, choice)
+        if resolved and not isinstance(resolved[0].get("value"), str):
+            values = resolved
     else:
         values = understanding.parse_slot(said.lang, conversation.intent, ask.slot, said.text)
         if not values:

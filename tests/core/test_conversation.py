@@ -9,7 +9,16 @@ from typing import Any
 
 import pytest
 
-from atlas.core import Channel, Deadline, DeadlinePassed, Dismissed, Phase, SkillGone, step
+from atlas.core import (
+    Channel,
+    Deadline,
+    DeadlinePassed,
+    Dismissed,
+    Phase,
+    SkillGone,
+    SlotValues,
+    step,
+)
 from atlas.core.conversation import MAX_QUEUE
 from atlas.core.phrases import say
 from atlas.protocol import (
@@ -32,7 +41,9 @@ from .helpers import (
     LIGHTS,
     SKILL_TIMEOUT,
     TIMER,
+    UNDERSTANDING,
     VERSION,
+    KeywordUnderstanding,
     ask,
     context,
     deadlines,
@@ -607,12 +618,26 @@ def test_a_context_still_served_stays_when_another_skill_goes() -> None:
     assert after.context == "timer" and effects == []
 
 
-def test_a_choice_for_a_slot_is_resolved_as_a_value_of_that_slot() -> None:
+class NumericDurations(KeywordUnderstanding):
+    def parse_slot(self, lang: str, intent: str, slot: str, text: str) -> SlotValues:
+        return [{"value": int(v["value"].split()[0]) * 60, "raw": v["raw"], "entity": "dur"}
+                for v in super().parse_slot(lang, intent, slot, text)]
+
+
+def test_a_choice_for_a_number_like_slot_is_resolved_as_its_value() -> None:
     channel = asking(slot="duration", choices=["5 minutes", "10 minutes"])
-    channel, effects = step(channel, said("10 min", "c9"), WORLD)
+    world = replace(WORLD, understanding=NumericDurations(**vars(UNDERSTANDING)))
+    channel, effects = step(channel, said("10 min", "c9"), world)
     (request,) = of(effects, IntentRequest)
-    assert request.slots["duration"] == "10 minutes"
-    assert request.rich_slots["duration"][0]["entity"] == "duration"
+    assert request.slots["duration"] == 600
+    assert request.rich_slots["duration"][0]["entity"] == "dur"
+
+
+def test_a_textual_choice_keeps_the_skills_spelling() -> None:
+    channel = asking(slot="room", choices=["Kitchen", "Garage"])
+    channel, effects = step(channel, said("kitchen", "c9"), WORLD)
+    (request,) = of(effects, IntentRequest)
+    assert request.slots["room"] == "Kitchen"
 
 
 # --- rule 12: contexts ------------------------------------------------------------------
