@@ -2,4 +2,6 @@
 
 from atlas.cli import main
 
-main(prog_name="atlas")
+# The guard matters: process pools (parallel CRF training) re-import __main__.
+if __name__ == "__main__":
+    main(prog_name="atlas")
