@@ -17,7 +17,7 @@ from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime
 from multiprocessing import get_context
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .augmentation import augment
 from .dataset import Dataset, Entity, is_builtin
@@ -25,12 +25,14 @@ from .deterministic import DeterministicMatcher
 from .entity_matcher import EntityMatcher, EntitySpan
 from .errors import TrainingDataError
 from .gazetteer import Gazetteer
-from .intent_classifier import NONE_LABEL, IntentClassifier
-from .noise import noise_utterances
+from .noise import NONE_LABEL, noise_utterances
 from .normalize import Token, fold_word, tokenize
 from .resolve import EntityResolver, resolve_value
 from .results import Parse, SlotValue
-from .slot_filler import Example, SlotFiller, labels_for, train_filler
+
+if TYPE_CHECKING:  # scikit-learn and crfsuite load only when a model is trained or loaded
+    from .intent_classifier import IntentClassifier
+    from .slot_filler import Example, SlotFiller
 
 ENGINE_VERSION = "3"  # bump when fitted models change shape or meaning
 MODEL_FILE = "model.pkl"
@@ -90,6 +92,8 @@ class SnipsLikeInterpreter:
         """Fit the classifier and return the slot fillers. With a pool, each
         CRF starts training as soon as its examples are ready, and this process
         fits the classifier meanwhile."""
+        from .slot_filler import train_filler
+
         jobs: dict[str, tuple[str, list[Example], int]] = {}
         futures: dict[str, Future[SlotFiller]] = {}
         for intent in slot_intents:
@@ -132,6 +136,8 @@ class SnipsLikeInterpreter:
         }
 
     def _fit_classifier(self, dataset: Dataset, rng: random.Random) -> None:
+        from .intent_classifier import IntentClassifier
+
         texts, labels = [], []
         for intent in self._intents:
             for u in dataset.intents[intent]:
@@ -155,6 +161,8 @@ class SnipsLikeInterpreter:
 
     def _filler_examples(self, dataset: Dataset, intent: str,
                          rng: random.Random) -> list[Example]:
+        from .slot_filler import labels_for
+
         entity_names = sorted(set(self._slot_entities[intent].values()))
         matcher = self._matcher
         examples: list[Example] = []

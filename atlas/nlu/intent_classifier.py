@@ -18,9 +18,10 @@ import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.svm import LinearSVC
 
+from .noise import NONE_LABEL
 from .normalize import fold_word, stemmer_for, tokenize
 
-NONE_LABEL = ""
+__all__ = ["NONE_LABEL", "IntentClassifier"]
 SOFTMAX_SCALE = 4.0  # decision values -> confidences; sharp enough to reach ~0.9
 
 

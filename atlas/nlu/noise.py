@@ -12,6 +12,8 @@ import random
 import string
 from collections.abc import Sequence
 
+NONE_LABEL = ""  # the None class's label
+
 _GENERAL_WORDS = {
     "en": (
         "the of and to in is you that it he was for on are as with his they I at be this "

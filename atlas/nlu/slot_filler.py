@@ -8,8 +8,6 @@ import tempfile
 from collections.abc import Sequence
 from typing import Any
 
-import pycrfsuite
-
 from .entity_matcher import EntitySpan
 from .features import bio_tags, sentence_features
 from .normalize import Token, stemmer_for
@@ -48,11 +46,17 @@ def decode(labels: Sequence[str]) -> list[tuple[str, int, int]]:
     return spans
 
 
-class _QuietTrainer(pycrfsuite.Trainer):
-    """pycrfsuite parses every log line in Python even when not verbose: skip it."""
+def _quiet_trainer(algorithm: str) -> Any:
+    """A trainer that skips pycrfsuite's Python parsing of every log line (done
+    even when not verbose). Imported here: skills import atlas.nlu only to
+    validate their training data and should not pay for crfsuite."""
+    import pycrfsuite
 
-    def message(self, message: str) -> None:
-        pass
+    class QuietTrainer(pycrfsuite.Trainer):
+        def message(self, message: str) -> None:
+            pass
+
+    return QuietTrainer(algorithm=algorithm, verbose=False)
 
 
 class SlotFiller:
@@ -70,7 +74,7 @@ class SlotFiller:
 
     def fit(self, examples: Sequence[Example], seed: int) -> None:
         rng = random.Random(seed)
-        trainer = _QuietTrainer(algorithm=self.algorithm, verbose=False)
+        trainer = _quiet_trainer(self.algorithm)
         trainer.set_params(self.params)
         for tokens, labels, spans in examples:
             names = {name for _, _, name in spans}
@@ -89,6 +93,8 @@ class SlotFiller:
         self._open()
 
     def _open(self) -> None:
+        import pycrfsuite
+
         self._tagger = pycrfsuite.Tagger()
         self._tagger.open_inmemory(self._model)
 
