@@ -323,6 +323,29 @@ async def test_chat(config: Config) -> None:
     assert "You chose blue" in lines
 
 
+async def test_chat_stops_when_its_reader_goes_away(config: Config) -> None:
+    """``atlas chat | head -1``: the pipe closes, and chat ends instead of hanging."""
+    read_end, write_end = os.pipe()
+    async with running_daemon(config):
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "atlas", "chat", "--uid", "bob", "--broker", config.broker,
+            env=atlas_env(), stdin=asyncio.subprocess.PIPE, stdout=write_end,
+            stderr=write_end)
+        os.close(write_end)
+        try:
+            assert process.stdin is not None
+            process.stdin.write(b"hello\nhello\nhello\n")
+            await process.stdin.drain()
+            with os.fdopen(read_end, "rb") as reader:
+                # In a thread: the daemon answering the chat runs in this loop.
+                assert b"connected as bob" in await asyncio.to_thread(reader.readline)
+            assert await asyncio.wait_for(process.wait(), 60) == 1
+        finally:
+            if process.returncode is None:
+                process.kill()
+                await process.wait()
+
+
 async def test_chat_without_a_daemon_says_so(amqtt_url: str) -> None:
     code, _, err = await atlas("chat", "--uid", "bob", "--broker", amqtt_url, stdin=b"hi\n")
     assert code == 1

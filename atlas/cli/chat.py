@@ -50,16 +50,24 @@ class LineReader:
         pending = b""
         while True:
             text, future = self._requests.get()
-            sys.stdout.write(text)
-            sys.stdout.flush()
-            while b"\n" not in pending:
-                chunk = os.read(self._fd, 4096)
-                if not chunk:
-                    break
-                pending += chunk
-            line, newline, pending = pending.partition(b"\n")
-            result = line.decode(errors="replace").rstrip("\r") if line or newline else None
+            try:
+                result, pending = self._line(text, pending)
+            except OSError:  # the terminal or the pipe went away: as good as Ctrl-D
+                result = None
             self._loop.call_soon_threadsafe(_resolve, future, result)
+
+    def _line(self, text: str, pending: bytes) -> tuple[str | None, bytes]:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        while b"\n" not in pending:
+            chunk = os.read(self._fd, 4096)
+            if not chunk:
+                break
+            pending += chunk
+        line, newline, pending = pending.partition(b"\n")
+        if not line and not newline:
+            return None, pending
+        return line.decode(errors="replace").rstrip("\r"), pending
 
 
 def _still_running() -> None:
@@ -125,8 +133,11 @@ async def converse(channel: Channel, reader: LineReader,
     finally:
         printer.cancel()
         await asyncio.gather(printer, return_exceptions=True)
-    if printer.done() and not printer.cancelled() and printer.exception() is not None:
-        raise Failure(str(printer.exception()))
+    failure = printer.exception() if printer.done() and not printer.cancelled() else None
+    if isinstance(failure, BrokenPipeError):
+        raise failure
+    if failure is not None:
+        raise Failure(str(failure))
 
 
 @click.command()
@@ -158,3 +169,8 @@ def chat(uid: str, sid: str | None, broker: str | None, config_path: Path | None
     except KeyboardInterrupt:
         # asyncio.run cancelled main(), so the channel was destroyed on the way out.
         click.echo("", err=True)
+    except BrokenPipeError:
+        # The reader went away (`atlas chat | head`): stop quietly, like any filter,
+        # and keep Python's final flush of stdout from complaining.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(1)
