@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from .dataset import BUILTIN_PREFIX, Chunk, Dataset, Entity, EntityValue, Utterance
+from .entities.examples import builtin_examples
 from .errors import TrainingDataError
 
 _HEADER_RE = re.compile(r"^([%@~])\[([^\]]*)\](?:\((.*)\))?\s*$")
@@ -194,6 +195,12 @@ def load_chatl(text: str, *, source: str = "", lang: str = "") -> Dataset:
         )
 
     providers: dict[str, _ValueProvider] = {}
+    # A built-in entity declared without values takes the language's examples.
+    for name, by_variant in variant_values.items():
+        etype = entity_type(name)
+        if etype and not by_variant.get(None) and (examples := builtin_examples(etype, lang)):
+            by_variant[None] = list(examples)
+
     for b in blocks:
         if b.kind != "%":
             continue

@@ -143,3 +143,53 @@ def test_errors_name_source_language_and_line(source: str, line: int, message: s
     assert err.value.source == "timer" and err.value.lang == "fr"
     assert message in str(err.value)
     assert str(err.value).startswith(f"skill 'timer' (fr), line {line}: ")
+
+
+BUILTINS_WITHOUT_VALUES = """
+%[set_timer]
+  set a timer for @[delay]
+  start a @[delay] timer
+  remind me @[when] about it
+%[volume]
+  set the volume to @[level]
+@[delay](type=snips/duration)
+@[when](type=datetime)
+@[level](type=snips/percentage)
+"""
+
+
+@pytest.mark.parametrize("lang", ["en", "fr"])
+def test_builtin_entities_need_no_listed_values(lang: str) -> None:
+    from atlas.nlu.entities import resolve
+
+    ds = load_chatl(BUILTINS_WITHOUT_VALUES, source="timer", lang=lang)
+    slots = [c for us in ds.intents.values() for u in us for c in u.chunks if c.slot]
+    assert {(c.slot, c.entity) for c in slots} == {
+        ("delay", "snips/duration"), ("when", "snips/datetime"), ("level", "snips/percentage")}
+    # The examples are distinct values of the language, each of which resolves.
+    assert slots[0].text != slots[1].text
+    assert all(resolve(c.entity, c.text, lang) is not None for c in slots)
+
+
+def test_builtin_example_lists_resolve_in_both_languages() -> None:
+    from atlas.nlu.entities import resolve
+    from atlas.nlu.entities.examples import builtin_examples
+
+    for lang in ("en", "fr"):
+        for entity in ("snips/number", "snips/ordinal", "snips/duration", "snips/datetime",
+                       "snips/percentage"):
+            examples = builtin_examples(entity, lang)
+            assert len(examples) >= 5
+            unresolved = [e for e in examples if resolve(entity, e, lang) is None]
+            assert unresolved == [], (lang, entity)
+    assert builtin_examples("snips/musicArtist", "en") == ()
+
+
+def test_listed_values_of_a_builtin_win_over_the_examples() -> None:
+    ds = load_chatl("%[t]\n  wait @[d]\n@[d](type=snips/duration)\n  a jiffy\n", lang="en")
+    assert ds.intents["t"][0].text == "wait a jiffy"
+
+
+def test_a_builtin_without_examples_still_needs_values() -> None:
+    with pytest.raises(TrainingDataError, match="has no values"):
+        load_chatl("%[p]\n  play @[artist]\n@[artist](type=snips/musicArtist)\n", lang="en")

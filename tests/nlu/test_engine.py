@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from atlas.nlu import Interpreter, SlotValue, SnipsLikeInterpreter, create_interpreter
+from atlas.nlu import Interpreter, SlotValue, SnipsLikeInterpreter, create_interpreter, load_chatl
 
 from .conftest import NOW
 
@@ -154,3 +154,13 @@ def test_worker_processes(en_dataset, en_engine, monkeypatch) -> None:  # type: 
     parallel.fit(en_dataset)
     for text in ["please switch on the kitchen lights", "set a timer for 20 minutes", "blorf"]:
         assert parallel.parse(text, now=NOW) == en_engine.parse(text, now=NOW)
+
+
+def test_a_skill_with_builtin_slots_but_no_values_trains_and_parses() -> None:
+    source = "%[set_timer]\n  set a timer for @[delay]\n  start a @[delay] timer\n" \
+             "%[get_time]\n  what time is it\n@[delay](type=snips/duration)\n"
+    engine = SnipsLikeInterpreter("en")
+    engine.fit(load_chatl(source, source="timer", lang="en"))
+    parse = engine.parse("set a timer for 20 minutes")
+    assert parse.intent == "set_timer"
+    assert [v.value for v in parse.slots["delay"]] == [1200]
