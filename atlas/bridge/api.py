@@ -19,7 +19,7 @@ from atlas.store import Store, UnknownUser
 from . import settings
 from .guard import FailureLimiter
 from .link import Link, LinkUnavailable
-from .messages import ready
+from .messages import INVALID_TOKEN, ready
 from .tokens import TokenError, Tokens
 
 log = logging.getLogger(__name__)
@@ -147,9 +147,11 @@ async def revoke_token(request: Request) -> Response:
     deps = deps_of(request)
     token = _string(await _body(request), "refresh", 4096)
     try:
-        deps.tokens.revoke(token)
+        family = deps.tokens.revoke(token)
     except TokenError as error:
         raise ApiError(401, str(error)) from None
+    # Sockets signed in with this sign-in's tokens end now, not when they next reconnect.
+    deps.link.hub.end_family(family, INVALID_TOKEN.because("token revoked"))
     return Response(status_code=204)
 
 

@@ -9,6 +9,7 @@ see :mod:`atlas.bridge.messages`) and hands what to send to the sockets of that 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections import defaultdict
 from collections.abc import Coroutine
@@ -30,7 +31,7 @@ from atlas.protocol import (
     parse_message,
 )
 
-from .messages import Outgoing, Session, forgotten, on_channel, resume
+from .messages import TOO_SLOW, Close, Outgoing, Session, forgotten, on_channel, resume
 
 log = logging.getLogger(__name__)
 
@@ -47,19 +48,30 @@ BACKLOG = 256
 
 @dataclass(eq=False)
 class Listener:
-    """One socket's mailbox on a sid."""
+    """One socket's mailbox on a sid.
+
+    ``family`` is the refresh token its access token came from; ``ended`` says why the
+    bridge wants the socket closed (it does not read, its token was revoked). A
+    ``None`` in the queue wakes the writer to look at it.
+    """
 
     sid: str
     uid: str
-    queue: asyncio.Queue[Outgoing] = field(
+    family: str = ""
+    queue: asyncio.Queue[Outgoing | None] = field(
         default_factory=lambda: asyncio.Queue(maxsize=BACKLOG))
-    overflowed: asyncio.Event = field(default_factory=asyncio.Event)
+    ended: Close | None = None
 
     def put(self, message: Outgoing) -> None:
         try:
             self.queue.put_nowait(message)
         except asyncio.QueueFull:
-            self.overflowed.set()
+            self.ended = self.ended or TOO_SLOW
+
+    def end(self, why: Close) -> None:
+        self.ended = self.ended or why
+        with contextlib.suppress(asyncio.QueueFull):  # a full queue wakes the writer anyway
+            self.queue.put_nowait(None)
 
 
 class Hub:
@@ -80,9 +92,9 @@ class Hub:
             raise ValueError(f"sid {sid} already belongs to another user")
         self._sessions.setdefault(sid, Session())
 
-    def attach(self, sid: str) -> tuple[Listener, list[Outgoing]]:
+    def attach(self, sid: str, family: str = "") -> tuple[Listener, list[Outgoing]]:
         """Start listening to a registered sid; returns what to send after ``ready``."""
-        listener = Listener(sid, self._owner[sid])
+        listener = Listener(sid, self._owner[sid], family)
         self._listeners[sid].add(listener)
         return listener, resume(self._sessions[sid])
 
@@ -105,6 +117,14 @@ class Hub:
         for listener in self._listeners.get(sid, ()):
             for message in messages:
                 listener.put(message)
+
+    def end_family(self, family: str, why: Close) -> int:
+        """Close the sockets signed in with tokens of one refresh token (revoked)."""
+        ended = [listener for listeners in self._listeners.values() for listener in listeners
+                 if listener.family == family]
+        for listener in ended:
+            listener.end(why)
+        return len(ended)
 
     def forget(self) -> None:
         """The daemon restarted: every conversation it held is gone."""
@@ -179,8 +199,9 @@ class Link:
             return
         if isinstance(message, Skills):
             self.skills = message
+            self._daemon_seen(message.started_at)
         elif isinstance(message, Ping):
-            self._on_ping(message)
+            self._daemon_seen(message.started_at)
         elif isinstance(message, ChannelCreated):
             for waiter in self._created.pop(message.sid, []):
                 if not waiter.done():
@@ -189,10 +210,14 @@ class Link:
         elif message is not None:
             self.hub.deliver(message)
 
-    def _on_ping(self, ping: Ping) -> None:
-        # A new daemon start forgets every channel: re-create those with sockets.
-        previous, self._daemon_started = self._daemon_started, ping.started_at
-        if previous is not None and previous != ping.started_at:
+    def _daemon_seen(self, started_at: str) -> None:
+        # A new daemon start forgets every channel: re-create those with sockets. Both
+        # the pings and the retained skill list carry the start time, so a restart is
+        # noticed even by a bridge that has not heard a ping of the previous daemon yet.
+        if not started_at:  # a ping without it tells nothing
+            return
+        previous, self._daemon_started = self._daemon_started, started_at
+        if previous is not None and previous != started_at:
             log.info("the daemon restarted; re-creating %d channel(s)", len(self.hub.listened()))
             self.hub.forget()
             self._spawn(self._recreate_listened())

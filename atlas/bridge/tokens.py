@@ -209,12 +209,16 @@ class Tokens:
         if row is None or row[0]:
             raise TokenError("token revoked")
 
-    def revoke(self, refresh_token: str) -> None:
-        """Revoke a refresh token (and its access tokens); an expired one is fine too."""
+    def revoke(self, refresh_token: str) -> str:
+        """Revoke a refresh token (and its access tokens); an expired one is fine too.
+
+        Returns its id, the ``fam`` of the access tokens made from it.
+        """
         claims = decode(refresh_token, self._secret, now=0, kind="refresh")
         with self._lock:
             self._db.execute("UPDATE bridge_refresh_tokens SET revoked = 1 WHERE jti = ?",
                              (claims.jti,))
+        return claims.jti
 
     def revoke_user(self, uid: str) -> int:
         """Revoke every token of a user (a password change, a stolen device)."""

@@ -25,7 +25,6 @@ from .messages import (
     MAX_FRAME,
     ORIGIN_REFUSED,
     TOO_BIG,
-    TOO_SLOW,
     UNAVAILABLE,
     UNSUPPORTED,
     Authenticate,
@@ -37,7 +36,7 @@ from .messages import (
     ready,
     sid_for,
 )
-from .tokens import TokenError
+from .tokens import Claims, TokenError
 
 log = logging.getLogger(__name__)
 
@@ -79,8 +78,8 @@ async def _frame(websocket: WebSocket, timeout: float | None = None) -> str:
     return str(text)
 
 
-async def _authenticate(websocket: WebSocket, deps: Deps) -> tuple[str, str]:
-    """The (uid, device) proved by the first frame, or Refused."""
+async def _authenticate(websocket: WebSocket, deps: Deps) -> tuple[Claims, str]:
+    """The token's claims and the device named by the first frame, or Refused."""
     try:
         first = parse_client(await _frame(websocket, AUTH_TIMEOUT))
     except ClientError as problem:
@@ -93,14 +92,15 @@ async def _authenticate(websocket: WebSocket, deps: Deps) -> tuple[str, str]:
         raise Refused(INVALID_TOKEN.because(str(problem))) from None
     if deps.store.user(claims.sub) is None:
         raise Refused(INVALID_TOKEN.because("unknown user"))
-    return claims.sub, first.device
+    return claims, first.device
 
 
 async def _write(websocket: WebSocket, listener: Listener) -> None:
-    while not listener.overflowed.is_set():
+    while listener.ended is None:
         message = await listener.queue.get()
-        await websocket.send_text(json.dumps(message, ensure_ascii=False))
-    raise Refused(TOO_SLOW)
+        if message is not None and listener.ended is None:
+            await websocket.send_text(json.dumps(message, ensure_ascii=False))
+    raise Refused(listener.ended)
 
 
 async def _read(websocket: WebSocket, deps: Deps, listener: Listener) -> None:
@@ -148,7 +148,8 @@ async def assistant(websocket: WebSocket) -> None:
         if not origin_allowed(websocket.headers.get("origin"), websocket.headers.get("host"),
                               deps.config.bridge.origins):
             raise Refused(ORIGIN_REFUSED)
-        uid, device = await _authenticate(websocket, deps)
+        claims, device = await _authenticate(websocket, deps)
+        uid = claims.sub
         sid = sid_for(uid, device)
         try:
             lang = await deps.link.open(sid, uid)
@@ -156,7 +157,7 @@ async def assistant(websocket: WebSocket) -> None:
             raise Refused(UNAVAILABLE.because(str(problem))) from None
         # Attaching and taking the resume snapshot happen in one step, so no channel
         # message falls between what is re-sent and what is queued.
-        listener, pending = deps.link.hub.attach(sid)
+        listener, pending = deps.link.hub.attach(sid, claims.fam)
         phase = Phase.CONVERSING
         log.info("socket of %r joined %s", uid, sid)
         for message in (ready(lang), *pending):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from atlas.bridge.link import BACKLOG, Hub
+from atlas.bridge.messages import INVALID_TOKEN, TOO_SLOW
 from atlas.protocol import ChannelAsk, ChannelCreated, ChannelShow, ChannelWork
 
 
@@ -18,7 +19,8 @@ async def test_sockets_of_a_sid_hear_it_and_only_it() -> None:
     hub.deliver(ChannelShow("web-a", "for alice"))
     hub.deliver(ChannelShow("term-x", "another channel's sid"))
     for listener in (a1, a2):
-        assert listener.queue.get_nowait()["data"]["text"] == "for alice"
+        message = listener.queue.get_nowait()
+        assert message is not None and message["data"]["text"] == "for alice"
         assert listener.queue.empty()
     assert b.queue.empty()
     assert hub.sids_of("alice") == ["web-a"]
@@ -63,6 +65,17 @@ async def test_a_socket_that_does_not_read_overflows() -> None:
     listener, _ = hub.attach("web-a")
     for i in range(BACKLOG):
         hub.deliver(ChannelShow("web-a", str(i)))
-    assert not listener.overflowed.is_set()
+    assert listener.ended is None
     hub.deliver(ChannelShow("web-a", "one too many"))
-    assert listener.overflowed.is_set()
+    assert listener.ended == TOO_SLOW
+
+
+async def test_revoking_a_sign_in_ends_its_sockets_only() -> None:
+    hub = Hub()
+    hub.register("web-a", "alice")
+    revoked, _ = hub.attach("web-a", "family-1")
+    other, _ = hub.attach("web-a", "family-2")
+    assert hub.end_family("family-1", INVALID_TOKEN) == 1
+    assert revoked.ended == INVALID_TOKEN
+    assert revoked.queue.get_nowait() is None  # wakes its writer
+    assert other.ended is None and other.queue.empty()

@@ -48,8 +48,16 @@ async def test_sign_in_refresh_and_revoke(stack: Bridge, alice: Person) -> None:
     assert status == 200 and set(body) == {"access"}
     assert (await http("GET", stack.url + "api/me", token=body["access"]))[0] == 200
 
-    status, _ = await http("POST", stack.url + "api/token/revoke", {"refresh": tokens["refresh"]})
-    assert status == 204
+    other = await sign_in(stack, alice.name, alice.password)  # another device's sign-in
+    async with conversation(stack, tokens["access"]) as (signed_out, _), \
+            conversation(stack, other["access"], device="phone") as (phone, _):
+        status, _ = await http("POST", stack.url + "api/token/revoke",
+                               {"refresh": tokens["refresh"]})
+        assert status == 204
+        # The socket of the revoked sign-in ends at once; the other one carries on.
+        assert await signed_out.closed() == (4003, "invalid token: token revoked")
+        await phone.say("what is the weather")
+        await phone.expect("thinking", "answer", "done")
     for token in (tokens["access"], body["access"]):
         status, error = await http("GET", stack.url + "api/me", token=token)
         assert (status, error) == (401, {"error": "token revoked"})
