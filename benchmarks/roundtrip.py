@@ -25,11 +25,12 @@ import aiomqtt
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from atlas import mqtt  # noqa: E402
-from atlas.broker import EmbeddedBroker  # noqa: E402
-from atlas.config import Config, Discovery  # noqa: E402
-from atlas.daemon import serve  # noqa: E402
-from brokers import Mosquitto  # noqa: E402
+from brokers import Mosquitto
+
+from atlas import mqtt
+from atlas.broker import EmbeddedBroker
+from atlas.config import Config, Discovery
+from atlas.daemon import serve
 
 TRAINING = "%[get_time]\n  what time is it\n  tell me the time\n  what's the time\n"
 
@@ -70,7 +71,7 @@ async def measure(url: str, count: int) -> list[float]:
         await client.subscribe("atlas/bench/channel/#", qos=1)
         await client.subscribe("atlas/discovery/skills", qos=1)
         async for message in client.messages:        # wait until trained for the skill
-            if message.topic.matches("atlas/discovery/skills") and b"bench" in message.payload:  # type: ignore[operator]
+            if message.topic.matches("atlas/discovery/skills") and b"bench" in message.payload:
                 break
         await client.publish("atlas/bench/channel/create", '{"uid": "bench"}', qos=1)
         messages = aiter(client.messages)

@@ -61,6 +61,7 @@ async def serve(config: Config, store: Store | None = None) -> None:
                         tasks.create_task(_watch(client, inbox, discovery))
                         tasks.create_task(_train(client, discovery))
             except* aiomqtt.MqttError as errors:
+                _unless_cancelled()
                 delay = next(delays)
                 log.warning("broker connection lost (%s); retrying in %.1fs",
                             errors.exceptions[0], delay)
@@ -101,14 +102,22 @@ async def _converse(client: aiomqtt.Client, inbox: asyncio.Queue[Any],
             log.exception("could not handle %s", type(item).__name__)
             continue
         await _publish(client, publishes)
+        _unless_cancelled()
 
 
 async def _publish(client: aiomqtt.Client, publishes: list[Publish]) -> None:
-    for effect in publishes:
-        try:
-            await mqtt.publish(client, effect.message, retain=effect.retain)
-        except ProtocolError as error:
-            log.warning("not published: %s", error)
+    """Publish one event's messages, pipelined: their acknowledgements are awaited together.
+
+    The tasks start in order, so the broker receives the messages in order.
+    """
+    results = await asyncio.gather(
+        *(mqtt.publish(client, effect.message, retain=effect.retain) for effect in publishes),
+        return_exceptions=True)
+    for result in results:
+        if isinstance(result, ProtocolError):
+            log.warning("not published: %s", result)
+        elif isinstance(result, BaseException):
+            raise result
 
 
 async def _watch(client: aiomqtt.Client, inbox: asyncio.Queue[Any], discovery: Discovery) -> None:
@@ -120,6 +129,7 @@ async def _watch(client: aiomqtt.Client, inbox: asyncio.Queue[Any], discovery: D
         now = time.monotonic()
         if now - last_ping >= interval:
             await mqtt.publish(client, discovery.ping)
+            _unless_cancelled()
             last_ping = now
         for name in discovery.expire(now):
             inbox.put_nowait(SkillGone(name))
@@ -137,6 +147,17 @@ async def _train(client: aiomqtt.Client, discovery: Discovery) -> None:
         log.info("trained for %d skill(s) in %.2fs", len(skills.skills),
                  time.perf_counter() - started)
         await mqtt.publish(client, skills, retain=True)
+        _unless_cancelled()
+
+
+def _unless_cancelled() -> None:
+    """Re-raise a cancellation that aiomqtt's ``wait_for`` swallowed (Python 3.11).
+
+    Without it a cancelled daemon can go back to waiting on its inbox forever.
+    """
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
 
 
 async def _clear_skills(address: mqtt.BrokerAddress) -> None:
