@@ -32,6 +32,7 @@ class Discovery:
         self.understanding = NluUnderstanding({})
         self.changed = asyncio.Event()
         self.changed.set()          # publish a fresh list at start-up, even an empty one
+        self.trained = asyncio.Event()
 
     @property
     def cache_dir(self) -> Path:
@@ -40,6 +41,11 @@ class Discovery:
     def world(self) -> World:
         return World(self.catalog, self.understanding, self.ping.version,
                      self.config.skill_timeout, self.config.ask_timeout)
+
+    @property
+    def untrained(self) -> bool:
+        """Skills are live but no interpreter was ever trained for them (start-up)."""
+        return bool(self.registry.skills) and not self.trained.is_set()
 
     def heard(self, pong: Pong, now: float) -> None:
         self.registry, changed = self.registry.heard(pong, now)
@@ -80,5 +86,7 @@ class Discovery:
         if self.changed.is_set():
             return None
         self.understanding = NluUnderstanding(interpreters)
+        if registry.skills:
+            self.trained.set()
         summaries = tuple(SkillSummary.of(registry.skills[n]) for n in sorted(registry.skills))
         return Skills(self.ping.version, self.ping.started_at, summaries, self.conflicts)

@@ -22,6 +22,7 @@ from ..core import Publish, SkillGone
 from ..protocol import (
     DAEMON_INBOX,
     Bye,
+    DialogParse,
     Pong,
     ProtocolError,
     Skills,
@@ -35,6 +36,8 @@ log = logging.getLogger("atlas.daemon")
 
 #: Changes arriving this close together are trained for once.
 TRAIN_DEBOUNCE = 0.05
+#: The longest a text waits for the interpreters at start-up, in seconds.
+FIRST_TRAINING_WAIT = 15.0
 
 
 async def serve(config: Config, store: Store | None = None) -> None:
@@ -95,6 +98,11 @@ async def _converse(client: aiomqtt.Client, inbox: asyncio.Queue[Any],
                     conversations: Conversations, discovery: Discovery) -> None:
     while True:
         item = await inbox.get()
+        if isinstance(item, DialogParse) and discovery.untrained:
+            # Right after start-up, understanding nothing would be a wrong answer:
+            # hold the text (and everything behind it) until the first training.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(discovery.trained.wait(), FIRST_TRAINING_WAIT)
         try:
             event = conversations.event_for(item)
             publishes = conversations.apply(event, discovery.world()) if event else []

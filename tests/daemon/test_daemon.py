@@ -422,3 +422,18 @@ async def test_bad_input_never_stops_the_daemon(skill: RawSkill, devices: Channe
     await device.expect("work")
     intent, _ = await skill.request()
     assert intent == "lights_on"
+
+
+async def test_text_arriving_before_the_first_training_waits_for_it(
+        daemon: Config, devices: ChannelFactory, sid: str) -> None:
+    await wait_skills(daemon.broker, set())          # the daemon is up, knowing no skill
+    device = await devices.channel(sid)
+    skill = RawSkill(daemon.broker, name=f"raw-{uuid.uuid4().hex[:6]}")
+    async with skill.running():
+        assert skill.client is not None
+        # Same client as the pong: the daemon receives the text right after it,
+        # while it is still training for the new skill.
+        await skill.client.publish(f"atlas/{sid}/dialog/parse", "what time is it", qos=1)
+        await device.expect("work")
+        intent, _ = await skill.request()
+        assert intent == "get_time"
