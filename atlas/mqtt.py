@@ -12,7 +12,7 @@ import ssl
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import aiomqtt
 
@@ -31,10 +31,15 @@ class BrokerAddress:
     username: str | None = None
     password: str | None = None
     tls: bool = False
+    #: MQTT protocol version: 4 (3.1.1) or 5.
+    protocol: int = 4
 
     @classmethod
     def parse(cls, url: str) -> BrokerAddress:
-        """``mqtt://user:pass@host:port`` or ``mqtts://…``; a bare ``host:port`` works too."""
+        """``mqtt://user:pass@host:port`` or ``mqtts://…``; a bare ``host:port`` works too.
+
+        ``?protocol=5`` speaks MQTT 5 instead of 3.1.1.
+        """
         if "://" not in url:
             url = "mqtt://" + url
         parts = urlsplit(url)
@@ -45,17 +50,22 @@ class BrokerAddress:
             port = parts.port or (8883 if tls else 1883)
         except ValueError:
             raise ValueError(f"invalid broker port in {cls.redact(url)!r}") from None
+        protocol = parse_qs(parts.query).get("protocol", ["4"])[-1]
+        if protocol not in ("4", "5", "3.1.1"):
+            raise ValueError(f"unsupported MQTT protocol {protocol!r} (use 4 for 3.1.1, or 5)")
         return cls(
             host=parts.hostname or "127.0.0.1",
             port=port,
             username=unquote(parts.username) if parts.username else None,
             password=unquote(parts.password) if parts.password else None,
             tls=tls,
+            protocol=5 if protocol == "5" else 4,
         )
 
     def __str__(self) -> str:
         user = f"{self.username}:***@" if self.username else ""
-        return f"{'mqtts' if self.tls else 'mqtt'}://{user}{self.host}:{self.port}"
+        version = "?protocol=5" if self.protocol == 5 else ""
+        return f"{'mqtts' if self.tls else 'mqtt'}://{user}{self.host}:{self.port}{version}"
 
     @staticmethod
     def redact(url: str) -> str:
@@ -68,6 +78,7 @@ class BrokerAddress:
 def client(address: BrokerAddress, name: str, *, will: Message | None = None,
            clean_session: bool = True) -> aiomqtt.Client:
     """An aiomqtt client with atlas's habits; ``name`` prefixes a unique client id."""
+    v5 = address.protocol == 5
     return aiomqtt.Client(
         address.host,
         address.port,
@@ -77,7 +88,9 @@ def client(address: BrokerAddress, name: str, *, will: Message | None = None,
         will=aiomqtt.Will(will.topic(), will.to_payload(), qos=QOS) if will else None,
         tls_context=ssl.create_default_context() if address.tls else None,
         socket_options=[NODELAY],
-        clean_session=clean_session,
+        # MQTT 5 has clean start instead of clean session (paho refuses both).
+        protocol=aiomqtt.ProtocolVersion.V5 if v5 else aiomqtt.ProtocolVersion.V311,
+        clean_session=None if v5 else clean_session,
         keepalive=30,
     )
 

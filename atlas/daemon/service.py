@@ -64,7 +64,6 @@ async def serve(config: Config, store: Store | None = None) -> None:
                         tasks.create_task(_watch(client, inbox, discovery))
                         tasks.create_task(_train(client, discovery))
             except* aiomqtt.MqttError as errors:
-                _unless_cancelled()
                 delay = next(delays)
                 log.warning("broker connection lost (%s); retrying in %.1fs",
                             errors.exceptions[0], delay)
