@@ -34,9 +34,12 @@ if TYPE_CHECKING:  # scikit-learn and crfsuite load only when a model is trained
     from .intent_classifier import IntentClassifier
     from .slot_filler import Example, SlotFiller
 
-ENGINE_VERSION = "3"  # bump when fitted models change shape or meaning
+ENGINE_VERSION = "4"  # bump when fitted models change shape or meaning
 MODEL_FILE = "model.pkl"
 PARALLEL_MIN_EXAMPLES = 4000  # below this, starting worker processes costs more
+# Built-ins every CRF sees as features, whatever the intent's slot types: a
+# custom slot often holds a date or a number ("timeRange", "party_size").
+CRF_BUILTINS = {"snips/number", "snips/ordinal", "snips/datetime"}
 
 
 class SnipsLikeInterpreter:
@@ -163,7 +166,7 @@ class SnipsLikeInterpreter:
                          rng: random.Random) -> list[Example]:
         from .slot_filler import labels_for
 
-        entity_names = sorted(set(self._slot_entities[intent].values()))
+        entity_names = sorted(set(self._slot_entities[intent].values()) | CRF_BUILTINS)
         matcher = self._matcher
         examples: list[Example] = []
         values = {name: [v for v in gaz.values.values()] for name, gaz in self._gazetteers.items()}
@@ -218,7 +221,7 @@ class SnipsLikeInterpreter:
         if filler is None:
             return {}
         entities = self._slot_entities[intent]
-        names = sorted(set(entities.values()))
+        names = sorted(set(entities.values()) | CRF_BUILTINS)
         spans: list[EntitySpan] = self._matcher.spans(text, tokens, names, now)
         slots: dict[str, list[SlotValue]] = {}
         for slot, start, end in filler.tag(tokens, spans):
