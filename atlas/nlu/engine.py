@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .augmentation import augment
+from .coverage import Coverage
 from .dataset import Dataset, Entity, is_builtin
 from .deterministic import DeterministicMatcher
 from .entity_matcher import EntityMatcher, EntitySpan
@@ -40,6 +41,19 @@ PARALLEL_MIN_EXAMPLES = 4000  # below this, starting worker processes costs more
 # Built-ins every CRF sees as features, whatever the intent's slot types: a
 # custom slot often holds a date or a number ("timeRange", "party_size").
 CRF_BUILTINS = {"snips/number", "snips/ordinal", "snips/datetime"}
+
+
+def _coverage(lang: str, dataset: Dataset, gazetteers: dict[str, Gazetteer]) -> Coverage:
+    """The vocabulary test, from the folded words of the training sentences
+    and of the entity values."""
+    def words(text: str) -> list[str]:
+        return [w for t in tokenize(text) if (w := fold_word(t.norm))]
+
+    sentences = [words(u.text) for utterances in dataset.intents.values() for u in utterances]
+    values = [w for utterances in dataset.intents.values() for u in utterances
+              for c in u.chunks if c.slot for w in words(c.text)]
+    values.extend(w for gaz in gazetteers.values() for key in gaz.values for w in key)
+    return Coverage(lang, sentences, values)
 
 
 class SnipsLikeInterpreter:
@@ -67,6 +81,7 @@ class SnipsLikeInterpreter:
         self._deterministic: DeterministicMatcher | None = None
         self._classifier: IntentClassifier | None = None
         self._fillers: dict[str, SlotFiller] = {}
+        self._coverage: Coverage | None = None
 
     @property
     def intents(self) -> list[str]:
@@ -81,6 +96,7 @@ class SnipsLikeInterpreter:
         self._intents = sorted(dataset.intents)
         self._slot_entities = {i: dataset.slot_entities(i) for i in self._intents}
         self._build_entities(dataset)
+        self._coverage = _coverage(self.lang, dataset, self._gazetteers)
         self._deterministic = DeterministicMatcher(dataset) if self.use_deterministic else None
         slot_intents = [i for i in self._intents if self._slot_entities[i]]
         pool = self._worker_pool(slot_intents, dataset)
@@ -197,7 +213,14 @@ class SnipsLikeInterpreter:
         intent, confidence = self._classify(text, scope)
         if intent is None:
             return Parse(text, None, confidence, {})
-        return Parse(text, intent, confidence, self._fill(text, tokens, intent, now))
+        slots, covered = self._fill(text, tokens, intent, now)
+        # An answer within a scope is expected, and often a bare word: only
+        # free-standing utterances are checked for foreign vocabulary.
+        if scope is None and self._coverage is not None and self._coverage.out_of_domain(
+            w for k, t in enumerate(tokens) if k not in covered and (w := fold_word(t.norm))
+        ):
+            return Parse(text, None, 1.0 - confidence, {})
+        return Parse(text, intent, confidence, slots)
 
     def _classify(self, text: str, scope: Collection[str] | None) -> tuple[str | None, float]:
         assert self._classifier is not None
@@ -216,15 +239,18 @@ class SnipsLikeInterpreter:
         return best, p
 
     def _fill(self, text: str, tokens: Sequence[Token], intent: str,
-              now: datetime | None) -> dict[str, list[SlotValue]]:
+              now: datetime | None) -> tuple[dict[str, list[SlotValue]], set[int]]:
+        """The slots, and the tokens inside slots or known entity values."""
         filler = self._fillers.get(intent)
-        if filler is None:
-            return {}
         entities = self._slot_entities[intent]
         names = sorted(set(entities.values()) | CRF_BUILTINS)
         spans: list[EntitySpan] = self._matcher.spans(text, tokens, names, now)
+        covered = {k for start, end, _ in spans for k in range(start, end)}
         slots: dict[str, list[SlotValue]] = {}
+        if filler is None:
+            return slots, covered
         for slot, start, end in filler.tag(tokens, spans):
+            covered.update(range(start, end))
             entity = entities.get(slot)
             if entity is None:
                 continue
@@ -232,7 +258,7 @@ class SnipsLikeInterpreter:
             ok, value = resolve_value(entity, raw, self.lang, self._resolvers, now)
             if ok:
                 slots.setdefault(slot, []).append(SlotValue(value, raw, entity))
-        return slots
+        return slots, covered
 
     def _parse_exact(self, text: str, tokens: Sequence[Token], scope: Collection[str] | None,
                      now: datetime | None) -> Parse | None:
