@@ -9,7 +9,7 @@ import click
 
 from ..broker import BrokerConfigError, BrokerSettings, BrokerStartError, add_password
 from ..broker.server import run
-from .common import EXIT_USAGE, Failure, config_option, load_config
+from .common import BadUsage, Failure, config_option, load_config
 
 _FILE = click.Path(path_type=Path, dir_okay=False)
 
@@ -31,7 +31,7 @@ def broker(host: str, port: int, password_file: Path | None, acl_file: Path | No
     try:
         run(settings)
     except BrokerConfigError as error:
-        raise Failure(f"broker: {error}", EXIT_USAGE) from None
+        raise BadUsage(f"broker: {error}") from None
     except BrokerStartError as error:
         raise Failure(f"broker: {error}") from None
     except KeyboardInterrupt:
@@ -51,5 +51,5 @@ def broker_user(password_file: Path, user: str, password_stdin: bool) -> None:
     try:
         add_password(password_file, user, password)
     except BrokerConfigError as error:
-        raise Failure(str(error), EXIT_USAGE) from None
+        raise BadUsage(str(error)) from None
     click.echo(f"broker user {user} saved in {password_file}")

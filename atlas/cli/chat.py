@@ -22,7 +22,7 @@ from ..protocol import (
     DialogParse,
     ProtocolError,
 )
-from .common import Failure, broker_address, config_option, connected, load_config
+from .common import BadUsage, Failure, broker_address, config_option, connected, load_config
 from .render import choice_answer, context_of, message_lines, prompt
 
 
@@ -162,7 +162,7 @@ def chat(uid: str, sid: str | None, broker: str | None, config_path: Path | None
             except ChannelError as error:
                 raise Failure(str(error)) from None
             except ValueError as error:  # a bad uid or sid
-                raise Failure(str(error), 2) from None
+                raise BadUsage(str(error)) from None
 
     try:
         asyncio.run(main())

@@ -23,11 +23,21 @@ EXIT_UNREACHABLE = 3
 
 
 class Failure(click.ClickException):
-    """A one-line error with a meaningful exit code."""
+    """A one-line error; the subclasses below say which exit code."""
 
-    def __init__(self, message: str, exit_code: int = EXIT_FAILURE) -> None:
-        super().__init__(message)
-        self.exit_code = exit_code
+    exit_code = EXIT_FAILURE
+
+
+class BadUsage(Failure):
+    """Bad arguments or configuration."""
+
+    exit_code = EXIT_USAGE
+
+
+class Unreachable(Failure):
+    """The broker cannot be reached."""
+
+    exit_code = EXIT_UNREACHABLE
 
 
 def config_option(function: F) -> F:
@@ -41,14 +51,14 @@ def load_config(path: Path | None, **overrides: Any) -> configuration.Config:
     try:
         return configuration.load(path, **overrides)
     except configuration.ConfigError as error:
-        raise Failure(f"configuration: {error}", EXIT_USAGE) from None
+        raise BadUsage(f"configuration: {error}") from None
 
 
 def broker_address(url: str) -> BrokerAddress:
     try:
         return BrokerAddress.parse(url)
     except ValueError as error:
-        raise Failure(f"broker: {error}", EXIT_USAGE) from None
+        raise BadUsage(f"broker: {error}") from None
 
 
 def say(message: str) -> None:
@@ -68,7 +78,7 @@ async def connected(address: BrokerAddress, name: str, *, attempts: int | None =
         except aiomqtt.MqttError as error:
             tried += 1
             if attempts is not None and tried >= attempts:
-                raise Failure(f"broker {address} unreachable: {error}", EXIT_UNREACHABLE) \
+                raise Unreachable(f"broker {address} unreachable: {error}") \
                     from None
             delay = next(delays)
             say(f"broker {address} unreachable ({error}); retrying in {delay:.1f} s")

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from ..sdk import SkillError, SkillLoadError, load_skill
-from .common import EXIT_USAGE, Failure, broker_address, config_option, load_config
+from .common import BadUsage, broker_address, config_option, load_config
 
 #: Where ``broker: embedded`` lives when the skill runs on its own.
 EMBEDDED_DEFAULT = "mqtt://127.0.0.1:1883"
@@ -38,5 +38,5 @@ def run(path: Path, broker: str | None, config_path: Path | None) -> None:
         loaded = load_skill(path)
         loaded.check()
     except (SkillLoadError, SkillError) as error:
-        raise Failure(str(error), EXIT_USAGE) from None
+        raise BadUsage(str(error)) from None
     loaded.run(url)  # stops cleanly (with a bye) on SIGINT and SIGTERM

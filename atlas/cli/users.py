@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from ..store import Store, UnknownUser, UserExists
-from .common import EXIT_USAGE, Failure, config_option, load_config
+from .common import BadUsage, Failure, config_option, load_config
 from .render import users_table
 
 
@@ -28,7 +28,7 @@ def _password(from_stdin: bool, *, required: bool) -> str | None:
     else:
         password = ""
     if required and not password:
-        raise Failure("a password is required (type it, or use --password-stdin)", EXIT_USAGE)
+        raise BadUsage("a password is required (type it, or use --password-stdin)")
     return password or None
 
 
@@ -64,7 +64,7 @@ def add(uid: str, lang: str | None, password_stdin: bool, config_path: Path | No
     """Add a user; prompts for a password when interactive."""
     config = load_config(config_path)
     if not uid.strip() or len(uid) > 128 or "/" in uid:
-        raise Failure(f"invalid uid {uid!r}", EXIT_USAGE)
+        raise BadUsage(f"invalid uid {uid!r}")
     store = Store.in_data_dir(config.data_dir)
     if store.user(uid) is not None:
         raise Failure(f"user {uid} already exists")
