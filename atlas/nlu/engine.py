@@ -61,8 +61,8 @@ class SnipsLikeInterpreter:
 
     engine = "default"
 
-    def __init__(self, lang: str, *, seed: int = 42, threshold: float = 0.3,
-                 noise_ratio: float = 1.0, deterministic: bool = True,
+    def __init__(self, lang: str, *, seed: int = 42, threshold: float = 0.2,
+                 noise_ratio: float = 0.5, deterministic: bool = True,
                  workers: int = 1) -> None:
         self.lang = lang
         self.seed = seed
