@@ -11,6 +11,8 @@ import yaml
 
 DEFAULT_FILE = Path("config/atlas.yml")
 EMBEDDED = "embedded"
+#: Where the embedded broker listens unless told otherwise.
+EMBEDDED_URL = "mqtt://127.0.0.1:1883"
 
 
 class ConfigError(ValueError):
@@ -48,6 +50,11 @@ class Config:
     @property
     def embedded(self) -> bool:
         return self.broker == EMBEDDED
+
+    @property
+    def broker_url(self) -> str:
+        """The URL to connect to: the embedded broker's default address for "embedded"."""
+        return EMBEDDED_URL if self.embedded else self.broker
 
 
 def _build(kind: type, data: dict[str, Any], where: str) -> Any:

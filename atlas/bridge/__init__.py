@@ -33,7 +33,7 @@ class BridgeError(RuntimeError):
 
 def broker_address(config: Config) -> mqtt.BrokerAddress:
     # "embedded" means atlas starts its own broker, on the default local address.
-    return mqtt.BrokerAddress() if config.embedded else mqtt.BrokerAddress.parse(config.broker)
+    return mqtt.BrokerAddress.parse(config.broker_url)
 
 
 def listen(host: str, port: int) -> socket.socket:

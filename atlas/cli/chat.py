@@ -149,7 +149,7 @@ async def converse(channel: Channel, reader: LineReader,
 def chat(uid: str, sid: str | None, broker: str | None, config_path: Path | None) -> None:
     """Talk to atlas from the terminal. Ctrl-D or Ctrl-C to quit."""
     config = load_config(config_path, broker=broker)
-    address = broker_address("mqtt://127.0.0.1:1883" if config.embedded else config.broker)
+    address = broker_address(config.broker_url)
     sid = sid or f"chat-{uuid.uuid4().hex[:8]}"
 
     async def main() -> None:

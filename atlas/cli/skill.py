@@ -12,7 +12,6 @@ from ..sdk import SkillError, SkillLoadError, load_skill
 from .common import BadUsage, broker_address, config_option, load_config
 
 #: Where ``broker: embedded`` lives when the skill runs on its own.
-EMBEDDED_DEFAULT = "mqtt://127.0.0.1:1883"
 
 
 @click.group()
@@ -27,7 +26,7 @@ def skill() -> None:
 def run(path: Path, broker: str | None, config_path: Path | None) -> None:
     """Run the skill in PATH: a folder with skill.py (or __main__.py), or a .py file."""
     config = load_config(config_path, broker=broker)
-    url = EMBEDDED_DEFAULT if config.embedded else config.broker
+    url = config.broker_url
     broker_address(url)
     if path.is_dir() and not (path / "skill.py").exists() and (path / "__main__.py").exists():
         # A skill that runs itself: hand it the broker the way the SDK reads it.

@@ -22,7 +22,7 @@ from .render import skills_json, skills_table
 def skills(as_json: bool, wait: float, broker: str | None, config_path: Path | None) -> None:
     """Ping the skills and list those that answer."""
     config = load_config(config_path, broker=broker)
-    address = broker_address("mqtt://127.0.0.1:1883" if config.embedded else config.broker)
+    address = broker_address(config.broker_url)
 
     async def collect() -> list[SkillSummary]:
         async with connected(address, "atlas-skills", attempts=4) as client:

@@ -43,7 +43,7 @@ FIRST_TRAINING_WAIT = 15.0
 async def serve(config: Config, store: Store | None = None) -> None:
     """Run the daemon until cancelled, reconnecting to the broker whenever needed."""
     store = store or Store.in_data_dir(config.data_dir)
-    address = mqtt.BrokerAddress.parse(config.broker)
+    address = mqtt.BrokerAddress.parse(config.broker_url)
     started_at = datetime.now(UTC).replace(tzinfo=None).isoformat()
     inbox: asyncio.Queue[Any] = asyncio.Queue()
     conversations = Conversations(config, store, inbox)
