@@ -35,7 +35,7 @@ if TYPE_CHECKING:  # scikit-learn and crfsuite load only when a model is trained
     from .intent_classifier import IntentClassifier
     from .slot_filler import Example, SlotFiller
 
-ENGINE_VERSION = "4"  # bump when fitted models change shape or meaning
+ENGINE_VERSION = "5"  # bump when fitted models change shape or meaning
 MODEL_FILE = "model.pkl"
 PARALLEL_MIN_EXAMPLES = 4000  # below this, starting worker processes costs more
 # Built-ins every CRF sees as features, whatever the intent's slot types: a

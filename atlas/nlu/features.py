@@ -15,12 +15,14 @@ _OFFSETS = (-2, -1, 1, 2)
 
 
 def sentence_features(
-    tokens: Sequence[Token], stemmer: Stemmer, entity_tags: Sequence[Sequence[str]]
+    tokens: Sequence[Token], stemmer: Stemmer, entity_tags: Sequence[Sequence[str]],
+    capitals: bool = True,
 ) -> list[list[str]]:
     words = [t.norm for t in tokens]
     stems = [stemmer.stem(w) for w in words]
     shapes = [shape(t.text) for t in tokens]
     n = len(tokens)
+    caps = _capital_runs(shapes, words) if capitals else [""] * n
     out = []
     for i in range(n):
         w = words[i]
@@ -39,6 +41,8 @@ def sentence_features(
                 f.append(f"s{off}={stems[j]}")
             else:
                 f.append(f"w{off}=<pad>")
+        if caps[i]:
+            f.append("cap=" + caps[i])
         f.append("b-=" + (words[i - 1] if i else "<s>") + "|" + w)
         f.append("b+=" + w + "|" + (words[i + 1] if i + 1 < n else "</s>"))
         f.append("shb=" + (shapes[i - 1] if i else "<s>") + "|" + shapes[i])
@@ -52,6 +56,38 @@ def sentence_features(
                 f.append("e+1=" + tag)
         out.append(f)
     return out
+
+
+# Words and marks that titles and names carry between capitalised words.
+_GLUE = {"of", "the", "a", "an", "and", "in", "on", "to", "for", "de", "la", "le", "les", "du",
+         "des", "&", ":", "-", "'", ",", "!", "?", "."}
+
+
+def _capital_runs(shapes: Sequence[str], words: Sequence[str]) -> list[str]:
+    """B/I/E/S of runs of capitalised words (glue words allowed inside), as in
+    titles and names: "The Lion Sleeps Tonight", "Heroes of Might & Magic"."""
+    n = len(shapes)
+    tags = [""] * n
+    i = 1  # the first word of a sentence is capitalised anyway
+    while i < n:
+        if shapes[i] not in ("Xx", "XX"):
+            i += 1
+            continue
+        j = i + 1
+        end = i + 1
+        while j < n and (shapes[j] in ("Xx", "XX", "9") or words[j] in _GLUE):
+            if shapes[j] in ("Xx", "XX", "9"):
+                end = j + 1
+            j += 1
+        if end - i == 1:
+            tags[i] = "S"
+        else:
+            tags[i] = "B"
+            for k in range(i + 1, end - 1):
+                tags[k] = "I"
+            tags[end - 1] = "E"
+        i = end
+    return tags
 
 
 def bio_tags(n: int, spans: Sequence[tuple[int, int, str]]) -> list[list[str]]:
