@@ -14,7 +14,7 @@ import socket
 import subprocess
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
@@ -219,6 +219,16 @@ async def watching(url: str, topic: str, accept: type[Message],
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+
+
+@contextlib.asynccontextmanager
+async def running_task(coroutine: Awaitable[Any]) -> AsyncIterator[asyncio.Future[Any]]:
+    """Run ``coroutine`` beside the test; on exit, cancel it until it has stopped."""
+    task = asyncio.ensure_future(coroutine)
+    try:
+        yield task
+    finally:
+        await cancel(task)
 
 
 @contextlib.asynccontextmanager

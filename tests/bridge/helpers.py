@@ -160,17 +160,6 @@ async def running_bridge(config: Config, store: Store) -> AsyncIterator[Bridge]:
             await task
 
 
-@contextlib.asynccontextmanager
-async def running_task(coroutine: Awaitable[None]) -> AsyncIterator[None]:
-    task = asyncio.ensure_future(coroutine)
-    try:
-        yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-
-
 # -- clients ------------------------------------------------------------------------------
 
 

@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 
 import aiomqtt
 import pytest
+from brokers import running_task
 
 from atlas import mqtt
 from atlas.bridge import Link, broker_address, create_app, listen, server
@@ -31,7 +32,6 @@ from .helpers import (
     demo_skill,
     http,
     running_bridge,
-    running_task,
     sign_in,
     ws_client,
 )

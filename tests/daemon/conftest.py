@@ -1,11 +1,10 @@
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import uuid
 from collections.abc import AsyncIterator
 
 import pytest
+from brokers import running_task
 
 from atlas.config import Config
 from atlas.daemon import serve
@@ -21,11 +20,8 @@ def store(config: Config) -> Store:
 
 @pytest.fixture
 async def daemon(config: Config, store: Store) -> AsyncIterator[Config]:
-    task = asyncio.create_task(serve(config, store))
-    yield config
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+    async with running_task(serve(config, store)):
+        yield config
 
 
 @pytest.fixture

@@ -143,7 +143,7 @@ class RawSkill:
                 await client.publish("atlas/discovery/pong", self.pong(), qos=1)
             elif topic.removeprefix("atlas/intents/") in self.intents:
                 # (amqtt also hands out retained messages nobody here asked for)
-                payload = json.loads(message.payload)  # type: ignore[arg-type]
+                payload = json.loads(message.payload)
                 await self.requests.put((topic.removeprefix("atlas/intents/"), payload))
 
     async def request(self, timeout: float = 10) -> tuple[str, dict[str, Any]]:
@@ -223,7 +223,7 @@ class ChannelFactory:
                 # *anyone's* subscriptions: every peer must ignore what it did not ask for.
                 continue
             sid, kind = levels[1], levels[3]
-            payload = json.loads(message.payload) if message.payload else {}  # type: ignore[arg-type]
+            payload = json.loads(message.payload) if message.payload else {}
             # A channel hears its own create/destroy on its wildcard: not the daemon's.
             if sid in self.open and kind not in ("create", "destroy"):
                 await self.open[sid].inbox.put((kind, payload))
@@ -238,7 +238,7 @@ async def wait_skills(url: str, names: set[str], timeout: float = 20) -> dict[st
             async for message in client.messages:
                 if not message.payload:
                     continue
-                data: dict[str, Any] = json.loads(message.payload)  # type: ignore[arg-type]
+                data: dict[str, Any] = json.loads(message.payload)
                 if {s["name"] for s in data["skills"]} == names:
                     return data
     raise AssertionError("unreachable")

@@ -7,15 +7,14 @@ what passes here works for a skill in any language.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import subprocess
 import sys
 import uuid
-from collections.abc import AsyncIterator
 from dataclasses import replace
 
 import aiomqtt
+from brokers import running_task
 
 from atlas import __version__, mqtt
 from atlas.config import Config
@@ -23,17 +22,6 @@ from atlas.daemon import serve
 from atlas.store import Store
 
 from .helpers import ChannelFactory, RawSkill, channels, wait_skills
-
-
-@contextlib.asynccontextmanager
-async def running_daemon(config: Config, store: Store) -> AsyncIterator[None]:
-    task = asyncio.create_task(serve(config, store))
-    try:
-        yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
 
 
 async def test_discovery_announces_skills_after_training(daemon: Config) -> None:
@@ -44,7 +32,7 @@ async def test_discovery_announces_skills_after_training(daemon: Config) -> None
         async with skill.running():
             listed = await wait_skills(daemon.broker, {skill.name})
             async with asyncio.timeout(5):
-                ping = json.loads((await anext(aiter(watcher.messages))).payload)  # type: ignore[arg-type]
+                ping = json.loads((await anext(aiter(watcher.messages))).payload)
     assert ping["version"] == listed["version"] == __version__
     assert ping["started_at"] == listed["started_at"]
     (entry,) = listed["skills"]
@@ -117,7 +105,7 @@ async def test_user_language_and_settings_come_from_the_store(
     store.set_env("bob", {"LIGHTS_TOPIC": "z2m/{room}/set"})
     store.add_user("carol", "en")
     config = replace(config, env={"LIGHTS_TOPIC": "default/{room}", "OTHER": "unrelated"})
-    async with running_daemon(config, store):
+    async with running_task(serve(config, store)):
         skill = RawSkill(config.broker, name=f"raw-{uuid.uuid4().hex[:6]}")
         async with skill.running(), channels(config.broker) as devices:
             await wait_skills(config.broker, {skill.name})
@@ -302,7 +290,7 @@ async def test_a_silent_skill_times_out(skill: RawSkill, devices: ChannelFactory
 
 async def test_an_unanswered_question_times_out(config: Config, store: Store, sid: str) -> None:
     config = replace(config, ask_timeout=1.0, skill_timeout=30.0)
-    async with running_daemon(config, store):
+    async with running_task(serve(config, store)):
         skill = RawSkill(config.broker, name=f"raw-{uuid.uuid4().hex[:6]}")
         async with skill.running(), channels(config.broker) as devices:
             await wait_skills(config.broker, {skill.name})

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import subprocess
 import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-from brokers import MOSQUITTO, accepts, free_port, mosquitto_conf
+from brokers import MOSQUITTO, accepts, free_port, mosquitto_conf, running_task
 
 from atlas.config import Config, Discovery
 from atlas.daemon import serve
@@ -18,15 +16,8 @@ from atlas.store import Store
 from .helpers import RawSkill, channels, wait_skills
 
 
-@contextlib.asynccontextmanager
-async def daemon_on(config: Config) -> AsyncIterator[None]:
-    task = asyncio.create_task(serve(config, Store.in_data_dir(config.data_dir)))
-    try:
-        yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+def daemon_on(config: Config) -> contextlib.AbstractAsyncContextManager[object]:
+    return running_task(serve(config, Store.in_data_dir(config.data_dir)))
 
 
 async def converse(url: str, sid: str, skill: RawSkill, *, create: bool = True) -> None:
