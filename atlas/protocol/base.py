@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar, Self
 
 #: Payloads above this size are refused before JSON decoding (a skill's pong with
@@ -159,3 +159,20 @@ class Message:
     @classmethod
     def subscription(cls, **fixed: str) -> str:
         return cls.TOPIC.wildcard(**fixed)
+
+
+@dataclass(frozen=True)
+class TextMessage(Message):
+    """A text for the user; ``extra`` holds cards, media and every other public property."""
+
+    sid: str
+    text: str
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.extra, "text": self.text}
+
+    @classmethod
+    def from_dict(cls, params: dict[str, str], data: dict[str, Any]) -> Self:
+        text = read(data, "text", str, cls.TOPIC.template, required=False, default="")
+        return cls(params["sid"], text, public(data, "text"))

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Self
 
-from .base import Message, ProtocolError, Topic, public, read, str_list
+from .base import Message, ProtocolError, TextMessage, Topic, public, read, str_list
 
 
 class Reason(StrEnum):
@@ -64,21 +64,10 @@ class ChannelDestroyed(Message):
 
 
 @dataclass(frozen=True)
-class ChannelShow(Message):
-    """Something to show the user; ``extra`` holds cards, media and any other property."""
+class ChannelShow(TextMessage):
+    """Something to show the user: a skill's show, a notification, the daemon's own words."""
 
     TOPIC = Topic("atlas/{sid}/channel/show")
-    sid: str
-    text: str
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {**self.extra, "text": self.text}
-
-    @classmethod
-    def from_dict(cls, params: dict[str, str], data: dict[str, Any]) -> Self:
-        text = read(data, "text", str, "channel show", required=False, default="")
-        return cls(params["sid"], text, public(data, "text"))
 
 
 @dataclass(frozen=True)

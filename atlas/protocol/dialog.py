@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Self
 
-from .base import MAX_PAYLOAD, Message, ProtocolError, Topic, public, read, str_list
+from .base import MAX_PAYLOAD, Message, ProtocolError, TextMessage, Topic, public, read, str_list
 
 #: Longest text a user may send to be parsed, in characters.
 MAX_TEXT = 2000
@@ -129,19 +129,7 @@ class DialogContext(Message):
 
 
 @dataclass(frozen=True)
-class DialogNotify(Message):
+class DialogNotify(TextMessage):
     """Something a skill tells the user outside any conversation (a timer firing)."""
 
     TOPIC = Topic("atlas/{sid}/dialog/notify")
-    sid: str
-    text: str
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {**self.extra, "text": self.text}
-
-    @classmethod
-    def from_dict(cls, params: dict[str, str], data: dict[str, Any]) -> Self:
-        what = "dialog notify"
-        return cls(params["sid"], read(data, "text", str, what, required=False, default=""),
-                   public(data, "text"))
