@@ -16,6 +16,11 @@ log = logging.getLogger("atlas.up")
 
 #: Seconds children get to stop after SIGTERM before SIGKILL.
 GRACE = 5.0
+#: A crashed skill or bridge is started again after this many seconds, doubled at
+#: each crash in a row, up to RESTART_MOST; a child that ran STABLE seconds starts over.
+RESTART_FIRST = 1.0
+RESTART_MOST = 30.0
+STABLE = 60.0
 
 
 def find_skills(folder: Path) -> list[Path]:
@@ -34,10 +39,15 @@ def find_skills(folder: Path) -> list[Path]:
 @dataclass
 class Child:
     name: str
+    arguments: list[str]
     process: subprocess.Popen[bytes]
     #: The stack cannot work without it: its exit stops everything.
     essential: bool
     where: str = ""
+    started: float = field(default_factory=time.monotonic)
+    crashes: int = 0
+    #: When a crashed child is due to start again (None: running, or essential).
+    restart_at: float | None = None
 
 
 @dataclass
@@ -49,29 +59,43 @@ class Supervisor:
 
     def spawn(self, name: str, arguments: list[str], *, essential: bool,
               where: str = "") -> Child:
-        process = subprocess.Popen(
+        child = Child(name, arguments, self._start(arguments), essential, where)
+        self.children.append(child)
+        return child
+
+    def _start(self, arguments: list[str]) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(
             [sys.executable, "-m", "atlas", *arguments], env=dict(self.env),
             stdin=subprocess.DEVNULL,
             # Own process group: a Ctrl-C in the terminal reaches ``atlas up`` only,
             # which then stops the children in order (skills say bye before the broker goes).
             process_group=0)
-        child = Child(name, process, essential, where)
-        self.children.append(child)
-        return child
 
     def watch(self, stopping: threading.Event, poll: float = 0.2) -> int:
-        """Wait until ``stopping`` is set (0) or an essential child exits (1)."""
-        reported: set[int] = set()
+        """Wait until ``stopping`` is set (0) or an essential child exits (1).
+
+        A skill or the bridge that exits is started again, with a growing delay.
+        """
         while not stopping.wait(poll):
+            now = time.monotonic()
             for child in self.children:
-                code = child.process.poll()
-                if code is None or child.process.pid in reported:
+                if child.restart_at is not None:
+                    if now >= child.restart_at:
+                        log.info("starting %s again", child.name)
+                        child.process = self._start(child.arguments)
+                        child.started, child.restart_at = now, None
                     continue
-                reported.add(child.process.pid)
+                code = child.process.poll()
+                if code is None:
+                    continue
                 if child.essential:
                     log.error("%s exited with code %s: stopping everything", child.name, code)
                     return 1
-                log.warning("%s exited with code %s", child.name, code)
+                child.crashes = child.crashes + 1 if now - child.started < STABLE else 1
+                delay = min(RESTART_MOST, RESTART_FIRST * 2 ** (child.crashes - 1))
+                child.restart_at = now + delay
+                log.warning("%s exited with code %s; starting it again in %.0f s",
+                            child.name, code, delay)
         return 0
 
     def stop(self, grace: float = GRACE, say: Callable[[str], None] = log.info) -> None:

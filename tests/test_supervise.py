@@ -1,0 +1,35 @@
+"""``atlas up``'s supervisor, with real child processes."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from atlas.cli.supervise import Supervisor
+
+
+def test_a_crashed_skill_is_started_again_and_an_essential_exit_stops_all() -> None:
+    supervisor = Supervisor()
+    # ``python -m atlas --version`` exits at once: a skill that keeps crashing.
+    flaky = supervisor.spawn("skill flaky", ["--version"], essential=False)
+    first = flaky.process.pid
+    stopping = threading.Event()
+    result: list[int] = []
+    watcher = threading.Thread(target=lambda: result.append(supervisor.watch(stopping, 0.05)))
+    watcher.start()
+    try:
+        deadline = time.monotonic() + 60
+        while flaky.crashes < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert flaky.crashes >= 2, "the crashed child was not started again"
+        assert flaky.process.pid != first
+    finally:
+        stopping.set()
+        watcher.join(30)
+        supervisor.stop(grace=5)
+    assert result == [0]
+
+    essential = Supervisor()
+    essential.spawn("daemon", ["--version"], essential=True)
+    assert essential.watch(threading.Event(), 0.05) == 1
+    essential.stop(grace=5)
