@@ -242,3 +242,10 @@ async def wait_skills(url: str, names: set[str], timeout: float = 20) -> dict[st
                 if {s["name"] for s in data["skills"]} == names:
                     return data
     raise AssertionError("unreachable")
+
+
+async def dispatch(device: RawChannel, skill: RawSkill, text: str) -> tuple[str, dict[str, Any]]:
+    """Say ``text``: the channel is told of the work, the skill gets the request."""
+    await device.parse(text)
+    await device.expect("work")
+    return await skill.request()

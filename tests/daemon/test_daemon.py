@@ -21,7 +21,7 @@ from atlas.config import Config
 from atlas.daemon import serve
 from atlas.store import Store
 
-from .helpers import ChannelFactory, RawSkill, channels, wait_skills
+from .helpers import ChannelFactory, RawSkill, channels, dispatch, wait_skills
 
 
 async def test_discovery_announces_skills_after_training(daemon: Config) -> None:
@@ -112,15 +112,11 @@ async def test_user_language_and_settings_come_from_the_store(
             bob = await devices.channel(sid, "bob", create=False)
             await bob.send("channel/create", {"uid": "bob"})
             assert await bob.expect("created") == [{"lang": "fr"}]
-            await bob.parse("allume la lumière de la cuisine")
-            await bob.expect("work")
-            intent, request = await skill.request()
+            intent, request = await dispatch(bob, skill, "allume la lumière de la cuisine")
             assert (intent, request["room"], request["__lang"]) == ("lights_on", "cuisine", "fr")
             assert request["__env"] == {"LIGHTS_TOPIC": "z2m/{room}/set"}
             carol = await devices.channel(sid + "c", "carol")
-            await carol.parse("turn on the lights in the bedroom")
-            await carol.expect("work")
-            _, request = await skill.request()
+            _, request = await dispatch(carol, skill, "turn on the lights in the bedroom")
             assert request["__env"] == {"LIGHTS_TOPIC": "default/{room}"}
             # an unknown uid gets default_lang and the default env values
             stranger = await devices.channel(sid + "s", "nobody-knows-me", create=False)
@@ -130,17 +126,13 @@ async def test_user_language_and_settings_come_from_the_store(
 
 async def test_ask_for_a_missing_slot(skill: RawSkill, devices: ChannelFactory, sid: str) -> None:
     device = await devices.channel(sid)
-    await device.parse("set a timer")
-    await device.expect("work")
-    intent, first = await skill.request()
+    intent, first = await dispatch(device, skill, "set a timer")
     assert intent == "set_timer" and "duration" not in first
     await skill.say(sid, "ask", __cid=first["__cid"], slot="duration", text="For how long?",
                     hint="minutes")
     (asked,) = await device.expect("ask")
     assert asked == {"text": "For how long?", "slot": "duration", "hint": "minutes"}
-    await device.parse("10 minutes")
-    await device.expect("work")
-    intent, second = await skill.request()
+    intent, second = await dispatch(device, skill, "10 minutes")
     assert intent == "set_timer" and second["__cid"] == first["__cid"]
     assert second["duration"] == 600
     assert second["__slots"]["duration"][0]["raw"] == "10 minutes"
@@ -149,9 +141,7 @@ async def test_ask_for_a_missing_slot(skill: RawSkill, devices: ChannelFactory, 
 async def test_a_slot_restricted_to_choices(skill: RawSkill, devices: ChannelFactory,
                                             sid: str) -> None:
     device = await devices.channel(sid)
-    await device.parse("turn on the lights")
-    await device.expect("work")
-    _, first = await skill.request()
+    _, first = await dispatch(device, skill, "turn on the lights")
     cid = first["__cid"]
     await skill.say(sid, "ask", __cid=cid, slot="room", text="Which room?",
                     choices=["Kitchen", "Living room"])
@@ -159,42 +149,32 @@ async def test_a_slot_restricted_to_choices(skill: RawSkill, devices: ChannelFac
     await device.parse("the weather in paris")      # matches no choice: same question again
     (again,) = await device.expect("ask")
     assert again["choices"] == ["Kitchen", "Living room"]
-    await device.parse("living room")
-    await device.expect("work")
-    _, second = await skill.request()
+    _, second = await dispatch(device, skill, "living room")
     assert second["room"] == "Living room" and second["__cid"] == cid
 
 
 async def test_choice_without_slot_is_sent_once(skill: RawSkill, devices: ChannelFactory,
                                                 sid: str) -> None:
     device = await devices.channel(sid)
-    await device.parse("set a timer for 5 minutes")
-    await device.expect("work")
-    _, first = await skill.request()
+    _, first = await dispatch(device, skill, "set a timer for 5 minutes")
     cid = first["__cid"]
     await skill.say(sid, "ask", __cid=cid, text="Start it?", choices=["yes", "no"])
     await device.expect("ask")
     await device.parse("bof")           # no choice matches: asked again, skill not called
     await device.expect("ask")
     assert skill.requests.empty()
-    await device.parse("Yes")
-    await device.expect("work")
-    _, second = await skill.request()
+    _, second = await dispatch(device, skill, "Yes")
     assert second["__choice"] == "yes" and second["duration"] == 300
     await skill.say(sid, "ask", __cid=cid, slot="duration", text="How long, again?")
     await device.expect("ask")
-    await device.parse("2 minutes")
-    await device.expect("work")
-    _, third = await skill.request()
+    _, third = await dispatch(device, skill, "2 minutes")
     assert "__choice" not in third and third["duration"] == 120
 
 
 async def test_one_conversation_at_a_time(skill: RawSkill, devices: ChannelFactory,
                                           sid: str) -> None:
     device = await devices.channel(sid)
-    await device.parse("what time is it")
-    await device.expect("work")
-    _, first = await skill.request()
+    _, first = await dispatch(device, skill, "what time is it")
     await device.parse("turn on the lights in the kitchen")   # queued behind the first
     await device.parse("turn on the lights in the bedroom")
     await device.quiet(0.3)
@@ -214,9 +194,7 @@ async def test_messages_with_a_wrong_cid_are_dismissed(skill: RawSkill,
                                                        devices: ChannelFactory,
                                                        sid: str) -> None:
     device = await devices.channel(sid)
-    await device.parse("what time is it")
-    await device.expect("work")
-    _, request = await skill.request()
+    _, request = await dispatch(device, skill, "what time is it")
     await skill.say(sid, "show", text="no cid")
     await skill.say(sid, "show", __cid="not-the-current-one", text="stale")
     await skill.say(sid, "ask", __cid="stale", text="?", choices=["a"])
@@ -230,9 +208,7 @@ async def test_messages_with_a_wrong_cid_are_dismissed(skill: RawSkill,
 async def test_cancel_from_a_question_and_from_work(skill: RawSkill, devices: ChannelFactory,
                                                    sid: str) -> None:
     device = await devices.channel(sid)
-    await device.parse("set a timer")
-    await device.expect("work")
-    _, request = await skill.request()
+    _, request = await dispatch(device, skill, "set a timer")
     await skill.say(sid, "ask", __cid=request["__cid"], slot="duration", text="How long?")
     await device.expect("ask")
     await device.parse("cancel")
@@ -241,9 +217,7 @@ async def test_cancel_from_a_question_and_from_work(skill: RawSkill, devices: Ch
     # the cancelled skill's later messages go nowhere
     await skill.say(sid, "show", __cid=request["__cid"], text="too late")
     await device.quiet(0.3)
-    await device.parse("what time is it")
-    await device.expect("work")
-    _, busy = await skill.request()
+    _, busy = await dispatch(device, skill, "what time is it")
     await device.parse("annule")            # French cancel, while the skill works: never queued
     _, terminated = await device.expect("show", "terminate")
     assert terminated == {"reason": "cancelled"}
@@ -267,18 +241,14 @@ async def test_fallback_skill_receives_what_nothing_understands(
     async with fallback.running():
         await wait_skills(skill.url, {skill.name, fallback.name})
         device = await devices.channel(sid)
-        await device.parse("xq zzv plorb wibble")
-        await device.expect("work")
-        intent, request = await fallback.request()
+        intent, request = await dispatch(device, fallback, "xq zzv plorb wibble")
         assert intent == "__fallback__" and request["__text"] == "xq zzv plorb wibble"
 
 
 async def test_a_silent_skill_times_out(skill: RawSkill, devices: ChannelFactory,
                                         sid: str) -> None:
     device = await devices.channel(sid)
-    await device.parse("what time is it")
-    await device.expect("work")
-    _, request = await skill.request()
+    _, request = await dispatch(device, skill, "what time is it")
     await asyncio.sleep(1.2)                 # a show restarts the 2 s clock
     await skill.say(sid, "show", __cid=request["__cid"], text="thinking hard")
     await device.expect("show")
@@ -295,9 +265,7 @@ async def test_an_unanswered_question_times_out(config: Config, store: Store, si
         async with skill.running(), channels(config.broker) as devices:
             await wait_skills(config.broker, {skill.name})
             device = await devices.channel(sid)
-            await device.parse("set a timer")
-            await device.expect("work")
-            _, request = await skill.request()
+            _, request = await dispatch(device, skill, "set a timer")
             await skill.say(sid, "ask", __cid=request["__cid"], slot="duration", text="?")
             await device.expect("ask")
             _, terminated = await device.expect("show", "terminate", timeout=5)
@@ -307,9 +275,7 @@ async def test_an_unanswered_question_times_out(config: Config, store: Store, si
 async def test_a_skill_that_leaves_mid_conversation(skill: RawSkill, devices: ChannelFactory,
                                                     sid: str) -> None:
     device = await devices.channel(sid)
-    await device.parse("what time is it")
-    await device.expect("work")
-    await skill.request()
+    await dispatch(device, skill, "what time is it")
     assert skill.client is not None
     await skill.client.publish("atlas/discovery/bye", json.dumps({"name": skill.name}), qos=1)
     _, terminated = await device.expect("show", "terminate")
@@ -326,9 +292,7 @@ async def test_contexts_scope_understanding(skill: RawSkill, devices: ChannelFac
     async with shopping.running():
         await wait_skills(skill.url, {skill.name, shopping.name})
         device = await devices.channel(sid)
-        await device.parse("what time is it")
-        await device.expect("work")
-        _, request = await skill.request()
+        _, request = await dispatch(device, skill, "what time is it")
         await skill.say(sid, "context", __cid=request["__cid"], name="shop")
         assert await device.expect("context") == [{"name": "shop"}]
         await skill.say(sid, "terminate", __cid=request["__cid"])
@@ -345,9 +309,7 @@ async def test_contexts_scope_understanding(skill: RawSkill, devices: ChannelFac
         await device.parse("cancel")              # the user leaves the context
         assert await device.expect("context", "terminate") == [
             {"name": None}, {"reason": "cancelled"}]
-        await device.parse("what time is it")
-        await device.expect("work")
-        intent, _ = await skill.request()
+        intent, _ = await dispatch(device, skill, "what time is it")
         assert intent == "get_time"
 
 
@@ -356,9 +318,7 @@ async def test_notifications_wait_for_the_conversation(skill: RawSkill, devices:
     device = await devices.channel(sid)
     await skill.say(sid, "notify", text="Timer done", sound="bell", __meta=1)
     assert await device.expect("show") == [{"text": "Timer done", "sound": "bell"}]
-    await device.parse("what time is it")
-    await device.expect("work")
-    _, request = await skill.request()
+    _, request = await dispatch(device, skill, "what time is it")
     await skill.say(sid, "notify", text="Door open")
     await device.quiet(0.3)
     await skill.say(sid, "terminate", __cid=request["__cid"])
@@ -406,9 +366,7 @@ async def test_bad_input_never_stops_the_daemon(skill: RawSkill, devices: Channe
     for topic, payload in bad:
         await client.publish(topic, payload, qos=1)
     await device.quiet(0.5)
-    await device.parse("turn on the lights in the kitchen")
-    await device.expect("work")
-    intent, _ = await skill.request()
+    intent, _ = await dispatch(device, skill, "turn on the lights in the kitchen")
     assert intent == "lights_on"
 
 
@@ -425,3 +383,18 @@ async def test_text_arriving_before_the_first_training_waits_for_it(
         await device.expect("work")
         intent, _ = await skill.request()
         assert intent == "get_time"
+
+
+async def test_an_intent_claimed_twice_is_reported_and_the_first_skill_by_name_chosen(
+        skill: RawSkill, devices: ChannelFactory, sid: str) -> None:
+    rival = RawSkill(skill.url, name=f"{skill.name}-rival", intents={"get_time": []}, env={},
+                     training={"en": "%[get_time]\n  what time is it\n  the time please\n"})
+    async with rival.running():
+        listed = await wait_skills(skill.url, {skill.name, rival.name})
+        assert listed["conflicts"] == {
+            "get_time": {"chosen": skill.name, "claimed_by": [skill.name, rival.name]}}
+        device = await devices.channel(sid)
+        intent, request = await dispatch(device, skill, "what time is it")
+        # The intent topic names no skill, so both hear the request; the chosen one's
+        # declarations (its env keys) are what the request carries.
+        assert intent == "get_time" and request["__env"] == {"LIGHTS_TOPIC": None}

@@ -13,7 +13,7 @@ from atlas.config import Config, Discovery
 from atlas.daemon import serve
 from atlas.store import Store
 
-from .helpers import RawSkill, channels, wait_skills
+from .helpers import RawSkill, channels, dispatch, wait_skills
 
 
 def daemon_on(config: Config) -> contextlib.AbstractAsyncContextManager[object]:
@@ -23,9 +23,7 @@ def daemon_on(config: Config) -> contextlib.AbstractAsyncContextManager[object]:
 async def converse(url: str, sid: str, skill: RawSkill, *, create: bool = True) -> None:
     async with channels(url) as devices:
         device = await devices.channel(sid, create=create)
-        await device.parse("what time is it")
-        await device.expect("work")
-        intent, request = await skill.request()
+        intent, request = await dispatch(device, skill, "what time is it")
         assert intent == "get_time"
         await skill.say(sid, "terminate", __cid=request["__cid"])
         assert await device.expect("terminate") == [{"reason": "nominal"}]
