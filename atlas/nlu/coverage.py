@@ -61,6 +61,10 @@ class Coverage:
         stem = stemmer_for(lang).stem
         words = _FUNCTION_WORDS.get(lang, _FUNCTION_WORDS["en"]).split()
         self._function = frozenset(fold_word(w) for w in words)
+        self._known: frozenset[str] = frozenset()
+        self.enabled = False
+        if len(sentences) > MAX_SENTENCES:
+            return  # not skill-sized: stemming it all would cost seconds for nothing
         stems = [{stem(w) for w in s if self._is_content(w)} for s in sentences]
         frequency = Counter(st for s in stems for st in s)
         self._known = frozenset(frequency) | {stem(w) for w in values}

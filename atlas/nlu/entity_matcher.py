@@ -7,6 +7,7 @@ from datetime import datetime
 
 from . import entities as builtins
 from .dataset import is_builtin
+from .entities import places
 from .gazetteer import Gazetteer, folded_tokens
 from .normalize import Token
 
@@ -21,8 +22,12 @@ class EntityMatcher:
     of different entities may.
     """
 
-    def __init__(self, lang: str, gazetteers: Mapping[str, Gazetteer]) -> None:
+    def __init__(self, lang: str, gazetteers: Mapping[str, Gazetteer],
+                 wording: Iterable[str] = ()) -> None:
         self.lang = lang
+        # The skills' own words outside slots: a place name made only of them
+        # ("Mobile", "Reading", "Of") is wording, not a place, in these skills.
+        self.wording = frozenset(wording)
         self._entities: dict[tuple[str, ...], list[str]] = {}
         lengths: dict[str, set[int]] = {}
         for name, gaz in gazetteers.items():
@@ -55,8 +60,11 @@ class EntityMatcher:
                     if name in wanted and next_free.get(name, 0) <= i:
                         found.append((where[i], where[i + length - 1] + 1, name))
                         next_free[name] = i + length
-        for name in sorted(wanted):
+        if kinds := wanted.intersection(places.KINDS):  # one pass for all kinds
+            found.extend((p.start, p.end, p.entity)
+                         for p in places.places(self.lang).find(text, tokens, kinds, self.wording))
+        for name in sorted(wanted - set(places.KINDS)):
             if is_builtin(name):
-                for s in builtins.find_spans(text, tokens, name, self.lang, now):
+                for s in builtins.find_spans(text, tokens, name, self.lang, now, self.wording):
                     found.append((s.start, s.end, name))
         return found

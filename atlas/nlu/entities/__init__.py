@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from ..normalize import Token, strip_accents
-from . import datetimes, durations
+from . import datetimes, durations, places
 from .datetimes import parse_datetime
 from .durations import parse_duration
 from .numbers import parse_number, parse_ordinal, parse_percentage
@@ -27,6 +27,9 @@ RESOLVERS: dict[str, Resolver] = {
     "snips/percentage": lambda text, lang, now: parse_percentage(text, lang),
     "snips/duration": lambda text, lang, now: parse_duration(text, lang),
     "snips/datetime": parse_datetime,
+    places.CITY: lambda text, lang, now: places.places(lang).lookup(places.CITY, text),
+    places.COUNTRY: lambda text, lang, now: places.places(lang).lookup(places.COUNTRY, text),
+    places.REGION: lambda text, lang, now: places.places(lang).lookup(places.REGION, text),
     # Snips NLU aliases some skills use
     "snips/amountOfMoney": lambda text, lang, now: parse_number(text, lang),
     "snips/temperature": lambda text, lang, now: parse_number(text, lang),
@@ -77,9 +80,14 @@ def _can_start(token: Token, entity: str, lang: str) -> bool:
 
 
 def find_spans(
-    text: str, tokens: Sequence[Token], entity: str, lang: str, now: datetime | None = None
+    text: str, tokens: Sequence[Token], entity: str, lang: str, now: datetime | None = None,
+    ignore: frozenset[str] = frozenset(),
 ) -> list[Span]:
-    """Longest non-overlapping spans of `entity`, left to right."""
+    """Longest non-overlapping spans of `entity`, left to right. Place names
+    made only of `ignore` words (folded) are skipped."""
+    if entity in places.KINDS:
+        return [Span(p.start, p.end, entity, p.value)
+                for p in places.places(lang).find(text, tokens, [entity], ignore)]
     spans: list[Span] = []
     i = 0
     while i < len(tokens):

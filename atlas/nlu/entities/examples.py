@@ -22,6 +22,12 @@ _EXAMPLES: dict[str, dict[str, tuple[str, ...]]] = {
         "snips/datetime": ("tomorrow", "today at 8pm", "tomorrow morning", "monday",
                            "at 7:30", "next friday", "tonight", "in 10 minutes",
                            "this evening", "at noon"),
+        "snips/city": ("Paris", "New York", "London", "Tokyo", "San Francisco", "Berlin",
+                       "Sydney", "Chicago", "Madrid", "Rio de Janeiro"),
+        "snips/country": ("France", "Germany", "Japan", "Canada", "Brazil", "Italy",
+                          "the United States", "Spain", "India", "Australia"),
+        "snips/region": ("California", "Texas", "Ontario", "Quebec", "Florida", "Oregon",
+                         "Alberta", "Queensland", "Scotland", "New South Wales"),
     },
     "fr": {
         "snips/number": ("trois", "12", "vingt-cinq", "cent", "2,5", "sept", "quarante",
@@ -36,6 +42,12 @@ _EXAMPLES: dict[str, dict[str, tuple[str, ...]]] = {
         "snips/datetime": ("demain", "aujourd'hui à 20h", "demain matin", "lundi",
                            "à 7h30", "vendredi prochain", "ce soir", "dans 10 minutes",
                            "samedi soir", "à midi"),
+        "snips/city": ("Paris", "Lyon", "Londres", "Marseille", "New York", "Bruxelles",
+                       "Montréal", "Genève", "Toulouse", "Rome"),
+        "snips/country": ("France", "Allemagne", "Japon", "Canada", "Brésil", "Italie",
+                          "États-Unis", "Espagne", "Belgique", "Suisse"),
+        "snips/region": ("Bretagne", "Normandie", "Californie", "Québec", "Bavière",
+                         "Occitanie", "Texas", "Corse", "Floride", "Île-de-France"),
     },
 }
 

