@@ -110,6 +110,8 @@ def eval_(lang: str, train_paths: tuple[Path, ...], test_paths: tuple[Path, ...]
         ("slot recall (micro)", f"{report.slot_recall:.4f}"),
         ("slot F1 (micro)", f"{report.slot_f1:.4f}"),
         ("slot F1 (per slot, then intent)", f"{report.slot_f1_per_slot_intent:.4f}"),
+        ("  Snips' convention: micro", f"{report.snips_slot_f1:.4f}"),
+        ("  Snips' convention: per slot", f"{report.snips_slot_f1_per_slot_intent:.4f}"),
         ("sentence accuracy", f"{report.sentence_accuracy:.2%}"),
         ("training time", f"{train_seconds:.2f} s"),
         ("parse p50", f"{report.parse_p50_ms:.2f} ms"),

@@ -1,9 +1,15 @@
 """Metrics of the Snips NLU benchmark: intent accuracy, slot P/R/F1 (micro and
 averaged per slot then per intent), sentence accuracy, parse latency.
 
-A slot is right when its name and raw text equal the annotation; when the
-intent is wrong, every expected slot is missed and every predicted one is wrong
-(as in Snips' metrics).
+A slot is right when its name and raw text equal the annotation. Slot
+metrics come in two conventions, which differ on sentences whose intent is
+wrong:
+
+- strict (`slot_*`): every expected slot is missed and every predicted one
+  is wrong;
+- Snips' (`snips_slot_*`), as snips-nlu-metrics computes the published
+  figures: such a sentence counts for the intent only, not for the slots
+  (its slots are listed, with no count, so a slot seen only there scores 0).
 """
 
 from __future__ import annotations
@@ -43,6 +49,8 @@ class Report:
     slot_recall: float = 0.0
     slot_f1: float = 0.0
     slot_f1_per_slot_intent: float = 0.0
+    snips_slot_f1: float = 0.0
+    snips_slot_f1_per_slot_intent: float = 0.0
     sentence_accuracy: float = 0.0
     train_seconds: float | None = None
     parse_p50_ms: float = 0.0
@@ -59,9 +67,30 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else 0.0
 
 
+class _SlotCounts:
+    """Slot counts per intent and slot name, and over all slots."""
+
+    def __init__(self) -> None:
+        self.micro = _Counts()
+        self.per_slot: dict[str, dict[str, _Counts]] = defaultdict(lambda: defaultdict(_Counts))
+
+    def count(self, intent: str, slot: str, tp: int = 0, fp: int = 0, fn: int = 0) -> None:
+        counts = self.per_slot[intent][slot]
+        counts.tp += tp
+        counts.fp += fp
+        counts.fn += fn
+        self.micro.tp += tp
+        self.micro.fp += fp
+        self.micro.fn += fn
+
+    def per_slot_then_intent(self, intents: list[str]) -> tuple[float, dict[str, float]]:
+        means = {intent: statistics.fmean(c.prf()[2] for c in self.per_slot[intent].values())
+                 for intent in intents if self.per_slot[intent]}
+        return (statistics.fmean(means.values()) if means else 0.0), means
+
+
 def evaluate(interpreter: _Parser, test: Dataset, max_errors: int = 50) -> Report:
-    micro = _Counts()
-    per_slot: dict[str, dict[str, _Counts]] = defaultdict(lambda: defaultdict(_Counts))
+    strict, snips = _SlotCounts(), _SlotCounts()
     latencies: list[float] = []
     right_intents = right_sentences = total = 0
     errors: list[dict[str, object]] = []
@@ -73,21 +102,23 @@ def evaluate(interpreter: _Parser, test: Dataset, max_errors: int = 50) -> Repor
             parse = interpreter.parse(u.text)
             latencies.append((time.perf_counter() - t0) * 1000)
             pred = Counter((name, v.raw.strip()) for name, vs in parse.slots.items() for v in vs)
-            if parse.intent != intent:
-                hits: Counter[tuple[str, str]] = Counter()
-            else:
-                right_intents += 1
-                hits = gold & pred
-            for (slot, _), n in (gold - hits).items():
-                per_slot[intent][slot].fn += n
-                micro.fn += n
-            for (slot, _), n in (pred - hits).items():
-                per_slot[parse.intent or ""][slot].fp += n
-                micro.fp += n
-            for (slot, _), n in hits.items():
-                per_slot[intent][slot].tp += n
-                micro.tp += n
-            if parse.intent == intent and gold == pred:
+            predicted = parse.intent or ""
+            right = parse.intent == intent
+            hits = gold & pred if right else Counter()
+            right_intents += right
+            for counts in (strict, snips) if right else (strict,):
+                for (slot, _), n in (gold - hits).items():
+                    counts.count(intent, slot, fn=n)
+                for (slot, _), n in (pred - hits).items():
+                    counts.count(predicted, slot, fp=n)
+                for (slot, _), n in hits.items():
+                    counts.count(intent, slot, tp=n)
+            if not right:
+                for slot, _ in gold:
+                    snips.count(intent, slot)
+                for slot, _ in pred:
+                    snips.count(predicted, slot)
+            if right and gold == pred:
                 right_sentences += 1
             elif len(errors) < max_errors:
                 errors.append({"text": u.text, "intent": intent, "predicted": parse.intent,
@@ -96,15 +127,12 @@ def evaluate(interpreter: _Parser, test: Dataset, max_errors: int = 50) -> Repor
     report = Report(queries=total, errors=errors)
     report.intent_accuracy = right_intents / total if total else 0.0
     report.sentence_accuracy = right_sentences / total if total else 0.0
-    report.slot_precision, report.slot_recall, report.slot_f1 = micro.prf()
-    intent_means = []
-    for intent in sorted(test.intents):
-        f1s = [c.prf()[2] for c in per_slot[intent].values()]
-        if f1s:
-            mean = statistics.fmean(f1s)
-            intent_means.append(mean)
-            report.per_intent[intent] = {"slot_f1": mean}
-    report.slot_f1_per_slot_intent = statistics.fmean(intent_means) if intent_means else 0.0
+    report.slot_precision, report.slot_recall, report.slot_f1 = strict.micro.prf()
+    report.snips_slot_f1 = snips.micro.prf()[2]
+    intents = sorted(test.intents)
+    report.slot_f1_per_slot_intent, means = strict.per_slot_then_intent(intents)
+    report.snips_slot_f1_per_slot_intent, _ = snips.per_slot_then_intent(intents)
+    report.per_intent = {intent: {"slot_f1": mean} for intent, mean in means.items()}
     report.parse_p50_ms = _percentile(latencies, 0.5)
     report.parse_p99_ms = _percentile(latencies, 0.99)
     return report

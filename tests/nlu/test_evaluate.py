@@ -34,6 +34,10 @@ def test_metrics() -> None:
     assert (report.slot_precision, report.slot_recall) == (0.5, 0.5)
     assert report.sentence_accuracy == 0.5
     assert report.slot_f1_per_slot_intent == pytest.approx((2 / 3 + 0.0) / 2)
+    # Snips' convention: the misclassified sentence counts for no slot, but
+    # its expected slot b/t is listed, and scores 0.
+    assert report.snips_slot_f1 == 1.0
+    assert report.snips_slot_f1_per_slot_intent == pytest.approx((1.0 + 0.0) / 2)
 
 
 def test_benchmark_smoke() -> None:
