@@ -72,7 +72,7 @@ def test_every_example_value_resolves(entity: str, lang: str) -> None:
 
 def test_the_index_is_cached_on_disk_and_rebuilt_when_damaged(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("ATLAS_CACHE_DIR", str(tmp_path))
+    monkeypatch.setenv("ATLAS_CACHE_DIR", str(tmp_path / "cache"))
     builds = []
 
     def build() -> list[places.Line]:
@@ -80,13 +80,26 @@ def test_the_index_is_cached_on_disk_and_rebuilt_when_damaged(
         return [(COUNTRY, "france", "France"), (COUNTRY, "", "dropped"),
                 (COUNTRY, "bad", "tab\tinside")]
 
-    assert places._cached("places-test", build) == [(COUNTRY, "france", "France")]
-    assert places._cached("places-test", build) == [(COUNTRY, "france", "France")]
+    expected = [(COUNTRY, "france", "France")]
+    assert places._load("places-test", build, places._parse) == expected
+    assert places._load("places-test", build, places._parse) == expected
     assert len(builds) == 1
-    (cached,) = tmp_path.glob("places-test-*.tsv")
+    (cached,) = (tmp_path / "cache").glob("places-test-*.tsv")
     cached.write_text("damaged line\n")
-    assert places._cached("places-test", build) == [(COUNTRY, "france", "France")]
+    assert places._load("places-test", build, places._parse) == expected
     assert len(builds) == 2
+    assert places._load("places-test", build, places._parse) == expected
+    assert len(builds) == 2  # the rebuilt file was written
+
+
+def test_a_read_only_cache_directory_still_gives_an_index(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "cache").write_text("a file where the directory should be")
+    monkeypatch.setenv("ATLAS_CACHE_DIR", str(tmp_path / "cache"))
+    lines = [("", "paris", ""), (CITY, "parigi", "Paris")]
+    cities = places._load("places-cities", lambda: lines, places.Cities.read)
+    assert cities.names == {"paris"}
+    assert cities.exonyms == [(CITY, "parigi", "Paris")]
 
 
 WEATHER_EN = """

