@@ -22,6 +22,17 @@ from atlas.config import Config, Discovery
 BROKERS = ("amqtt", "mosquitto")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def place_names() -> None:
+    """Build the place-name cache once, before any test starts a daemon in a
+    subprocess: on a fresh machine the first build takes seconds, and every
+    process starting at once would build it."""
+    from atlas.nlu.entities import places
+
+    for lang in ("en", "fr"):
+        places.places(lang)
+
+
 @pytest.fixture(scope="session")
 def amqtt_url() -> Iterator[str]:
     with EmbeddedBroker(port=0) as broker:
