@@ -173,6 +173,10 @@ class Tokens:
     def close(self) -> None:
         self._db.close()
 
+    def seconds_left(self, claims: Claims) -> float:
+        """How long a verified token stays valid."""
+        return max(0.0, claims.exp - self._clock())
+
     def _claims(self, uid: str, kind: Kind, ttl: int, fam: str | None) -> Claims:
         now = int(self._clock())
         jti = secrets.token_urlsafe(16)

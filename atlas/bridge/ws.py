@@ -2,8 +2,8 @@
 
 A socket goes through explicit phases: it is accepted, must authenticate with its first
 frame (anything else closes it before a single MQTT message is sent), then converses
-until either side closes. One task reads the client; one writes, from the listener's
-queue, so a single task ever sends on the socket.
+until either side closes or its access token expires. One task reads the client; one
+writes, from the listener's queue, so a single task ever sends on the socket.
 """
 
 from __future__ import annotations
@@ -120,16 +120,26 @@ async def _read(websocket: WebSocket, deps: Deps, listener: Listener) -> None:
             say(error(f"the assistant is unavailable: {problem}"))
 
 
-async def _converse(websocket: WebSocket, deps: Deps, listener: Listener) -> None:
-    """Read and write until either side ends; the first to end ends the other."""
-    reader = asyncio.create_task(_read(websocket, deps, listener))
-    writer = asyncio.create_task(_write(websocket, listener))
+async def _expire(seconds: float) -> None:
+    """An access token is good for its lifetime, not for the socket's: the socket
+    ends with it (4003), and the page refreshes its token and reconnects."""
+    await asyncio.sleep(seconds)
+    raise Refused(INVALID_TOKEN.because("token expired"))
+
+
+async def _converse(websocket: WebSocket, deps: Deps, listener: Listener,
+                    seconds_left: float) -> None:
+    """Read and write until either side ends or the token expires; the first to
+    end ends the others."""
+    tasks = {asyncio.create_task(_read(websocket, deps, listener)),
+             asyncio.create_task(_write(websocket, listener)),
+             asyncio.create_task(_expire(seconds_left))}
     try:
-        done, _ = await asyncio.wait({reader, writer}, return_when=asyncio.FIRST_COMPLETED)
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
     finally:
-        for task in (reader, writer):
+        for task in tasks:
             task.cancel()
-        await asyncio.gather(reader, writer, return_exceptions=True)
+        await asyncio.gather(*tasks, return_exceptions=True)
     for task in done:
         problem = task.exception()
         if isinstance(problem, Refused | Gone | WebSocketDisconnect):
@@ -162,7 +172,7 @@ async def assistant(websocket: WebSocket) -> None:
         log.info("socket of %r joined %s", uid, sid)
         for message in (ready(lang), *pending):
             await websocket.send_text(json.dumps(message, ensure_ascii=False))
-        await _converse(websocket, deps, listener)
+        await _converse(websocket, deps, listener, deps.tokens.seconds_left(claims))
     except Refused as refused:
         log.info("socket closed (%s) in phase %s: %s", refused.close.code, phase.value,
                  refused.close.reason)

@@ -49,8 +49,15 @@ def origins() -> tuple[str, ...]:
 
 
 @pytest.fixture
-def bridge_config(config: Config, origins: tuple[str, ...]) -> Config:
-    return replace(config, bridge=BridgeConfig(host="127.0.0.1", port=0, origins=origins))
+def access_ttl() -> int:
+    """Seconds an access token lives; tests parametrize it."""
+    return BridgeConfig().access_ttl
+
+
+@pytest.fixture
+def bridge_config(config: Config, origins: tuple[str, ...], access_ttl: int) -> Config:
+    return replace(config, bridge=BridgeConfig(host="127.0.0.1", port=0, origins=origins,
+                                               access_ttl=access_ttl))
 
 
 @pytest.fixture

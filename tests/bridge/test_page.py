@@ -202,3 +202,28 @@ async def test_page_recovers_from_a_rejected_token(stack: Bridge, alice: Person,
         return status == 401
 
     await eventually(revoked)
+
+
+@pytest.mark.parametrize("access_ttl", [3])
+async def test_page_reconnects_when_its_access_token_expires(stack: Bridge, alice: Person,
+                                                             browser: Browser) -> None:
+    # The bridge ends a socket when its access token expires (4003); the page
+    # refreshes the token and reconnects, and the conversation carries on.
+    page = await browser.new_page()
+    sockets: list[object] = []
+    page.on("websocket", lambda socket: sockets.append(socket))
+    await page.goto(stack.url)
+    await sign_in_by_keyboard(page, alice)
+    await say(page, "what is the weather")
+    await expect(page.get_by_role("log").locator(".card h3")).to_have_text("Paris")
+
+    async def reconnected() -> bool:
+        return len(sockets) >= 2
+
+    await eventually(reconnected)
+    await expect(page.locator("#status")).to_have_text("connected")
+    await say(page, "start a timer")
+    await page.get_by_role("button", name="no").click()
+    await expect(page.get_by_role("log").locator(".bubble.assistant").last) \
+        .to_have_text("atlas: No timer then.")
+    await expect(page.get_by_role("log").locator(".card h3")).to_have_text("Paris")

@@ -163,6 +163,23 @@ async def spy(url: str) -> AsyncIterator[asyncio.Queue[object]]:
                 await task
 
 
+async def test_a_socket_ends_when_its_access_token_expires(stack: Bridge, alice: Person) -> None:
+    # A token with two seconds to live, made the way the bridge makes them.
+    secret = load_secret(stack.config.data_dir)
+    short, _ = await asyncio.to_thread(lambda: Tokens(
+        secret, stack.store.path, access_ttl=2, refresh_ttl=120).issue(alice.name))
+    async with conversation(stack, short) as (client, _):
+        await client.say("what is the weather")
+        await client.expect("thinking", "answer", "done")  # usable while it lives
+        # closed() waits for the bridge's close frame (and fails if none comes)
+        assert await client.closed() == (4003, "invalid token: token expired")
+    # A fresh token gets a fresh socket, as the page does after a refresh.
+    tokens = await sign_in(stack, alice.name, alice.password)
+    async with conversation(stack, tokens["access"]) as (client, _):
+        await client.say("what is the weather")
+        await client.expect("thinking", "answer", "done")
+
+
 async def test_first_message_rule(stack: Bridge, alice: Person) -> None:
     tokens = await sign_in(stack, alice.name, alice.password)
     secret = load_secret(stack.config.data_dir)
