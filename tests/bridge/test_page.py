@@ -151,21 +151,22 @@ async def test_settings_and_operator_panels_on_a_phone(stack: Bridge, alice: Per
     await page.screenshot(path=str(ARTIFACTS / "bridge-phone-settings.png"))
     await settings.get_by_label("Language").fill("fr")
     await settings.get_by_role("button", name="Save").click()
-    await expect(settings).to_be_hidden()
+    # The page speaks French at once (the dialog is now named "Réglages").
+    await expect(page.locator("#settings")).to_be_hidden()
+    await expect(page.locator("html")).to_have_attribute("lang", "fr")
     user = stack.store.user(alice.name)
     assert user is not None
     assert (user.lang, user.env) == ("fr", {"DEMO_CITY": "Lyon", "DEMO_API_KEY": "s3cr3t"})
     # The language change reached the channel: French is understood now.
-    await expect(page.locator("html")).to_have_attribute("lang", "fr")
     await say(page, "quel temps fait-il")
     await expect(page.get_by_role("log").locator(".bubble.assistant").last.locator("p").first) \
         .to_have_text("Il fait beau à Paris.")
 
     # The secret is never sent back in clear: the field shows it is set, empty.
-    await page.get_by_role("button", name="Settings").click()
-    key = settings.get_by_label("DEMO_API_KEY")
+    await page.get_by_role("button", name="Réglages").click()
+    key = page.get_by_role("dialog", name="Réglages").get_by_label("DEMO_API_KEY")
     await expect(key).to_have_value("")
-    await expect(key).to_have_attribute("placeholder", "set (type to replace)")
+    await expect(key).to_have_attribute("placeholder", "défini (saisir pour remplacer)")
     assert "s3cr3t" not in await page.content()
 
 
@@ -227,3 +228,28 @@ async def test_page_reconnects_when_its_access_token_expires(stack: Bridge, alic
     await expect(page.get_by_role("log").locator(".bubble.assistant").last) \
         .to_have_text("atlas: No timer then.")
     await expect(page.get_by_role("log").locator(".card h3")).to_have_text("Paris")
+
+
+async def test_the_page_speaks_the_users_language(stack: Bridge, bob: Person,
+                                                  browser: Browser) -> None:
+    page = await browser.new_page(locale="en-US")
+    await page.goto(stack.url)
+    await expect(page.get_by_role("button", name="Sign in")).to_be_visible()  # the browser's
+    await page.locator("#username").fill(bob.name)
+    await page.locator("#password").fill(bob.password)
+    await page.keyboard.press("Enter")
+    # bob speaks French: once the bridge says so, the page's own words follow.
+    await expect(page.locator("#status")).to_have_text("connecté")
+    assert await page.evaluate("document.documentElement.lang") == "fr"
+    await expect(page.get_by_role("button", name="Réglages")).to_be_visible()
+    await expect(page.get_by_role("button", name="Se déconnecter")).to_be_visible()
+    await expect(page.locator("#message")).to_have_attribute("placeholder",
+                                                             "Demandez quelque chose…")
+    await say(page, "quelle est la météo")
+    await expect(page.get_by_role("log").locator(".bubble.assistant").last) \
+        .to_contain_text("Il fait beau à Paris.")
+    await expect(page.get_by_role("log").locator(".bubble.user").last) \
+        .to_have_text("Vous : quelle est la météo")
+    await page.get_by_role("button", name="Réglages").click()
+    await expect(page.get_by_role("heading", name="Réglages")).to_be_visible()
+    await page.get_by_role("button", name="Fermer").click()

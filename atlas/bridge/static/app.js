@@ -14,6 +14,51 @@
     message: $("message"), status: $("status"), context: $("context"),
   };
 
+  // -- the page's own words, in the user's language -------------------------------------
+  // Keyed by the English text; what is missing stays in English. The language is the
+  // browser's until the bridge says the conversation's (ready), then that one.
+
+  const WORDS = {
+    fr: {
+      "Skip to the message box": "Aller au champ de message", "Account": "Compte",
+      "Settings": "Réglages", "Skills": "Compétences", "Sign out": "Se déconnecter",
+      "Sign in": "Se connecter", "Username": "Nom d’utilisateur", "Password": "Mot de passe",
+      "Conversation": "Conversation", "Thinking…": "Réflexion…", "Choices": "Choix",
+      "Message": "Message", "Ask something…": "Demandez quelque chose…", "Send": "Envoyer",
+      "Language": "Langue", "Close": "Fermer", "Save": "Enregistrer",
+      "Live skills": "Compétences en ligne", "offline": "hors ligne", "connected": "connecté",
+      "connecting…": "connexion…", "reconnecting…": "reconnexion…",
+      "You: ": "Vous : ", "Notice: ": "Note : ", "in %s": "dans %s",
+      "Not connected yet; try again in a moment.": "Pas encore connecté ; réessayez dans un instant.",
+      "Your session has ended; please sign in again.": "Votre session a pris fin ; reconnectez-vous.",
+      "Enter your username and password.": "Saisissez votre nom d’utilisateur et votre mot de passe.",
+      "Sign-in failed.": "La connexion a échoué.",
+      "The assistant cannot be reached.": "L’assistant est injoignable.",
+      "set (type to replace)": "défini (saisir pour remplacer)", "not set": "non défini",
+      "default": "par défaut", "No skill is live.": "Aucune compétence en ligne.",
+    },
+  };
+  let language = (navigator.language || "en").slice(0, 2).toLowerCase();
+
+  function t(english, ...values) {
+    const text = (WORDS[language] && WORDS[language][english]) || english;
+    return values.reduce((result, value) => result.replace("%s", value), text);
+  }
+
+  function translatePage() {
+    for (const node of document.querySelectorAll("[data-t]")) node.textContent = t(node.dataset.t);
+    for (const node of document.querySelectorAll("[data-t-label]")) node.setAttribute("aria-label", t(node.dataset.tLabel));
+    for (const node of document.querySelectorAll("[data-t-placeholder]")) node.placeholder = t(node.dataset.tPlaceholder);
+    view.status.textContent = t(view.status.dataset.text || "offline");
+  }
+
+  function setLanguage(code) {
+    const tag = String(code || "en").replace("_", "-");
+    document.documentElement.lang = tag;
+    language = tag.slice(0, 2).toLowerCase();
+    translatePage();
+  }
+
   let socket = null;
   let retries = 0;
   let reconnectTimer = null;
@@ -45,7 +90,7 @@
       method: "POST", headers: { "Content-Type": "application/json" },
       body: JSON.stringify({ refresh: current.refresh }),
     });
-    if (response.status === 401) { signedOut("Your session has ended; please sign in again."); throw new Error("signed out"); }
+    if (response.status === 401) { signedOut(t("Your session has ended; please sign in again.")); throw new Error("signed out"); }
     if (!response.ok) throw new Error(`refresh failed (${response.status})`);
     const { access } = await response.json();
     saveTokens({ ...current, access });
@@ -151,7 +196,7 @@
     item.className = `bubble ${entry.who}`;
     const who = document.createElement("span");
     who.className = "visually-hidden";
-    who.textContent = { user: "You: ", assistant: "atlas: ", system: "Notice: " }[entry.who] || "";
+    who.textContent = { user: t("You: "), assistant: "atlas: ", system: t("Notice: ") }[entry.who] || "";
     item.append(who);
     if (entry.text) {
       const text = document.createElement("p");
@@ -187,12 +232,13 @@
 
   function setContext(name) {
     view.context.hidden = !name;
-    view.context.textContent = name ? `in ${name}` : "";
+    view.context.textContent = name ? t("in %s", name) : "";
   }
 
   function setStatus(state, text) {
     view.status.dataset.state = state;
-    view.status.textContent = text;
+    view.status.dataset.text = text;
+    view.status.textContent = t(text);
   }
 
   // -- the WebSocket --------------------------------------------------------------------
@@ -200,8 +246,8 @@
   const handlers = {
     ready(message) {
       retries = 0;
-      document.documentElement.lang = String(message.language || "en").replace("_", "-");
       setStatus("online", "connected");
+      setLanguage(message.language);
     },
     answer(message) {
       const data = message.data || {};
@@ -262,7 +308,7 @@
     const value = text.trim();
     if (!value) return false;
     if (!socket || socket.readyState !== WebSocket.OPEN) {
-      show({ who: "system", text: "Not connected yet; try again in a moment." });
+      show({ who: "system", text: t("Not connected yet; try again in a moment.") });
       return false;
     }
     socket.send(JSON.stringify({ type: "message", message: value }));
@@ -304,20 +350,20 @@
     error.textContent = "";
     const username = $("username").value.trim();
     const password = $("password").value;
-    if (!username || !password) { error.textContent = "Enter your username and password."; return; }
+    if (!username || !password) { error.textContent = t("Enter your username and password."); return; }
     try {
       const response = await fetch("/api/token", {
         method: "POST", headers: { "Content-Type": "application/json" },
         body: JSON.stringify({ username, password }),
       });
       const body = await response.json();
-      if (!response.ok) { error.textContent = body.error || "Sign-in failed."; return; }
+      if (!response.ok) { error.textContent = body.error || t("Sign-in failed."); return; }
       saveTokens(body);
       $("password").value = "";
       sessionStorage.removeItem(HISTORY);
       signedIn();
     } catch {
-      error.textContent = "The assistant cannot be reached.";
+      error.textContent = t("The assistant cannot be reached.");
     }
   });
 
@@ -355,10 +401,10 @@
     if (entry.secret) {
       input.type = "password";
       input.autocomplete = "off";
-      input.placeholder = entry.set ? "set (type to replace)" : "not set";
+      input.placeholder = entry.set ? t("set (type to replace)") : t("not set");
     } else {
       input.value = input.dataset.initial;
-      input.placeholder = entry.has_default ? "default" : "";
+      input.placeholder = entry.has_default ? t("default") : "";
     }
     const hint = document.createElement("span");
     hint.className = "hint";
@@ -397,10 +443,11 @@
     event.preventDefault();
     const error = $("settings-error");
     error.textContent = "";
-    const language = $("language");
+    const chosen = $("language");
     try {
-      if (language.value !== language.dataset.initial) {
-        await api("/api/me", { method: "PUT", body: JSON.stringify({ language: language.value }) });
+      if (chosen.value !== chosen.dataset.initial) {
+        await api("/api/me", { method: "PUT", body: JSON.stringify({ language: chosen.value }) });
+        setLanguage(chosen.value);
       }
       const changes = {};
       for (const input of $("env").querySelectorAll("input")) {
@@ -424,7 +471,7 @@
     container.replaceChildren();
     try {
       const body = await api("/api/skills");
-      if (!body.skills.length) container.textContent = "No skill is live.";
+      if (!body.skills.length) container.textContent = t("No skill is live.");
       for (const skill of body.skills) {
         const section = document.createElement("section");
         section.className = "skill";
@@ -463,5 +510,6 @@
 
   window.addEventListener("online", () => { retries = 0; connect(); });
 
+  translatePage();
   if (tokens()) signedIn(); else signedOut();
 })();
