@@ -1,11 +1,14 @@
-"""Clock: the time and the date (with the day of the week), in English and French."""
+"""Clock: the time and the date (with the day of the week), in English and French,
+and the time in a city ("what time is it in Tokyo")."""
 
 from __future__ import annotations
 
 import logging
+import unicodedata
 from datetime import datetime
+from functools import cache
 from pathlib import Path
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from atlas.sdk import Card, Request, Skill
 
@@ -62,8 +65,32 @@ def now(req: Request) -> datetime:
     return datetime.now().astimezone()
 
 
+@cache
+def _zones_by_city() -> dict[str, str]:
+    """"tokyo" -> "Asia/Tokyo": the IANA database names a zone after its main
+    city, which covers the cities people ask about across the world."""
+    zones = {}
+    for zone in available_timezones():
+        area, _, city = zone.rpartition("/")
+        if area and area.split("/")[0] not in ("Etc", "SystemV", "US"):
+            zones.setdefault(city.replace("_", " ").lower(), zone)
+    return zones
+
+
+def city_zone(city: str) -> ZoneInfo | None:
+    """The time zone of a city, from its name ("New York City", "Tokyo", "Montréal")."""
+    decomposed = unicodedata.normalize("NFKD", city)
+    name = " ".join("".join(c for c in decomposed if not unicodedata.combining(c)).split()).lower()
+    for candidate in (name, name.removesuffix(" city")):
+        if zone := _zones_by_city().get(candidate):
+            return ZoneInfo(zone)
+    return None
+
+
 skill.translations("fr", {
     "It's {}.": "Il est {}.",
+    "It's {} in {}.": "Il est {} à {}.",
+    "I don't know the time zone of {}.": "Je ne connais pas le fuseau horaire de {}.",
     "Today is {}.": "Nous sommes le {}.",
     "Time": "Heure",
     "Date": "Date",
@@ -72,6 +99,19 @@ skill.translations("fr", {
 
 @skill.intent("get_time")
 async def get_time(req: Request) -> None:
+    city = str(req.slot("city") or req.slot("ville") or "")
+    if city:
+        if city == city.lower():  # typed in lower case: "buenos aires" -> "Buenos Aires"
+            city = city.title()
+        zone = city_zone(city)
+        if zone is None:
+            await req.show(req._("I don't know the time zone of {}.", city))
+            return
+        moment = datetime.now(zone)
+        text = format_time(moment, req.lang)
+        await req.show(req._("It's {} in {}.", text, city),
+                       cards=[Card(city, text, subhead=format_date(moment, req.lang))])
+        return
     moment = now(req)
     text = format_time(moment, req.lang)
     await req.show(req._("It's {}.", text),

@@ -66,3 +66,29 @@ async def test_tells_time_and_date(broker_url: str, lang: str, ask_time: str, as
         [show] = replies.shows
         assert show.text in {date_text.format(x) for x in possible("date", lang, None, before)}
         assert replies.reason == "nominal"
+
+
+@pytest.mark.parametrize(("lang", "ask", "city", "zone", "answer"), [
+    ("en", "what time is it in Tokyo", "Tokyo", "Asia/Tokyo", "It's {} in Tokyo."),
+    ("en", "tell me the time in buenos aires", "Buenos Aires", "America/Argentina/Buenos_Aires",
+     "It's {} in Buenos Aires."),
+    # The French name of a large city resolves to its GeoNames name.
+    ("fr", "quelle heure est-il à Londres", "London", "Europe/London", "Il est {} à London."),
+    ("fr", "il est quelle heure à Montréal", "Montréal", "America/Montreal",
+     "Il est {} à Montréal."),
+])
+async def test_time_in_a_city(broker_url: str, lang: str, ask: str, city: str, zone: str,
+                              answer: str) -> None:
+    tz = ZoneInfo(zone)
+    async with SkillTester(clock.skill, broker_url=broker_url, lang=lang) as t:
+        before = datetime.now().astimezone()
+        replies = await t.say(ask)
+        [show] = replies.shows
+        assert show.text in {answer.format(x) for x in possible("time", lang, tz, before)}
+        assert show.extra["cards"][0]["header"] == city
+
+
+async def test_a_city_without_a_known_time_zone() -> None:
+    recorder = Recorder(clock.skill)
+    [show, _] = await recorder.call("get_time", city="Duxbury")
+    assert show.text == "I don't know the time zone of Duxbury."  # type: ignore[union-attr]
