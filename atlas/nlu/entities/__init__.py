@@ -9,7 +9,6 @@ parsing stays cheap on utterances that contain none.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -18,6 +17,7 @@ from . import datetimes, durations, places
 from .datetimes import parse_datetime
 from .durations import parse_duration
 from .numbers import parse_number, parse_ordinal, parse_percentage
+from .span import Span
 
 Resolver = Callable[[str, str, datetime | None], Any]
 
@@ -62,14 +62,6 @@ def resolve(entity: str, text: str, lang: str, now: datetime | None = None) -> A
     return resolver(text, lang, now) if resolver else None
 
 
-@dataclass(frozen=True)
-class Span:
-    start: int  # token indices, end exclusive
-    end: int
-    entity: str
-    value: Any
-
-
 def _can_start(token: Token, entity: str, lang: str) -> bool:
     word = strip_accents(token.norm)
     if word[0].isdigit():
@@ -86,8 +78,7 @@ def find_spans(
     """Longest non-overlapping spans of `entity`, left to right. Place names
     made only of `ignore` words (folded) are skipped."""
     if entity in places.KINDS:
-        return [Span(p.start, p.end, entity, p.value)
-                for p in places.places(lang).find(text, tokens, [entity], ignore)]
+        return places.places(lang).find(text, tokens, [entity], ignore)
     spans: list[Span] = []
     i = 0
     while i < len(tokens):

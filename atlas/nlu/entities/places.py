@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from ..normalize import Token, fold, fold_word
+from .span import Span
 
 CITY, COUNTRY, REGION = "snips/city", "snips/country", "snips/region"
 KINDS = (CITY, COUNTRY, REGION)
@@ -81,14 +82,6 @@ class Cities:
         return cls(frozenset(names), longest, exonyms)
 
 
-@dataclass(frozen=True)
-class Place:
-    start: int  # token indices, end exclusive
-    end: int
-    entity: str
-    value: str
-
-
 def cache_dir() -> Path:
     if explicit := os.environ.get("ATLAS_CACHE_DIR"):
         return Path(explicit)
@@ -140,7 +133,7 @@ class PlaceIndex:
         return value
 
     def find(self, text: str, tokens: Sequence[Token], entities: Collection[str],
-             ignore: frozenset[str] = frozenset()) -> list[Place]:
+             ignore: frozenset[str] = frozenset()) -> list[Span]:
         """Per kind, the longest non-overlapping names, left to right (kinds
         may overlap: "New York" is a city and a state). Names made only of
         `ignore` words (the skills' own wording) are not places."""
@@ -148,7 +141,7 @@ class PlaceIndex:
         folded = [fold_word(t.norm) for t in tokens]
         where = [k for k, w in enumerate(folded) if w]  # punctuation is skipped
         words = [folded[k] for k in where]
-        found: list[Place] = []
+        found: list[Span] = []
         free = dict.fromkeys(kinds, 0)  # per kind, the first word not inside a match
         longest = self._longest
         n = len(words)
@@ -166,12 +159,12 @@ class PlaceIndex:
                     start, end = where[i], where[i + length - 1] + 1
                     if value is None:  # a city, named as typed
                         value = " ".join(text[tokens[start].start : tokens[end - 1].end].split())
-                    found.append(Place(start, end, kind, value))
+                    found.append(Span(start, end, kind, value))
                     free[kind] = i + length
             if REGION in kinds and free[REGION] <= i:
                 code = tokens[where[i]].text
                 if len(code) == 2 and code.isupper() and (value := self.codes.get(words[i])):
-                    found.append(Place(where[i], where[i] + 1, REGION, value))
+                    found.append(Span(where[i], where[i] + 1, REGION, value))
                     free[REGION] = i + 1
         return found
 
