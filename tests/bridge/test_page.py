@@ -253,3 +253,9 @@ async def test_the_page_speaks_the_users_language(stack: Bridge, bob: Person,
     await page.get_by_role("button", name="Réglages").click()
     await expect(page.get_by_role("heading", name="Réglages")).to_be_visible()
     await page.get_by_role("button", name="Fermer").click()
+
+    # Before anyone signs in, the page follows the browser's language.
+    french = await browser.new_page(locale="fr-FR")
+    await french.goto(stack.url)
+    await expect(french.get_by_role("button", name="Se connecter")).to_be_visible()
+    await expect(french.get_by_label("Mot de passe")).to_be_visible()

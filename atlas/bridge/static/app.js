@@ -38,11 +38,12 @@
       "default": "par défaut", "No skill is live.": "Aucune compétence en ligne.",
     },
   };
-  let language = (navigator.language || "en").slice(0, 2).toLowerCase();
+  let language = "en";
 
   function t(english, ...values) {
     const text = (WORDS[language] && WORDS[language][english]) || english;
-    return values.reduce((result, value) => result.replace("%s", value), text);
+    // A function replacement: "$&" in a value stays "$&".
+    return values.reduce((result, value) => result.replace("%s", () => String(value)), text);
   }
 
   function translatePage() {
@@ -510,6 +511,6 @@
 
   window.addEventListener("online", () => { retries = 0; connect(); });
 
-  translatePage();
+  setLanguage(navigator.language);
   if (tokens()) signedIn(); else signedOut();
 })();
