@@ -232,7 +232,8 @@ async def test_page_reconnects_when_its_access_token_expires(stack: Bridge, alic
 
 async def test_the_page_speaks_the_users_language(stack: Bridge, bob: Person,
                                                   browser: Browser) -> None:
-    page = await browser.new_page(locale="en-US")
+    page = await browser.new_page(locale="en-US", viewport={"width": 390, "height": 844},
+                                  is_mobile=True, has_touch=True)
     await page.goto(stack.url)
     await expect(page.get_by_role("button", name="Sign in")).to_be_visible()  # the browser's
     await page.locator("#username").fill(bob.name)
@@ -244,12 +245,14 @@ async def test_the_page_speaks_the_users_language(stack: Bridge, bob: Person,
     await expect(page.get_by_role("button", name="Réglages")).to_be_visible()
     await expect(page.get_by_role("button", name="Se déconnecter")).to_be_visible()
     await expect(page.locator("#message")).to_have_attribute("placeholder",
-                                                             "Demandez quelque chose…")
+                                                             "Votre message…")
     await say(page, "quelle est la météo")
     await expect(page.get_by_role("log").locator(".bubble.assistant").last) \
         .to_contain_text("Il fait beau à Paris.")
     await expect(page.get_by_role("log").locator(".bubble.user").last) \
         .to_have_text("Vous : quelle est la météo")
+    ARTIFACTS.mkdir(exist_ok=True)
+    await page.screenshot(path=str(ARTIFACTS / "bridge-phone-fr.png"))
     await page.get_by_role("button", name="Réglages").click()
     await expect(page.get_by_role("heading", name="Réglages")).to_be_visible()
     await page.get_by_role("button", name="Fermer").click()

@@ -24,7 +24,7 @@
       "Settings": "Réglages", "Skills": "Compétences", "Sign out": "Se déconnecter",
       "Sign in": "Se connecter", "Username": "Nom d’utilisateur", "Password": "Mot de passe",
       "Conversation": "Conversation", "Thinking…": "Réflexion…", "Choices": "Choix",
-      "Message": "Message", "Ask something…": "Demandez quelque chose…", "Send": "Envoyer",
+      "Message": "Message", "Ask something…": "Votre message…", "Send": "Envoyer",
       "Language": "Langue", "Close": "Fermer", "Save": "Enregistrer",
       "Live skills": "Compétences en ligne", "offline": "hors ligne", "connected": "connecté",
       "connecting…": "connexion…", "reconnecting…": "reconnexion…",
