@@ -28,7 +28,8 @@ _FUNCTION_WORDS = {
         is am are was were be been being do does did doing have has had having will would
         shall should can could may might must not no yes and or but if then so than too very
         just also only now please of to in on at by for with from into onto about as up down
-        out off over under again all any some each every both few more most other such own same
+        out off over under again all any some each every both few many much more most other
+        such own same
         know want wanna like need get got give let make go going see say tell think try use
         hey hi hello ok okay oh well right thanks thank one s t d ll re ve m don doesn didn
     """,
@@ -45,6 +46,11 @@ _FUNCTION_WORDS = {
 }
 
 
+def function_words(lang: str) -> frozenset[str]:
+    """The language's function words and vaguest verbs, folded."""
+    return frozenset(fold_word(w) for w in _FUNCTION_WORDS.get(lang, _FUNCTION_WORDS["en"]).split())
+
+
 class Coverage:
     """The training vocabulary (as stems), and the test for foreign words.
 
@@ -59,8 +65,7 @@ class Coverage:
                  values: Iterable[str] = ()) -> None:
         self.lang = lang
         stem = stemmer_for(lang).stem
-        words = _FUNCTION_WORDS.get(lang, _FUNCTION_WORDS["en"]).split()
-        self._function = frozenset(fold_word(w) for w in words)
+        self._function = function_words(lang)
         self._known: frozenset[str] = frozenset()
         self.enabled = False
         if len(sentences) > MAX_SENTENCES:

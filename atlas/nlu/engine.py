@@ -11,19 +11,21 @@ from __future__ import annotations
 import os
 import pickle
 import random
+from collections import Counter
 from collections.abc import Collection, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
 from datetime import datetime
 from multiprocessing import get_context
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .augmentation import augment
-from .coverage import MAX_SENTENCES, Coverage
+from .coverage import MAX_SENTENCES, Coverage, function_words
 from .dataset import Dataset, Entity, is_builtin
 from .deterministic import DeterministicMatcher
-from .entities import places
+from .entities import builtin_words, places
 from .entity_matcher import EntityMatcher, EntitySpan
 from .errors import TrainingDataError
 from .gazetteer import Gazetteer
@@ -31,12 +33,13 @@ from .noise import NONE_LABEL, noise_utterances
 from .normalize import Token, fold_word, tokenize
 from .resolve import EntityResolver, resolve_value
 from .results import Parse, SlotValue
+from .spelling import Speller
 
 if TYPE_CHECKING:  # scikit-learn and crfsuite load only when a model is trained or loaded
     from .intent_classifier import IntentClassifier
     from .slot_filler import Example, SlotFiller
 
-ENGINE_VERSION = "6"  # bump when fitted models change shape or meaning
+ENGINE_VERSION = "7"  # bump when fitted models change shape or meaning
 MODEL_FILE = "model.pkl"
 PARALLEL_MIN_EXAMPLES = 4000  # below this, starting worker processes costs more
 # Built-ins every CRF sees as features, whatever the intent's slot types: a
@@ -59,6 +62,14 @@ def _coverage(lang: str, dataset: Dataset, gazetteers: dict[str, Gazetteer]) -> 
               for c in u.chunks if c.slot for w in words(c.text)]
     values.extend(w for gaz in gazetteers.values() for key in gaz.values for w in key)
     return Coverage(lang, sentences, values)
+
+
+@dataclass(frozen=True)
+class Typed:
+    """An utterance as the user typed it."""
+
+    text: str
+    tokens: tuple[Token, ...]
 
 
 class SnipsLikeInterpreter:
@@ -87,6 +98,7 @@ class SnipsLikeInterpreter:
         self._classifier: IntentClassifier | None = None
         self._fillers: dict[str, SlotFiller] = {}
         self._coverage: Coverage | None = None
+        self._speller: Speller | None = None
 
     @property
     def intents(self) -> list[str]:
@@ -102,6 +114,7 @@ class SnipsLikeInterpreter:
         self._slot_entities = {i: dataset.slot_entities(i) for i in self._intents}
         self._build_entities(dataset)
         self._coverage = _coverage(self.lang, dataset, self._gazetteers)
+        self._speller = self._spelling(dataset) if self._coverage.enabled else None
         self._deterministic = DeterministicMatcher(dataset) if self.use_deterministic else None
         slot_intents = [i for i in self._intents if self._slot_entities[i]]
         pool = self._worker_pool(slot_intents, dataset)
@@ -162,6 +175,17 @@ class SnipsLikeInterpreter:
             if not is_builtin(name)
         }
 
+    def _spelling(self, dataset: Dataset) -> Speller:
+        """Slips are corrected toward the training sentences' words. Only for
+        skill-sized, templated data (as the vocabulary check): in name-heavy
+        data, an unknown word is more often a name than a slip."""
+        words = Counter(w for utterances in dataset.intents.values() for u in utterances
+                        for t in tokenize(u.text) if (w := fold_word(t.norm)))
+        # and what any request may say: "trois", "minutes", "demain", "many"
+        words.update((builtin_words(self.lang) | function_words(self.lang)) - set(words))
+        known = {w for gaz in self._gazetteers.values() for key in gaz.values for w in key}
+        return Speller(words, known)
+
     def _fit_classifier(self, dataset: Dataset, rng: random.Random) -> None:
         from .intent_classifier import IntentClassifier
 
@@ -212,23 +236,28 @@ class SnipsLikeInterpreter:
               now: datetime | None = None) -> Parse:
         if self._classifier is None:
             raise RuntimeError("interpreter is not fitted")
-        tokens = tokenize(text)
-        if not any(fold_word(t.norm) for t in tokens):
+        typed = Typed(text, tokenize(text))
+        if not any(fold_word(t.norm) for t in typed.tokens):
             return Parse(text, None, 1.0, {})
-        exact = self._parse_exact(text, tokens, scope, now)
+        # Parsing reads the text with its slips corrected; slots keep what was typed.
+        text, tokens = typed.text, typed.tokens
+        if self._speller is not None:
+            index = places.places(self.lang)
+            text, tokens = self._speller.fix(text, tokens, index.is_well_known) or (text, tokens)
+        exact = self._parse_exact(text, tokens, scope, now, typed)
         if exact is not None:
             return exact
         intent, confidence = self._classify(text, scope)
         if intent is None:
-            return Parse(text, None, confidence, {})
-        slots, covered = self._fill(text, tokens, intent, now)
+            return Parse(typed.text, None, confidence, {})
+        slots, covered = self._fill(text, tokens, intent, now, typed)
         # An answer within a scope is expected, and often a bare word: only
         # free-standing utterances are checked for foreign vocabulary.
         if scope is None and self._coverage is not None and self._coverage.out_of_domain(
             w for k, t in enumerate(tokens) if k not in covered and (w := fold_word(t.norm))
         ):
-            return Parse(text, None, 1.0 - confidence, {})
-        return Parse(text, intent, confidence, slots)
+            return Parse(typed.text, None, 1.0 - confidence, {})
+        return Parse(typed.text, intent, confidence, slots)
 
     def _classify(self, text: str, scope: Collection[str] | None) -> tuple[str | None, float]:
         assert self._classifier is not None
@@ -247,8 +276,10 @@ class SnipsLikeInterpreter:
         return best, p
 
     def _fill(self, text: str, tokens: Sequence[Token], intent: str,
-              now: datetime | None) -> tuple[dict[str, list[SlotValue]], set[int]]:
-        """The slots, and the tokens inside slots or known entity values."""
+              now: datetime | None, typed: Typed | None = None
+              ) -> tuple[dict[str, list[SlotValue]], set[int]]:
+        """The slots, and the tokens inside slots or known entity values.
+        `typed` is the text as typed when `text` has slips corrected."""
         filler = self._fillers.get(intent)
         entities = self._slot_entities[intent]
         names = sorted(set(entities.values()) | CRF_BUILTINS)
@@ -267,17 +298,33 @@ class SnipsLikeInterpreter:
             entity = entities.get(slot)
             if entity is None:
                 continue
-            raw = text[tokens[start].start : tokens[end - 1].end]
-            ok, value = resolve_value(entity, raw, self.lang, self._resolvers, now)
+            ok, value, raw = self._resolve(entity, text, tokens, start, end, now, typed)
             if ok:
                 slots.setdefault(slot, []).append(SlotValue(value, raw, entity))
         return slots, covered
 
+    def _resolve(self, entity: str, text: str, tokens: Sequence[Token], start: int, end: int,
+                 now: datetime | None, typed: Typed | None) -> tuple[bool, Any, str]:
+        """Resolve tokens start:end; the raw value is what was typed. Built-ins
+        read the corrected words ("10 minuts"); custom values are read as typed,
+        where near misses are matched against the declared values anyway and a
+        free value ("call mom") must not be rewritten."""
+        raw = text[tokens[start].start : tokens[end - 1].end]
+        if typed is None or typed.text == text:
+            return (*resolve_value(entity, raw, self.lang, self._resolvers, now), raw)
+        as_typed = typed.text[typed.tokens[start].start : typed.tokens[end - 1].end]
+        for attempt in ((raw, as_typed) if is_builtin(entity) else (as_typed,)):
+            ok, value = resolve_value(entity, attempt, self.lang, self._resolvers, now)
+            if ok:
+                return True, value, as_typed
+        return False, None, as_typed
+
     def _parse_exact(self, text: str, tokens: Sequence[Token], scope: Collection[str] | None,
-                     now: datetime | None) -> Parse | None:
+                     now: datetime | None, typed: Typed) -> Parse | None:
         if self._deterministic is None:
             return None
-        word_tokens = [t for t in tokens if fold_word(t.norm)]
+        kept = [k for k, t in enumerate(tokens) if fold_word(t.norm)]  # words, not marks
+        word_tokens = [tokens[k] for k in kept]
         words = [fold_word(t.norm) for t in word_tokens]
 
         def raw(a: int, b: int) -> str:
@@ -297,11 +344,12 @@ class SnipsLikeInterpreter:
         intent, holes = found
         slots: dict[str, list[SlotValue]] = {}
         for slot, entity, a, b in holes:
-            ok, value = resolve_value(entity, raw(a, b), self.lang, self._resolvers, now)
+            ok, value, as_typed = self._resolve(entity, text, tokens, kept[a], kept[b - 1] + 1,
+                                                now, typed)
             if not ok:
                 return None
-            slots.setdefault(slot, []).append(SlotValue(value, raw(a, b), entity))
-        return Parse(text, intent, 1.0, slots)
+            slots.setdefault(slot, []).append(SlotValue(value, as_typed, entity))
+        return Parse(typed.text, intent, 1.0, slots)
 
     def parse_slot(self, text: str, intent: str, slot: str, *,
                    now: datetime | None = None) -> list[SlotValue]:

