@@ -84,7 +84,8 @@ async def test_time_in_a_city(broker_url: str, lang: str, ask: str, city: str, z
         before = datetime.now().astimezone()
         replies = await t.say(ask)
         [show] = replies.shows
-        assert show.text in {answer.format(x) for x in possible("time", lang, tz, before)}
+        assert show.text in {answer.format(x) for x in possible("time", lang, tz, before)}, \
+            (show, replies)
         assert show.extra["cards"][0]["header"] == city
 
 
