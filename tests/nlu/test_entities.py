@@ -53,6 +53,24 @@ NOW = datetime(2026, 11, 22, 10, 0)  # a Sunday
         ("snips/datetime", "lundi prochain", "fr", "2026-11-23T00:00:00"),
         ("snips/datetime", "today", "en", "2026-11-22T00:00:00"),
         ("snips/datetime", "the kitchen", "en", None),
+        # Calendar dates; without a year, the next one to come.
+        ("snips/datetime", "June 16th", "en", "2027-06-16T00:00:00"),
+        ("snips/datetime", "the 16th of June 2030", "en", "2030-06-16T00:00:00"),
+        ("snips/datetime", "june 16, 2030", "en", "2030-06-16T00:00:00"),
+        ("snips/datetime", "on december 25 at 7pm", "en", "2026-12-25T19:00:00"),
+        ("snips/datetime", "may 3rd", "en", "2027-05-03T00:00:00"),
+        ("snips/datetime", "le 1er mai", "fr", "2027-05-01T00:00:00"),
+        ("snips/datetime", "seize juin à 8h", "fr", "2027-06-16T08:00:00"),
+        ("snips/datetime", "le 25 décembre", "fr", "2026-12-25T00:00:00"),
+        ("snips/datetime", "22 novembre", "fr", "2026-11-22T00:00:00"),  # today
+        ("snips/datetime", "21 novembre", "fr", "2027-11-21T00:00:00"),  # passed: next year's
+        ("snips/datetime", "2030-10-22", "en", "2030-10-22T00:00:00"),
+        ("snips/datetime", "10/22/2030", "en", "2030-10-22T00:00:00"),  # month first
+        ("snips/datetime", "22/10/2030", "fr", "2030-10-22T00:00:00"),  # day first
+        ("snips/datetime", "16/06 à 9h", "fr", "2027-06-16T09:00:00"),
+        ("snips/datetime", "february 30", "en", None),
+        ("snips/datetime", "13/13", "fr", None),
+        ("snips/datetime", "may", "en", None),  # a month alone is no date (and "may" a verb)
     ],
 )
 def test_resolvers(entity: str, text: str, lang: str, value: object) -> None:
@@ -65,6 +83,25 @@ def test_find_spans_longest_first() -> None:
     tokens = tokenize(text)
     assert [(text[tokens[s.start].start : tokens[s.end - 1].end], s.value) for s in spans] == [
         ("for an hour and a half", 5400)]
+
+
+@pytest.mark.parametrize(("text", "lang", "span", "value"), [
+    ("remind me on June 16th at 9am to call mom", "en", "June 16th at 9am",
+     "2027-06-16T09:00:00"),
+    ("rappelle-moi le 16 juin à 9h d'appeler maman", "fr", "le 16 juin à 9h",
+     "2027-06-16T09:00:00"),
+    ("wake me up on 2027-01-05 at 7", "en", "2027-01-05 at 7", "2027-01-05T07:00:00"),
+])
+def test_dates_are_found_in_sentences(text: str, lang: str, span: str, value: str) -> None:
+    tokens = tokenize(text)
+    [found] = find_spans(text, tokens, "snips/datetime", lang, NOW)
+    assert text[tokens[found.start].start:tokens[found.end - 1].end] == span
+    assert found.value == value
+
+
+def test_may_is_not_a_date() -> None:
+    text = "may I have the time"
+    assert find_spans(text, tokenize(text), "snips/datetime", "en", NOW) == []
 
 
 def test_unknown_builtin_is_not_resolved() -> None:

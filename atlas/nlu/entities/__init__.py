@@ -95,6 +95,11 @@ def find_spans(
         for j in range(min(len(tokens), i + MAX_SPAN), i, -1):
             value = resolve(entity, text[tokens[i].start : tokens[j - 1].end], lang, now)
             if value is not None:
+                # Trailing filler words that change nothing ("à 9h d'") are not part of it.
+                while j - 1 > i and strip_accents(tokens[j - 1].norm) in datetimes.FILLERS \
+                        and resolve(entity, text[tokens[i].start : tokens[j - 2].end],
+                                    lang, now) == value:
+                    j -= 1
                 spans.append(Span(i, j, entity, value))
                 i = j
                 break
