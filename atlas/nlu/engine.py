@@ -357,6 +357,21 @@ class SnipsLikeInterpreter:
         answer = text.strip()
         if entity is None or not answer:
             return []
+        resolver = self._resolvers.get(entity)
+        found = self._value_in(answer, entity, now)
+        if not found and self._speller is not None and is_builtin(entity):
+            # "10 minuts": a built-in read from the corrected words, the raw as typed
+            fixed = self._speller.fix(answer, tokenize(answer),
+                                      places.places(self.lang).is_well_known)
+            if fixed is not None:
+                found = [SlotValue(v.value, answer, entity)
+                         for v in self._value_in(fixed[0], entity, now)]
+        if not found and resolver is not None and resolver.extensible:
+            return [SlotValue(answer, answer, entity)]
+        return found
+
+    def _value_in(self, answer: str, entity: str, now: datetime | None) -> list[SlotValue]:
+        """The answer as a value of the entity, else a value found inside it."""
         ok, value = (False, None)
         resolver = self._resolvers.get(entity)
         if is_builtin(entity):
@@ -366,14 +381,12 @@ class SnipsLikeInterpreter:
         if ok:
             return [SlotValue(value, answer, entity)]
         # The value inside a longer answer ("set it to 10 minutes please").
-        tokens = tokenize(text)
-        for start, end, _ in self._matcher.spans(text, tokens, [entity], now):
-            raw = text[tokens[start].start : tokens[end - 1].end]
+        tokens = tokenize(answer)
+        for start, end, _ in self._matcher.spans(answer, tokens, [entity], now):
+            raw = answer[tokens[start].start : tokens[end - 1].end]
             ok, value = resolve_value(entity, raw, self.lang, self._resolvers, now)
             if ok:
                 return [SlotValue(value, raw, entity)]
-        if resolver is not None and resolver.extensible:
-            return [SlotValue(answer, answer, entity)]
         return []
 
     # -- persistence --------------------------------------------------------

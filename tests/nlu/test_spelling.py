@@ -118,3 +118,15 @@ def test_no_correction_on_name_heavy_data() -> None:
     engine = SnipsLikeInterpreter("en")
     engine.fit(load_chatl("\n".join(lines) + "\n", source="music", lang="en"))
     assert engine._speller is None
+
+
+@pytest.mark.parametrize(("lang", "answer", "seconds"), [
+    ("en", "10 minuts", 600),
+    ("en", "for 5 mintes please", 300),
+    ("fr", "une heur", 3600),
+])
+def test_a_slipped_answer_to_a_question(bundled: dict[str, SnipsLikeInterpreter], lang: str,
+                                        answer: str, seconds: int) -> None:
+    [value] = bundled[lang].parse_slot(answer, "set_timer", "duration")
+    assert (value.value, value.raw) == (seconds, answer)
+    assert bundled[lang].parse_slot("blah", "set_timer", "duration") == []
