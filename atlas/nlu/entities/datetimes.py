@@ -254,3 +254,6 @@ TRIGGERS = (
     set(_DAY_OFFSETS) | set(_WEEKDAYS) | set(_PARTS) | set(_MONTHS) | _RELATIVE
     | {"at", "a", "vers", "next", "this", "ce", "cette", "le"}
 )
+# Every word this reader accepts, numbers aside (durations after "in" included).
+WORDS = (TRIGGERS | FILLERS | _HOUR_WORDS | _DAY_SUFFIXES
+         | {"am", "pm", "et", "demie", "demi", "quart", "apres", "midi", "aujourd", "hui"})

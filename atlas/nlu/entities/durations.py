@@ -29,6 +29,7 @@ _PREFIXES = {"in", "for", "during", "dans", "pendant", "durant", "pour", "within
 _TOKEN_RE = re.compile(r"\d+(?:[.,]\d+)?|[a-z]+|'|-|,")
 
 TRIGGERS = set(_UNITS) | set(_FRACTIONS) | _ARTICLES
+WORDS = TRIGGERS | _FILLERS | _PREFIXES  # every word this reader accepts, numbers aside
 
 
 _ARTICLE_FRACTION_RE = re.compile(r"\b(?:an?|une?) (?=half|demi|quart)")

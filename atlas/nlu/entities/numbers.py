@@ -27,6 +27,13 @@ _ORDINAL_WORDS = {
 }
 
 
+# Every word these readers accept besides number words (see entities.find_spans).
+WORDS = (set(_EN_ORDINALS.split()) | set(_FR_ORDINALS.split())
+         | {"last", "premiere", "second", "seconde", "dernier", "derniere", "percent", "per",
+            "cent", "pour", "pourcent", "p100", "st", "nd", "rd", "th", "e", "er", "ere", "re",
+            "eme", "nde", "d", "de", "ieme", "o", "minus", "moins", "point", "virgule"})
+
+
 @lru_cache(maxsize=4096)
 def digitize(text: str, lang: str) -> str:
     """Number words to digits ("une heure et demie" -> "1 heure et demie")."""

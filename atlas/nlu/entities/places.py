@@ -158,7 +158,7 @@ class PlaceIndex:
         n = len(words)
         for i in range(n):
             for length in range(min(longest.get(words[i], 1), n - i), 0, -1):
-                name = " ".join(words[i : i + length])
+                name = words[i] if length == 1 else " ".join(words[i : i + length])
                 for kind in kinds:
                     if free[kind] > i:
                         continue
