@@ -240,10 +240,7 @@ class SnipsLikeInterpreter:
         if not any(fold_word(t.norm) for t in typed.tokens):
             return Parse(text, None, 1.0, {})
         # Parsing reads the text with its slips corrected; slots keep what was typed.
-        text, tokens = typed.text, typed.tokens
-        if self._speller is not None:
-            index = places.places(self.lang)
-            text, tokens = self._speller.fix(text, tokens, index.is_well_known) or (text, tokens)
+        text, tokens = self._corrected(typed.text, typed.tokens) or (typed.text, typed.tokens)
         exact = self._parse_exact(text, tokens, scope, now, typed)
         if exact is not None:
             return exact
@@ -258,6 +255,13 @@ class SnipsLikeInterpreter:
         ):
             return Parse(typed.text, None, 1.0 - confidence, {})
         return Parse(typed.text, intent, confidence, slots)
+
+    def _corrected(self, text: str, tokens: Sequence[Token]
+                   ) -> tuple[str, tuple[Token, ...]] | None:
+        """The text and tokens with typing slips corrected; None if none."""
+        if self._speller is None:
+            return None
+        return self._speller.fix(text, tokens, places.places(self.lang).is_well_known)
 
     def _classify(self, text: str, scope: Collection[str] | None) -> tuple[str | None, float]:
         assert self._classifier is not None
@@ -359,10 +363,9 @@ class SnipsLikeInterpreter:
             return []
         resolver = self._resolvers.get(entity)
         found = self._value_in(answer, entity, now)
-        if not found and self._speller is not None and is_builtin(entity):
+        if not found and is_builtin(entity):
             # "10 minuts": a built-in read from the corrected words, the raw as typed
-            fixed = self._speller.fix(answer, tokenize(answer),
-                                      places.places(self.lang).is_well_known)
+            fixed = self._corrected(answer, tokenize(answer))
             if fixed is not None:
                 found = [SlotValue(v.value, answer, entity)
                          for v in self._value_in(fixed[0], entity, now)]
