@@ -81,7 +81,11 @@ def test_the_index_is_cached_on_disk_and_rebuilt_when_damaged(
                 (COUNTRY, "bad", "tab\tinside")]
 
     expected = [(COUNTRY, "france", "France")]
+    (tmp_path / "cache").mkdir()
+    (tmp_path / "cache" / "places-test-0-old.tsv").write_text("an older version's index\n")
     assert places._load("places-test", build, places._parse) == expected
+    # the older version's file is gone, the new one is there
+    assert [p.name.startswith("places-test-0") for p in (tmp_path / "cache").iterdir()] == [False]
     assert places._load("places-test", build, places._parse) == expected
     assert len(builds) == 1
     (cached,) = (tmp_path / "cache").glob("places-test-*.tsv")

@@ -263,6 +263,9 @@ def _load(name: str, build: Callable[[], Iterable[Line]], parse: Callable[[str],
         partial = path.with_suffix(f".{os.getpid()}.partial")
         partial.write_text(text, encoding="utf-8")
         os.replace(partial, path)  # readers never see half a file
+        for stale in path.parent.glob(f"{name}-*.tsv"):  # other versions' files
+            if stale != path:
+                stale.unlink(missing_ok=True)
     return parse(text)
 
 
