@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -30,14 +31,15 @@ def _load(paths: tuple[Path, ...], lang: str) -> Dataset:
 
 
 _WORKERS = click.option(
-    "--workers", default=1, show_default=True,
-    help="Processes training the slot fillers of large datasets.")
+    "--workers", default=0, show_default=True, type=click.IntRange(min=0),
+    help="Processes training the slot fillers of large datasets (0: one per core).")
 
 
 def _create(lang: str, engine: str, workers: int) -> Interpreter:
     interpreter = create_interpreter(lang, engine)
     if isinstance(interpreter, SnipsLikeInterpreter):
-        interpreter.workers = workers
+        # The command's __main__ is guarded, so worker processes can be spawned.
+        interpreter.workers = workers or os.cpu_count() or 1
     return interpreter
 
 
