@@ -22,7 +22,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from atlas.nlu import SnipsLikeInterpreter, load_chatl, merge
+from atlas.nlu import SnipsLikeInterpreter
+from atlas.nlu.files import load_paths
 
 SKILLS = Path(__file__).resolve().parent.parent / "skills"
 
@@ -93,9 +94,7 @@ def main() -> None:
     parser.add_argument("--variants", type=int, default=5, help="slips per request")
     args = parser.parse_args()
     for lang in ("en", "fr"):
-        data = merge([load_chatl(f.read_text(encoding="utf-8"), source=f.parent.parent.name,
-                                 lang=lang)
-                      for f in sorted(SKILLS.glob(f"*/training/{lang}.chatl"))])
+        data = load_paths(sorted(SKILLS.glob(f"*/training/{lang}.chatl")), lang)
         engine = SnipsLikeInterpreter(lang)
         engine.fit(data)
         speller = engine._speller

@@ -65,6 +65,6 @@ class EntityMatcher:
                          for p in places.places(self.lang).find(text, tokens, kinds, self.wording))
         for name in sorted(wanted - set(places.KINDS)):
             if is_builtin(name):
-                for s in builtins.find_spans(text, tokens, name, self.lang, now, self.wording):
+                for s in builtins.find_spans(text, tokens, name, self.lang, now):
                     found.append((s.start, s.end, name))
         return found

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
 import subprocess
 import sys
 import uuid
@@ -383,6 +384,40 @@ async def test_text_arriving_before_the_first_training_waits_for_it(
         await device.expect("work")
         intent, _ = await skill.request()
         assert intent == "get_time"
+
+
+def _big_training(sentences: int = 2500) -> str:
+    """A skill with enough examples that training for it takes seconds."""
+    rng = random.Random(7)
+    words = [f"w{i}" for i in range(400)]
+    lines = ["%[play_song]"]
+    lines += [f"  {' '.join(rng.sample(words, 3))} play @[song] {' '.join(rng.sample(words, 2))}"
+              for _ in range(sentences)]
+    lines += ["@[song]"] + [f"  song {i}" for i in range(300)]
+    return "\n".join(lines) + "\n"
+
+
+async def test_training_never_blocks_the_skills_already_live(
+        skill: RawSkill, devices: ChannelFactory, sid: str) -> None:
+    device = await devices.channel(sid)
+    big = RawSkill(skill.url, name=f"{skill.name}-big", intents={"play_song": ["song"]},
+                   env={}, training={"en": _big_training()})
+    listed = asyncio.create_task(wait_skills(skill.url, {skill.name, big.name}, timeout=60))
+    try:
+        async with big.running():
+            await asyncio.sleep(0.3)  # past the daemon's debounce: training is under way
+            # The live skill is served meanwhile, with the interpreter trained before.
+            for _ in range(3):
+                intent, request = await dispatch(device, skill, "turn on the kitchen light")
+                assert (intent, request["room"]) == ("lights_on", "kitchen")
+                await skill.say(sid, "terminate", __cid=request["__cid"])
+                await device.expect("terminate")
+            assert not listed.done()  # the new skill is still being trained for
+            await listed
+            intent, request = await dispatch(device, big, "w1 w2 w3 play song 12 w4 w5")
+            assert (intent, request["song"]) == ("play_song", "song 12")
+    finally:
+        listed.cancel()
 
 
 async def test_an_intent_claimed_twice_is_reported_and_the_first_skill_by_name_chosen(

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from atlas.nlu import SnipsLikeInterpreter, load_chatl, merge
+from atlas.nlu import SnipsLikeInterpreter, load_chatl
+from atlas.nlu.files import load_paths
 from atlas.nlu.normalize import tokenize
 from atlas.nlu.spelling import Speller
 
@@ -64,9 +65,7 @@ def bundled() -> dict[str, SnipsLikeInterpreter]:
     engines = {}
     for lang in ("en", "fr"):
         engine = SnipsLikeInterpreter(lang)
-        engine.fit(merge([load_chatl(f.read_text(encoding="utf-8"),
-                                     source=f.parent.parent.name, lang=lang)
-                          for f in sorted(SKILLS.glob(f"*/training/{lang}.chatl"))]))
+        engine.fit(load_paths(sorted(SKILLS.glob(f"*/training/{lang}.chatl")), lang))
         engines[lang] = engine
     return engines
 

@@ -92,13 +92,11 @@ def _may_continue(word: str, lang: str) -> bool:
 
 
 def find_spans(
-    text: str, tokens: Sequence[Token], entity: str, lang: str, now: datetime | None = None,
-    ignore: frozenset[str] = frozenset(),
+    text: str, tokens: Sequence[Token], entity: str, lang: str, now: datetime | None = None
 ) -> list[Span]:
-    """Longest non-overlapping spans of `entity`, left to right. Place names
-    made only of `ignore` words (folded) are skipped."""
+    """Longest non-overlapping spans of `entity`, left to right."""
     if entity in places.KINDS:
-        return places.places(lang).find(text, tokens, [entity], ignore)
+        return places.places(lang).find(text, tokens, [entity])
     spans: list[Span] = []
     i = 0
     while i < len(tokens):

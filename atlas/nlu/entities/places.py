@@ -276,6 +276,9 @@ _cities: list[Cities] = []  # read once, shared by the languages
 
 def places(lang: str) -> PlaceIndex:
     """The index for `lang` (English names for languages without translations)."""
+    index = _indexes.get(lang)  # every parse asks: no lock once it is there
+    if index is not None:
+        return index
     with _lock:
         index = _indexes.get(lang)
         if index is None:
