@@ -148,7 +148,11 @@ async def _train(client: aiomqtt.Client, discovery: Discovery) -> None:
         await discovery.changed.wait()
         await asyncio.sleep(TRAIN_DEBOUNCE)
         started = time.perf_counter()
-        skills = await discovery.retrain()
+        try:
+            skills = await discovery.retrain()
+        except Exception:  # one skill's data must not stop training for the others
+            log.exception("training failed; the interpreters stay as they were")
+            continue
         if skills is None:
             continue
         log.info("trained for %d skill(s) in %.2fs", len(skills.skills),

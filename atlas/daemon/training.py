@@ -26,6 +26,9 @@ def datasets(skills: Mapping[str, Pong]) -> dict[str, nlu.Dataset]:
             except nlu.TrainingDataError as error:
                 log.error("training data left out: %s", error)
                 continue
+            except Exception:  # a loader bug must not take every skill down with it
+                log.exception("training data of skill %s (%s) left out", name, lang)
+                continue
             per_lang.setdefault(lang, []).append(dataset)
     return {lang: nlu.merge(parts) for lang, parts in per_lang.items()}
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from .dataset import BUILTIN_PREFIX, Chunk, Dataset, Entity, EntityValue, Utterance
 from .entities.examples import builtin_examples
 from .errors import TrainingDataError
+from .limits import MAX_CHATL, MAX_INTENTS, MAX_UTTERANCES
 
 _HEADER_RE = re.compile(r"^([%@~])\[([^\]]*)\](?:\((.*)\))?\s*$")
 _PROP_RE = re.compile(r"\s*([^=,]+?)\s*=\s*(`[^`]*`|[^,]*?)\s*(?:,|$)")
@@ -150,7 +151,13 @@ def _strip_optional_spaces(parts: list[_Part]) -> list[_Part]:
 def load_chatl(text: str, *, source: str = "", lang: str = "") -> Dataset:
     """Parse chatl text into a Dataset; raises TrainingDataError."""
     fail = _Fail(source, lang)
+    if not isinstance(text, str):
+        raise fail("chatl training data must be text", None)
+    if len(text) > MAX_CHATL:
+        raise fail(f"chatl text longer than {MAX_CHATL} characters", None)
     blocks = _blocks(text, fail)
+    if sum(b.kind == "%" for b in blocks) > MAX_INTENTS:
+        raise fail(f"more than {MAX_INTENTS} intents", None)
 
     synonyms: dict[str, list[str]] = {}
     for b in blocks:
@@ -191,7 +198,7 @@ def load_chatl(text: str, *, source: str = "", lang: str = "") -> Dataset:
             name=name,
             values=[EntityValue(v, tuple(synonyms.get(v, ()))) for v in all_values],
             extensible=block.props.get("extensible", "true") == "true",
-            strictness=float(block.props.get("strictness", "1")),
+            strictness=_strictness(block, fail),
         )
 
     providers: dict[str, _ValueProvider] = {}
@@ -201,12 +208,14 @@ def load_chatl(text: str, *, source: str = "", lang: str = "") -> Dataset:
         if etype and not by_variant.get(None) and (examples := builtin_examples(etype, lang)):
             by_variant[None] = list(examples)
 
+    budget = [MAX_UTTERANCES]   # sentences left to expand, for the whole text
     for b in blocks:
         if b.kind != "%":
             continue
         utterances: list[Utterance] = []
         for number, raw in b.lines:
-            for parts in _expand(_sentence_parts(raw, number, fail), synonyms, number, fail):
+            expanded = _expand(_sentence_parts(raw, number, fail), synonyms, number, fail, budget)
+            for parts in expanded:
                 utterances.append(_utterance(parts, entity_type, providers, variant_values,
                                              entity_blocks, number, fail))
         if not utterances:
@@ -215,17 +224,41 @@ def load_chatl(text: str, *, source: str = "", lang: str = "") -> Dataset:
     return dataset
 
 
+def _strictness(block: _Block, fail: _Fail) -> float:
+    try:
+        value = float(block.props.get("strictness", "1"))
+    except ValueError:
+        value = -1.0
+    if not 0.0 <= value <= 1.0:
+        raise fail("strictness must be a number from 0 to 1", block.line)
+    return value
+
+
 def _expand(
-    parts: list[_Part], synonyms: dict[str, list[str]], line: int, fail: _Fail
+    parts: list[_Part], synonyms: dict[str, list[str]], line: int, fail: _Fail,
+    budget: list[int],
 ) -> list[list[_Part]]:
+    """Every sentence the synonyms make; ``budget[0]`` counts down the sentences allowed.
+
+    Synonyms multiply: a few in one sentence make millions of sentences, so the
+    count is checked before anything is expanded.
+    """
     slots = [p for p in parts if p.kind == "synonym"]
-    if not slots:
-        return [parts]
+    count = 1
     choices = []
     for p in slots:
         if p.value not in synonyms:
             raise fail(f"synonym ~[{p.value}] is not declared", line)
         choices.append(([""] if p.optional else []) + synonyms[p.value])
+        count *= len(choices[-1])
+        if count > budget[0]:
+            break
+    budget[0] -= count
+    if budget[0] < 0:
+        raise fail(f"more than {MAX_UTTERANCES} training sentences once synonyms are expanded",
+                   line)
+    if not slots:
+        return [parts]
     expanded = []
     for combo in itertools.product(*choices):
         values = iter(combo)

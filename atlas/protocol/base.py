@@ -81,6 +81,8 @@ def decode_json(payload: bytes | str, what: str) -> dict[str, Any]:
         data = json.loads(payload)
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise ProtocolError(f"{what}: payload is not JSON ({error})") from None
+    except RecursionError:  # [[[[… deeper than the parser's stack
+        raise ProtocolError(f"{what}: payload nested too deeply") from None
     if not isinstance(data, dict):
         raise ProtocolError(f"{what}: payload must be a JSON object, got {type(data).__name__}")
     return data

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, Self
 
@@ -9,6 +10,17 @@ from .base import Message, ProtocolError, Topic, read, valid_level
 
 #: The intent a skill declares to receive what nothing else understands.
 FALLBACK_INTENT = "__fallback__"
+
+# What one pong may hold. Any skill login can publish a pong, so a pong is checked
+# as strictly as any message; the training data's content is checked when loaded
+# (atlas.nlu.limits), these bound its size and shape.
+MAX_INTENTS = 200
+MAX_SLOTS = 64
+MAX_ENV = 64
+MAX_LANGUAGES = 16
+MAX_TRAINING_CHARS = 256 * 1024
+MAX_FIELD = 2000
+_LANG = re.compile(r"^[a-z]{2,3}([_-][A-Za-z0-9]{2,8})?$")
 
 
 @dataclass(frozen=True)
@@ -65,26 +77,69 @@ class Pong(Message):
         name = read(data, "name", str, what)
         if not valid_level(name):
             raise ProtocolError(f"{what}: invalid skill name {name!r}")
-        intents = read(data, "intents", dict, what, required=False, default={})
-        for intent, slots in intents.items():
-            if not valid_level(intent.replace("/", "_")) or not isinstance(slots, list) \
-                    or not all(isinstance(s, str) for s in slots):
-                raise ProtocolError(f"{what} of {name!r}: intent {intent!r} needs a list of slots")
-        env = read(data, "env", dict, what, required=False, default={})
-        training = read(data, "training", dict, what, required=False, default={})
-        for lang, value in training.items():
-            if not isinstance(value, str | dict):
-                raise ProtocolError(f"{what} of {name!r}: training for {lang!r} must be "
-                                    "chatl text or a snips dataset object")
+        what = f"{what} of {name!r}"
         return cls(
             name=name,
-            version=str(data.get("version") or ""),
-            author=str(data.get("author") or ""),
-            description=str(data.get("description") or ""),
-            intents={k: list(v) for k, v in intents.items()},
-            env={str(k): str(v) for k, v in env.items()},
-            training=dict(training),
+            version=_field(data, "version", what),
+            author=_field(data, "author", what),
+            description=_field(data, "description", what),
+            intents=_intents(read(data, "intents", dict, what, required=False, default={}), what),
+            env=_env(read(data, "env", dict, what, required=False, default={}), what),
+            training=_training(read(data, "training", dict, what, required=False, default={}),
+                               what),
         )
+
+
+def _field(data: dict[str, Any], key: str, what: str) -> str:
+    """A descriptive text; numbers are taken as text (``"version": 2``)."""
+    value = read(data, key, (str, int, float), what, required=False, default="")
+    text = str(value)
+    if len(text) > MAX_FIELD:
+        raise ProtocolError(f"{what}: {key!r} longer than {MAX_FIELD} characters")
+    return text
+
+
+def _intents(intents: dict[str, Any], what: str) -> dict[str, list[str]]:
+    if len(intents) > MAX_INTENTS:
+        raise ProtocolError(f"{what}: {len(intents)} intents, more than {MAX_INTENTS}")
+    for intent, slots in intents.items():
+        if not all(valid_level(level) for level in intent.split("/")) \
+                or not isinstance(slots, list) or len(slots) > MAX_SLOTS \
+                or not all(isinstance(s, str) and valid_level(s) for s in slots):
+            raise ProtocolError(f"{what}: intent {intent!r} needs a list of at most "
+                                f"{MAX_SLOTS} slot names")
+    return {k: list(v) for k, v in intents.items()}
+
+
+def _env(env: dict[str, Any], what: str) -> dict[str, str]:
+    if len(env) > MAX_ENV:
+        raise ProtocolError(f"{what}: {len(env)} env keys, more than {MAX_ENV}")
+    for key, kind in env.items():
+        if not valid_level(key) or not isinstance(kind, str) or len(kind) > MAX_FIELD:
+            raise ProtocolError(f"{what}: env {key!r} must map a name to a type name")
+    return dict(env)
+
+
+def _training(training: dict[str, Any], what: str) -> dict[str, str | dict[str, Any]]:
+    if len(training) > MAX_LANGUAGES:
+        raise ProtocolError(f"{what}: training for {len(training)} languages, "
+                            f"more than {MAX_LANGUAGES}")
+    for lang, value in training.items():
+        if not _LANG.match(lang):
+            raise ProtocolError(f"{what}: {lang!r} is not a language code")
+        if isinstance(value, str):
+            if len(value) > MAX_TRAINING_CHARS:
+                raise ProtocolError(f"{what}: training for {lang!r} longer than "
+                                    f"{MAX_TRAINING_CHARS} characters")
+        elif isinstance(value, dict):
+            intents = value.get("intents", value)
+            if isinstance(intents, dict) and len(intents) > MAX_INTENTS:
+                raise ProtocolError(f"{what}: training for {lang!r} has more than "
+                                    f"{MAX_INTENTS} intents")
+        else:
+            raise ProtocolError(f"{what}: training for {lang!r} must be chatl text or "
+                                "a snips dataset object")
+    return dict(training)
 
 
 @dataclass(frozen=True)
@@ -130,10 +185,12 @@ class SkillSummary:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SkillSummary:
         what = "skill summary"
-        return cls(read(data, "name", str, what), str(data.get("version") or ""),
-                   str(data.get("author") or ""), str(data.get("description") or ""),
-                   dict(data.get("intents") or {}), dict(data.get("env") or {}),
-                   list(data.get("languages") or []))
+        languages = read(data, "languages", list, what, required=False, default=[])
+        return cls(read(data, "name", str, what), _field(data, "version", what),
+                   _field(data, "author", what), _field(data, "description", what),
+                   _intents(read(data, "intents", dict, what, required=False, default={}), what),
+                   _env(read(data, "env", dict, what, required=False, default={}), what),
+                   [lang for lang in languages if isinstance(lang, str)])
 
 
 @dataclass(frozen=True)
@@ -165,4 +222,4 @@ class Skills(Message):
         skills = read(data, "skills", list, what)
         return cls(read(data, "version", str, what), read(data, "started_at", str, what),
                    tuple(SkillSummary.from_dict(s) for s in skills if isinstance(s, dict)),
-                   dict(data.get("conflicts") or {}))
+                   read(data, "conflicts", dict, what, required=False, default={}))
