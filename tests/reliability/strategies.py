@@ -20,10 +20,11 @@ scalars = (st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True)
            | st.text(max_size=8) | st.sampled_from(["", "x" * 3000, "a/b", "#", "+", "\x00"]))
 values: st.SearchStrategy[Any] = st.recursive(
     scalars,
-    lambda inner: st.lists(inner, max_size=4)
-    | st.dictionaries(st.sampled_from(KEYS) | st.text(max_size=4), inner, max_size=4),
-    max_leaves=20)
-objects = st.dictionaries(st.sampled_from(KEYS), values, max_size=8)
+    lambda inner: st.lists(inner, max_size=3)
+    | st.dictionaries(st.sampled_from(KEYS) | st.text(max_size=4), inner, max_size=3),
+    max_leaves=6)
+# A valid-looking object with a few keys wrong: where type checks are missed.
+objects = st.dictionaries(st.sampled_from(KEYS), values, max_size=5)
 
 
 def nested(depth: int) -> bytes:

@@ -31,7 +31,7 @@ from atlas.protocol import (
 from .strategies import objects, payloads, values
 
 KINDS: tuple[type[Message], ...] = (*DAEMON_INBOX, *CHANNEL_INBOX, Ping, Skills, IntentRequest)
-FAST = settings(max_examples=600, deadline=None, suppress_health_check=list(HealthCheck))
+FAST = settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
 
 
 def topic_of(kind: type[Message]) -> str:

@@ -1,0 +1,196 @@
+"""Real peers for the fault suite: the daemon as a process, a raw publisher, an SDK skill.
+
+The daemon runs in its own process so that a crash is a crash (not an exception a
+test could swallow) and its memory can be read from ``/proc``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Coroutine
+from concurrent.futures import Future
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+
+from atlas import mqtt
+from atlas.protocol import Skills, parse_message
+from atlas.sdk import Request, Skill
+
+T = TypeVar("T")
+
+TRAINING = """\
+%[greet]
+  hello
+  hi there
+  good morning
+  hey atlas
+  hello there my friend
+
+%[pick_color]
+  choose a color
+  pick a colour for me
+  I want to pick a color
+  let me choose a colour
+  help me pick a color
+"""
+
+
+def colors_skill(name: str) -> Skill:
+    """Greets, or asks for a colour and says which one was chosen."""
+    skill = Skill(name, version="1.0", author="tests")
+    skill.training("en", TRAINING)
+
+    @skill.intent("greet")
+    async def greet(req: Request) -> None:
+        await req.show(f"Hello {req.uid}")
+
+    @skill.intent("pick_color")
+    async def pick(req: Request) -> None:
+        if req.choice is None:
+            await req.ask_choice("Which one?", ["red", "blue"])
+        else:
+            await req.show(f"You chose {req.choice}")
+
+    return skill
+
+
+def write_config(folder: Path, broker: str, **extra: Any) -> Path:
+    data: dict[str, Any] = {
+        "broker": broker, "data_dir": str(folder / "data"),
+        "discovery": {"interval": 0.5, "timeout": 5},
+        "skill_timeout": 5, "ask_timeout": 30, **extra,
+    }
+    path = folder / "atlas.yml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+class DaemonProcess:
+    """``python -m atlas daemon`` with a test configuration; ``rss()`` reads its memory."""
+
+    def __init__(self, config: Path) -> None:
+        self.config = config
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> DaemonProcess:
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "atlas", "daemon", "--config", str(self.config)],
+            env=env, stdin=subprocess.DEVNULL)
+        return self
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def rss(self) -> int:
+        """Resident memory in bytes."""
+        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+        raise RuntimeError("no VmRSS")
+
+    def kill(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+class LoopThread:
+    """An event loop in a thread, for sync tests (hypothesis) that drive async peers."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+
+    def __enter__(self) -> LoopThread:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
+        self.loop.close()
+
+    def run(self, coroutine: Coroutine[Any, Any, T], timeout: float | None = 60) -> T:
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout)
+
+    def start(self, coroutine: Coroutine[Any, Any, T]) -> Future[T]:
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop)
+
+
+class RawPublisher:
+    """A bare MQTT client, to publish what no well-behaved peer would.
+
+    The one place the fault suite publishes raw bytes (through the transport's raw
+    publish once that exists). A broker may hang up on a client that sends garbage
+    (amqtt does, now and then): the publisher connects again and counts it.
+    """
+
+    def __init__(self, url: str) -> None:
+        self.address = mqtt.BrokerAddress.parse(url)
+        self.stack = contextlib.AsyncExitStack()
+        self.client: Any = None
+        self.reconnects = -1
+
+    async def publish(self, topic: str, payload: bytes) -> None:
+        for _ in range(3):
+            if self.client is None:
+                await self.stack.aclose()
+                self.client = await self.stack.enter_async_context(
+                    mqtt.client(self.address, "fuzz"))
+                self.reconnects += 1
+            try:
+                await self.client.publish(topic, payload, qos=0)
+                return
+            except Exception:
+                self.client = None
+        raise ConnectionError("the broker keeps refusing the publisher")
+
+    async def close(self) -> None:
+        with contextlib.suppress(Exception):
+            await self.stack.aclose()
+
+
+async def wait_skills(url: str, names: set[str], timeout: float = 60) -> Skills:
+    """The retained skills list, once it holds exactly ``names``."""
+    async with mqtt.client(mqtt.BrokerAddress.parse(url), "wait-skills") as client, \
+            asyncio.timeout(timeout):
+        await client.subscribe(Skills.subscription(), qos=mqtt.QOS)
+        async for message in client.messages:
+            payload = message.payload if isinstance(message.payload, bytes | str) else b""
+            if not payload:
+                continue
+            skills = parse_message(str(message.topic), payload, (Skills,))
+            if isinstance(skills, Skills) and {s.name for s in skills.skills} == names:
+                return skills
+    raise AssertionError("the connection ended")
+
+
+def wait_until(check: Any, timeout: float = 30, what: str = "condition") -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)
