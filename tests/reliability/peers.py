@@ -7,7 +7,6 @@ test could swallow) and its memory can be read from ``/proc``.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import subprocess
 import sys
@@ -20,9 +19,9 @@ from typing import Any, TypeVar
 
 import yaml
 
-from atlas import mqtt
-from atlas.protocol import Skills, parse_message
+from atlas.protocol import Skills
 from atlas.sdk import Request, Skill
+from atlas.transport import Session
 
 T = TypeVar("T")
 
@@ -141,50 +140,33 @@ class LoopThread:
 
 
 class RawPublisher:
-    """A bare MQTT client, to publish what no well-behaved peer would.
-
-    The one place the fault suite publishes raw bytes (through the transport's raw
-    publish once that exists). A broker may hang up on a client that sends garbage
-    (amqtt does, now and then): the publisher connects again and counts it.
-    """
+    """A raw transport session, to publish what no well-behaved peer would."""
 
     def __init__(self, url: str) -> None:
-        self.address = mqtt.BrokerAddress.parse(url)
-        self.stack = contextlib.AsyncExitStack()
-        self.client: Any = None
-        self.reconnects = -1
+        self.url = url
+        self.session: Session | None = None
+        self.sent = 0
 
     async def publish(self, topic: str, payload: bytes) -> None:
-        for _ in range(3):
-            if self.client is None:
-                await self.stack.aclose()
-                self.client = await self.stack.enter_async_context(
-                    mqtt.client(self.address, "fuzz"))
-                self.reconnects += 1
-            try:
-                await self.client.publish(topic, payload, qos=0)
-                return
-            except Exception:
-                self.client = None
-        raise ConnectionError("the broker keeps refusing the publisher")
+        if self.session is None:
+            self.session = await Session(self.url, "fuzz", raw=True).__aenter__()
+        self.session.publish_raw(topic, payload)
+        self.sent += 1
+        if self.sent % 50 == 0:  # keep the transport's buffer from filling up
+            await self.session.drain(30)
 
     async def close(self) -> None:
-        with contextlib.suppress(Exception):
-            await self.stack.aclose()
+        if self.session is not None:
+            await self.session.close()
 
 
 async def wait_skills(url: str, names: set[str], timeout: float = 60) -> Skills:
     """The retained skills list, once it holds exactly ``names``."""
-    async with mqtt.client(mqtt.BrokerAddress.parse(url), "wait-skills") as client, \
-            asyncio.timeout(timeout):
-        await client.subscribe(Skills.subscription(), qos=mqtt.QOS)
-        async for message in client.messages:
-            payload = message.payload if isinstance(message.payload, bytes | str) else b""
-            if not payload:
-                continue
-            skills = parse_message(str(message.topic), payload, (Skills,))
-            if isinstance(skills, Skills) and {s.name for s in skills.skills} == names:
-                return skills
+    async with Session(url, "wait-skills") as session, asyncio.timeout(timeout):
+        await session.subscribe(Skills)
+        async for message in session:
+            if isinstance(message, Skills) and {s.name for s in message.skills} == names:
+                return message
     raise AssertionError("the connection ended")
 
 
