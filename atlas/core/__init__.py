@@ -25,13 +25,16 @@ from .events import (
     Event,
     Opened,
     Publish,
+    Resumed,
     SkillGone,
     UserSaid,
 )
+from .records import RecordError, from_record, to_record
 from .skills import Catalog, Registry
 
 __all__ = [
     "Catalog", "Changes", "Channel", "Closed", "Conversation", "Deadline", "DeadlinePassed",
-    "Dismissed", "Effect", "Event", "Opened", "Phase", "Publish", "Registry", "SkillGone",
-    "SlotValues", "Understanding", "Understood", "UserSaid", "World", "handle", "step",
+    "Dismissed", "Effect", "Event", "Opened", "Phase", "Publish", "RecordError", "Registry",
+    "Resumed", "SkillGone", "SlotValues", "Understanding", "Understood", "UserSaid", "World",
+    "from_record", "handle", "step", "to_record",
 ]

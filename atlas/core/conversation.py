@@ -37,6 +37,7 @@ from .events import (
     Dismissed,
     Effect,
     Publish,
+    Resumed,
     SkillGone,
     UserSaid,
 )
@@ -297,6 +298,14 @@ def _skill_gone(channel: Channel, gone: SkillGone, world: World) -> Step:
     return _drain(*_finish(channel, Reason.SKILL_GONE, effects), world)
 
 
+def _resumed(channel: Channel, _: Resumed, world: World) -> Step:
+    if channel.phase is Phase.WORKING:
+        # The skill's answers went to a daemon that no longer exists: say so.
+        effects: list[Effect] = [_show(channel, say("restarted", channel.lang))]
+        return _drain(*_finish(channel, Reason.RESTARTED, effects), world)
+    return _drain(channel, [], world)
+
+
 def _finish(channel: Channel, reason: Reason, effects: list[Effect]) -> Step:
     channel, disarm = _disarm(replace(channel, conversation=None))
     return channel, [*effects, Publish(ChannelTerminate(channel.sid, reason)), disarm]
@@ -335,4 +344,5 @@ _HANDLERS: Mapping[type, Callable[[Channel, Any, World], Step]] = {
     DialogNotify: _notify,
     DeadlinePassed: _deadline_passed,
     SkillGone: _skill_gone,
+    Resumed: _resumed,
 }

@@ -64,8 +64,19 @@ class SkillGone:
     name: str
 
 
+@dataclass(frozen=True)
+class Resumed:
+    """The daemon restarted and restored this sid from the store.
+
+    A question stays asked (the answer continues the conversation); a skill that
+    was working lost its connection to this conversation, so that one ends.
+    """
+
+    sid: str
+
+
 SkillSaid = DialogAsk | DialogShow | DialogTerminate | DialogContext | DialogNotify
-Event = Opened | Closed | UserSaid | DeadlinePassed | SkillGone | SkillSaid
+Event = Opened | Closed | UserSaid | DeadlinePassed | SkillGone | Resumed | SkillSaid
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,11 @@
-"""The shell around the conversation core: channels in memory, deadlines on the loop."""
+"""The shell around the conversation core: channels in memory, written through to a
+:class:`~atlas.store.ConversationState`, deadlines on the loop."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass
@@ -19,12 +21,16 @@ from ..core import (
     Event,
     Opened,
     Publish,
+    RecordError,
+    Resumed,
     UserSaid,
     World,
+    from_record,
     handle,
+    to_record,
 )
 from ..protocol import ChannelCreate, ChannelDestroy, DialogParse, Message
-from ..store import Store, User
+from ..store import Armed, ConversationState, Store, Stored, User
 from .inbox import FairInbox
 
 log = logging.getLogger(__name__)
@@ -46,16 +52,42 @@ class Conversations:
     """Keeps every sid's :class:`Channel` and carries out what the core decides.
 
     Deadlines become :class:`DeadlinePassed` events put back into ``inbox``, so the
-    core sees them in order with everything else.
+    core sees them in order with everything else. With a ``state``, every event's
+    changes (channels and deadlines) are saved as one batch before its messages
+    are published, and :meth:`restore` brings them back after a restart.
     """
 
-    def __init__(self, config: Config, store: Store, inbox: FairInbox[Any]) -> None:
+    def __init__(self, config: Config, store: Store, inbox: FairInbox[Any],
+                 state: ConversationState | None = None) -> None:
         self.config = config
         self.store = store
         self.inbox = inbox
+        self.state = state
         self.channels: dict[str, Channel] = {}
         self.dismissed: Counter[str] = Counter()
-        self._deadlines: dict[str, tuple[asyncio.TimerHandle, _Fired]] = {}
+        self._deadlines: dict[str, tuple[asyncio.TimerHandle, _Fired, Armed]] = {}
+
+    def restore(self) -> int:
+        """Load the stored channels, re-arm their deadlines, and resume each one.
+
+        Deadlines that passed while the daemon was down fire at once. Returns how
+        many channels came back.
+        """
+        if self.state is None:
+            return 0
+        now = time.time()
+        for sid, stored in sorted(self.state.load().items()):
+            try:
+                channel = from_record(stored.record)
+            except RecordError as error:
+                log.error("channel %s not restored: %s", sid, error)
+                continue
+            self.channels[sid] = channel
+            self.inbox.put(sid, Resumed(sid))
+            if stored.deadline is not None:
+                armed = stored.deadline
+                self._arm(Deadline(sid, armed.generation, max(0.0, armed.at - now)), now)
+        return len(self.channels)
 
     def event_for(self, message: Message | Event | _Fired) -> Event | None:
         """Turn what arrived into a core event, adding what only the shell can look up."""
@@ -89,14 +121,33 @@ class Conversations:
             else:
                 self.channels[sid] = channel
         publishes: list[Publish] = []
+        touched = set(changes)
+        now = time.time()
         for effect in effects:
             if isinstance(effect, Publish):
                 publishes.append(effect)
             elif isinstance(effect, Deadline):
-                self._arm(effect)
+                self._arm(effect, now)
+                touched.add(effect.sid)
             else:
                 self._dismiss(effect)
+        self._save(touched)
         return publishes
+
+    def _save(self, sids: set[str]) -> None:
+        """Write the sids this event changed, before anything is published about them."""
+        if self.state is None or not sids:
+            return
+        batch: dict[str, Stored | None] = {}
+        for sid in sids:
+            channel = self.channels.get(sid)
+            armed = self._deadlines.get(sid)
+            batch[sid] = None if channel is None else Stored(
+                to_record(channel), None if armed is None else armed[2])
+        try:
+            self.state.save(batch)
+        except Exception:  # the conversation goes on; only a restart would lose it
+            log.exception("could not save %d channel(s)", len(batch))
 
     def _user(self, uid: str) -> User | None:
         try:
@@ -105,7 +156,7 @@ class Conversations:
             log.exception("store lookup failed; using defaults")
             return None
 
-    def _arm(self, deadline: Deadline) -> None:
+    def _arm(self, deadline: Deadline, now: float) -> None:
         previous = self._deadlines.pop(deadline.sid, None)
         if previous is not None:
             previous[0].cancel()
@@ -113,13 +164,14 @@ class Conversations:
             fired = _Fired(DeadlinePassed(deadline.sid, deadline.generation))
             timer = asyncio.get_running_loop().call_later(
                 deadline.seconds, self.inbox.put, deadline.sid, fired)
-            self._deadlines[deadline.sid] = (timer, fired)
+            armed = Armed(deadline.generation, now + deadline.seconds)
+            self._deadlines[deadline.sid] = (timer, fired, armed)
 
     def _dismiss(self, dismissed: Dismissed) -> None:
         self.dismissed[dismissed.reason.split(" ")[0]] += 1
         log.info("dismissed %s on sid %s: %s", dismissed.what, dismissed.sid, dismissed.reason)
 
     def close(self) -> None:
-        for timer, _ in self._deadlines.values():
+        for timer, _, _ in self._deadlines.values():
             timer.cancel()
         self._deadlines.clear()

@@ -18,9 +18,9 @@ from typing import Any
 
 from .. import __version__
 from ..config import Config
-from ..core import Publish, SkillGone
+from ..core import Publish, Resumed, SkillGone
 from ..protocol import DAEMON_INBOX, Bye, DialogParse, Pong, ProtocolError, Skills
-from ..store import Store
+from ..store import ConversationState, SqliteConversationState, Store
 from ..transport import BrokerAddress, Reconnected, Session, TransportError
 from .conversations import Conversations
 from .discovery import Discovery
@@ -34,15 +34,23 @@ TRAIN_DEBOUNCE = 0.05
 FIRST_TRAINING_WAIT = 15.0
 
 
-async def serve(config: Config, store: Store | None = None) -> None:
-    """Run the daemon until cancelled; the session reconnects to the broker by itself."""
+async def serve(config: Config, store: Store | None = None,
+                state: ConversationState | None = None) -> None:
+    """Run the daemon until cancelled; the session reconnects to the broker by itself.
+
+    Channels live in ``state`` (SQLite in the data dir by default): those of a
+    previous run are served again at once.
+    """
     store = store or Store.in_data_dir(config.data_dir)
+    state = state or SqliteConversationState.in_data_dir(config.data_dir)
     address = BrokerAddress.parse(config.broker_url)
     started_at = datetime.now(UTC).replace(tzinfo=None).isoformat()
     inbox: FairInbox[Any] = FairInbox()
-    conversations = Conversations(config, store, inbox)
+    conversations = Conversations(config, store, inbox, state)
     discovery = Discovery(config, __version__, started_at)
     log.info("atlas %s daemon on %s", __version__, address)
+    if restored := conversations.restore():
+        log.info("%d channel(s) restored from the last run", restored)
     try:
         async with Session(address, "atlas-daemon", attempts=None) as session:
             await session.subscribe(*DAEMON_INBOX)
@@ -55,6 +63,7 @@ async def serve(config: Config, store: Store | None = None) -> None:
             # Only the end of the session's messages ends the tasks: a clean stop.
     finally:
         conversations.close()
+        state.close()
         await _clear_skills(address)
 
 
@@ -75,9 +84,12 @@ async def _read(session: Session, inbox: FairInbox[Any], discovery: Discovery) -
 
 async def _converse(session: Session, inbox: FairInbox[Any], conversations: Conversations,
                     discovery: Discovery) -> None:
+    # Restored channels hold texts and answers: wait (once) for the skills to come back.
+    resuming = bool(conversations.channels)
     while True:
         item = await inbox.get()
-        if isinstance(item, DialogParse) and discovery.untrained:
+        if isinstance(item, DialogParse | Resumed) and (discovery.untrained or resuming):
+            resuming = False
             # Right after start-up, understanding nothing would be a wrong answer:
             # hold the text (and everything behind it) until the first training.
             with contextlib.suppress(TimeoutError):

@@ -18,6 +18,8 @@ class Reason(StrEnum):
     TIMEOUT = "timeout"
     SKILL_GONE = "skill_gone"
     ERROR = "error"
+    #: The daemon restarted while a skill was working on it: the answer is lost.
+    RESTARTED = "restarted"
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from atlas.core import (
     Event,
     Opened,
     Publish,
+    Resumed,
     SkillGone,
     UserSaid,
     handle,
@@ -30,7 +31,7 @@ WORLD = make_world()
 ONE_OF_EACH: list[Any] = [
     Opened("s1", "alice", "en"), Closed("s1"), said("what time"), DeadlinePassed("s1", 1),
     SkillGone("clock"), ask("c1", slot="duration"), show("c1"), terminate("c1"),
-    context("c1", "timer"), notify("ding"),
+    context("c1", "timer"), notify("ding"), Resumed("s1"),
 ]
 
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from pathlib import Path
 
 from core.helpers import make_world
 
 from atlas.config import Config
-from atlas.core import Opened, UserSaid
+from atlas.core import DeadlinePassed, Opened, Phase, Resumed, UserSaid, to_record
 from atlas.daemon.conversations import Conversations
 from atlas.daemon.inbox import FairInbox
 from atlas.protocol import (
@@ -15,10 +17,11 @@ from atlas.protocol import (
     ChannelDestroy,
     ChannelShow,
     ChannelTerminate,
+    DialogAsk,
     DialogParse,
     Reason,
 )
-from atlas.store import Store
+from atlas.store import Armed, SqliteConversationState, Store, Stored
 
 
 async def test_a_deadline_queued_before_the_sid_was_recreated_is_ignored(tmp_path: Path) -> None:
@@ -32,7 +35,7 @@ async def test_a_deadline_queued_before_the_sid_was_recreated_is_ignored(tmp_pat
 
     feed(ChannelCreate("s1", "alice"))
     feed(DialogParse("s1", "set a timer"))
-    (timer, fired) = shell._deadlines["s1"]
+    (timer, fired, _) = shell._deadlines["s1"]
     timer.cancel()
     stale = fired                       # as if it went off and sat in the inbox
     feed(ChannelDestroy("s1"))
@@ -62,3 +65,55 @@ async def test_the_user_is_looked_up_in_the_store(tmp_path: Path) -> None:
     assert (said.lang, said.settings) == ("fr", {"TIMER_SOUND": "gong", "X": 1})
     assert shell.event_for(DialogParse("never-created", "hello")) is None
     assert shell.dismissed["unknown"] == 1
+
+
+async def test_every_change_is_written_through_and_a_new_shell_restores_it(tmp_path: Path) -> None:
+    world = make_world()
+    state = SqliteConversationState.in_data_dir(tmp_path)
+    shell = Conversations(Config(data_dir=tmp_path), Store.in_data_dir(tmp_path), FairInbox(),
+                          state)
+    for message in (ChannelCreate("s1", "alice"), DialogParse("s1", "set a timer"),
+                    ChannelCreate("s2", "bob"), ChannelCreate("gone", "eve"),
+                    ChannelDestroy("gone")):
+        event = shell.event_for(message)
+        assert event is not None
+        shell.apply(event, world)
+    cid = shell.channels["s1"].conversation.cid  # type: ignore[union-attr]
+    shell.apply(DialogAsk("s1", cid, "How long?", slot="duration"), world)
+    before = dict(shell.channels)
+    armed_at = shell._deadlines["s1"][2].at
+    shell.close()      # as if killed: nothing more is written
+    state.close()
+
+    inbox: FairInbox[object] = FairInbox()
+    again = Conversations(Config(data_dir=tmp_path), Store.in_data_dir(tmp_path), inbox,
+                          SqliteConversationState.in_data_dir(tmp_path))
+    assert again.restore() == 2
+    assert again.channels == before and again.channels["s1"].phase is Phase.ASKING
+    assert abs(again._deadlines["s1"][2].at - armed_at) < 0.01
+    assert "s2" not in again._deadlines
+    assert sorted([inbox.get_nowait(), inbox.get_nowait()], key=str) == [Resumed("s1"),
+                                                                         Resumed("s2")]
+    again.close()
+
+
+async def test_a_deadline_that_passed_while_the_daemon_was_down_fires_at_once(
+        tmp_path: Path) -> None:
+    world = make_world()
+    state = SqliteConversationState(tmp_path / "state.sqlite3")
+    shell = Conversations(Config(data_dir=tmp_path), Store.in_data_dir(tmp_path), FairInbox(),
+                          state)
+    shell.apply(Opened("s1", "alice", "en"), world)
+    shell.apply(UserSaid("s1", "set a timer", "c1", "en"), world)
+    channel = shell.channels["s1"]
+    state.save({"s1": Stored(to_record(channel), Armed(channel.generation, time.time() - 60))})
+    shell.close()
+
+    inbox: FairInbox[object] = FairInbox()
+    again = Conversations(Config(data_dir=tmp_path), Store.in_data_dir(tmp_path), inbox, state)
+    again.restore()
+    assert inbox.get_nowait() == Resumed("s1")
+    fired = await asyncio.wait_for(inbox.get(), 5)
+    event = again.event_for(fired)  # type: ignore[arg-type]
+    assert event == DeadlinePassed("s1", channel.generation)
+    again.close()

@@ -42,17 +42,39 @@ TRAINING = """\
 """
 
 
-def colors_skill(name: str) -> Skill:
-    """Greets, or asks for a colour and says which one was chosen."""
+SLOW = """
+%[slow]
+  take your time
+  do the slow thing
+  be slow
+"""
+
+
+def colors_skill(name: str, calls: list[tuple[str, str, str | None]] | None = None,
+                 *, slow: bool = False) -> Skill:
+    """Greets, or asks for a colour and says which one was chosen.
+
+    ``calls`` records every request (intent, cid, choice); with ``slow`` the skill
+    also has an intent it never answers.
+    """
     skill = Skill(name, version="1.0", author="tests")
-    skill.training("en", TRAINING)
+    skill.training("en", TRAINING + (SLOW if slow else ""))
+    calls = calls if calls is not None else []
 
     @skill.intent("greet")
     async def greet(req: Request) -> None:
+        calls.append(("greet", req.cid, None))
         await req.show(f"Hello {req.uid}")
+
+    if slow:
+        @skill.intent("slow")
+        async def never(req: Request) -> None:
+            calls.append(("slow", req.cid, None))
+            await asyncio.sleep(3600)
 
     @skill.intent("pick_color")
     async def pick(req: Request) -> None:
+        calls.append(("pick_color", req.cid, req.choice))
         if req.choice is None:
             await req.ask_choice("Which one?", ["red", "blue"])
         else:
@@ -160,12 +182,15 @@ class RawPublisher:
             await self.session.close()
 
 
-async def wait_skills(url: str, names: set[str], timeout: float = 60) -> Skills:
-    """The retained skills list, once it holds exactly ``names``."""
+async def wait_skills(url: str, names: set[str], timeout: float = 60, *,
+                      newer_than: Skills | None = None) -> Skills:
+    """The retained skills list, once it holds exactly ``names`` (from another daemon
+    than the one that published ``newer_than``)."""
     async with Session(url, "wait-skills") as session, asyncio.timeout(timeout):
         await session.subscribe(Skills)
         async for message in session:
-            if isinstance(message, Skills) and {s.name for s in message.skills} == names:
+            if isinstance(message, Skills) and {s.name for s in message.skills} == names \
+                    and (newer_than is None or message.started_at != newer_than.started_at):
                 return message
     raise AssertionError("the connection ended")
 
