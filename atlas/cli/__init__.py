@@ -21,6 +21,7 @@ from .. import __version__
 
 #: name -> "module:attribute" of the click command.
 COMMANDS = {
+    "acl": "atlas.cli.acl:acl",
     "broker": "atlas.cli.broker:broker",
     "broker-user": "atlas.cli.broker:broker_user",
     "bridge": "atlas.cli.bridge:bridge",

@@ -7,7 +7,7 @@ import logging
 import time
 
 from .. import __version__
-from ..protocol import Ping, Pong, Skills, SkillSummary
+from ..protocol import Ping, Pong, SkillPong, Skills, SkillSummary
 from ..transport import Session
 
 log = logging.getLogger(__name__)
@@ -23,7 +23,7 @@ async def live_skills(session: Session, wait: float) -> list[SkillSummary]:
     retained skills list) so that channels watching pings for a daemon restart,
     like the web bridge, do not mistake this probe for one.
     """
-    await session.subscribe(Skills, Pong)
+    await session.subscribe(Skills, Pong, SkillPong)
     heard: dict[str, SkillSummary] = {}
     daemon: Skills | None = None
     deadline = time.monotonic() + RETAINED_WAIT

@@ -29,12 +29,21 @@ from .dialog import (
     DialogShow,
     DialogTerminate,
 )
-from .discovery import FALLBACK_INTENT, Bye, Ping, Pong, Skills, SkillSummary
+from .discovery import (
+    FALLBACK_INTENT,
+    Bye,
+    Ping,
+    Pong,
+    SkillBye,
+    SkillPong,
+    Skills,
+    SkillSummary,
+)
 from .intents import IntentRequest, topic_for
 
 #: Messages the daemon listens to.
 DAEMON_INBOX: tuple[type[Message], ...] = (
-    Pong, Bye, ChannelCreate, ChannelDestroy,
+    Pong, Bye, SkillPong, SkillBye, ChannelCreate, ChannelDestroy,
     DialogParse, DialogAsk, DialogShow, DialogTerminate, DialogContext, DialogNotify,
 )
 
@@ -65,5 +74,6 @@ __all__ = [
     "ChannelDestroy", "ChannelDestroyed", "ChannelShow", "ChannelTerminate", "ChannelWork",
     "DialogAsk", "DialogContext", "DialogNotify", "DialogParse", "DialogShow",
     "DialogTerminate", "IntentRequest", "Message", "Ping", "Pong", "ProtocolError", "Reason",
-    "SkillSummary", "Skills", "Topic", "parse_message", "topic_for", "valid_level",
+    "SkillBye", "SkillPong", "SkillSummary", "Skills", "Topic", "parse_message", "topic_for",
+    "valid_level",
 ]

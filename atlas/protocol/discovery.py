@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, Self
 
 from .base import Message, ProtocolError, Topic, read, valid_level
@@ -158,6 +158,49 @@ class Bye(Message):
     @classmethod
     def from_dict(cls, params: dict[str, str], data: dict[str, Any]) -> Self:
         return cls(read(data, "name", str, "discovery bye"))
+
+
+@dataclass(frozen=True)
+class SkillPong(Pong):
+    """A pong on the skill's own topic, ``atlas/discovery/pong/{skill}``.
+
+    With per-skill broker logins (``atlas acl``) only that skill may publish there,
+    so a pong on it speaks for that skill alone: one naming another skill is
+    refused. The seed's shared topic stays readable for skills without logins.
+    """
+
+    TOPIC = Topic("atlas/discovery/pong/{skill}")
+
+    def params(self) -> dict[str, str]:
+        return {"skill": self.name}
+
+    @classmethod
+    def of(cls, pong: Pong) -> SkillPong:
+        return cls(**{f.name: getattr(pong, f.name) for f in fields(Pong)})
+
+    @classmethod
+    def from_dict(cls, params: dict[str, str], data: dict[str, Any]) -> Self:
+        pong = super().from_dict(params, data)
+        if pong.name != params["skill"]:
+            raise ProtocolError(f"pong on {params['skill']!r}'s topic names {pong.name!r}")
+        return pong
+
+
+@dataclass(frozen=True)
+class SkillBye(Bye):
+    """A bye (or last will) on the skill's own topic: see :class:`SkillPong`."""
+
+    TOPIC = Topic("atlas/discovery/bye/{skill}")
+
+    def params(self) -> dict[str, str]:
+        return {"skill": self.name}
+
+    @classmethod
+    def from_dict(cls, params: dict[str, str], data: dict[str, Any]) -> Self:
+        bye = super().from_dict(params, data)
+        if bye.name != params["skill"]:
+            raise ProtocolError(f"bye on {params['skill']!r}'s topic names {bye.name!r}")
+        return bye
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from collections.abc import Callable, Coroutine, Mapping
 from types import TracebackType
 from typing import Any, Protocol
 
-from ..protocol import Bye, IntentRequest, Message, Ping, Pong
+from ..protocol import IntentRequest, Message, Ping, Pong, SkillBye, SkillPong
 from ..transport import Cleared, Reconnected, Session, TransportError, on
 from .request import Outbox, Outgoing, RawPublish, Sent
 
@@ -56,7 +56,7 @@ class RunningSkill(Outbox):
     def __init__(self, skill: Servable, broker: str, *, retry: bool = False) -> None:
         skill.check()
         self.skill = skill
-        self._session = Session(broker, f"skill-{skill.name}", will=Bye(skill.name),
+        self._session = Session(broker, f"skill-{skill.name}", will=SkillBye(skill.name),
                                 attempts=None if retry else 1)
         self.address = self._session.address
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -80,7 +80,7 @@ class RunningSkill(Outbox):
             await self._session.close()
             raise ConnectionError(f"skill {self.skill.name}: cannot reach the broker "
                                   f"{self.address}: {error}") from None
-        self._session.publish(self.skill.pong())
+        self._session.publish(SkillPong.of(self.skill.pong()))
         log.info("skill %s connected to %s", self.skill.name, self.address)
         return self
 
@@ -91,7 +91,7 @@ class RunningSkill(Outbox):
         await asyncio.gather(*self._tasks, return_exceptions=True)
         # Let the last answers and the bye go out, but never hang on a dead broker.
         with contextlib.suppress(TransportError):
-            self._session.publish(Bye(self.skill.name))
+            self._session.publish(SkillBye(self.skill.name))
         await self._session.drain(STOP_GRACE)
         await self._session.close()
         log.info("skill %s stopped", self.skill.name)
@@ -146,7 +146,7 @@ class RunningSkill(Outbox):
         if isinstance(message, Ping | Reconnected):
             # Answer every ping, and announce ourselves again after an outage (the
             # daemon may have restarted meanwhile).
-            self._publish(self.skill.pong(), concurrent.futures.Future())
+            self._publish(SkillPong.of(self.skill.pong()), concurrent.futures.Future())
         elif isinstance(message, IntentRequest):
             if message.intent in self._intents:
                 self._track(asyncio.create_task(self.skill.handle(message, self)))

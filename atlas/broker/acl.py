@@ -1,0 +1,148 @@
+"""Least privilege on the broker: one login per component, what each may read and write.
+
+Pure functions from a deployment (its skills and their intents) to the files the
+brokers read: a Mosquitto password file and ACL file, and the embedded broker's
+(amqtt) password file and YAML ACL. Every topic filter comes from the protocol's
+message classes, never spelt here.
+
+What each login gets:
+
+- the daemon reads what skills and channels say, writes pings, the skills list,
+  channel answers, and is the only one to write intents;
+- each skill (``skill-NAME``) reads pings and its own intents only (so no other
+  skill's requests, nor the ``__env`` they carry), and writes its own pong and bye
+  (``atlas/discovery/pong/NAME``: the daemon believes a pong there speaks for NAME)
+  and the dialog topics;
+- the bridge writes ``channel/create``, ``channel/destroy`` and ``dialog/parse`` and
+  reads channel answers, pings and the skills list;
+- the operator (``atlas chat``, ``atlas skills``) is a channel that may also ping.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import secrets
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from ..protocol import (
+    CHANNEL_INBOX,
+    Bye,
+    ChannelCreate,
+    ChannelDestroy,
+    DialogAsk,
+    DialogContext,
+    DialogNotify,
+    DialogParse,
+    DialogShow,
+    DialogTerminate,
+    Message,
+    Ping,
+    Pong,
+    SkillBye,
+    SkillPong,
+    Skills,
+    topic_for,
+)
+from ..protocol.intents import PREFIX as INTENTS_PREFIX
+
+DAEMON, BRIDGE, OPERATOR = "daemon", "bridge", "operator"
+SKILL_PREFIX = "skill-"
+
+_SKILL_SAYS: tuple[type[Message], ...] = (
+    DialogAsk, DialogShow, DialogTerminate, DialogContext, DialogNotify)
+_CHANNEL_SAYS: tuple[type[Message], ...] = (ChannelCreate, ChannelDestroy, DialogParse)
+
+
+@dataclass(frozen=True)
+class SkillGrant:
+    """A skill of the deployment: its name, its intents, and any device topics."""
+
+    name: str
+    intents: tuple[str, ...]
+    publish: tuple[str, ...] = ()      # extra filters, e.g. zigbee2mqtt/# for lights
+    subscribe: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Login:
+    user: str
+    publish: tuple[str, ...]
+    subscribe: tuple[str, ...]
+    password: str = field(default="", repr=False)
+
+
+def skill_user(name: str) -> str:
+    return SKILL_PREFIX + name
+
+
+def _all(kinds: Iterable[type[Message]]) -> tuple[str, ...]:
+    return tuple(kind.subscription() for kind in kinds)
+
+
+def roles(skills: Iterable[SkillGrant]) -> list[Login]:
+    """Every login of a deployment, without passwords."""
+    logins = [
+        Login(DAEMON,
+              publish=(*_all((Ping, Skills)), *_all(CHANNEL_INBOX), INTENTS_PREFIX + "#"),
+              subscribe=_all((Pong, Bye, SkillPong, SkillBye, ChannelCreate, ChannelDestroy,
+                              *_SKILL_SAYS, DialogParse))),
+        Login(BRIDGE, publish=_all(_CHANNEL_SAYS),
+              subscribe=(*_all(CHANNEL_INBOX), *_all((Ping, Skills)))),
+        Login(OPERATOR, publish=(*_all(_CHANNEL_SAYS), Ping.subscription()),
+              subscribe=(*_all(CHANNEL_INBOX), *_all((Skills, Pong, SkillPong)))),
+    ]
+    for skill in sorted(skills, key=lambda s: s.name):
+        own = {"skill": skill.name}
+        logins.append(Login(
+            skill_user(skill.name),
+            publish=(SkillPong.TOPIC.format(**own), SkillBye.TOPIC.format(**own),
+                     *_all(_SKILL_SAYS), *skill.publish),
+            subscribe=(Ping.subscription(), *(topic_for(i) for i in sorted(skill.intents)),
+                       *skill.subscribe)))
+    return logins
+
+
+def with_passwords(logins: Iterable[Login], known: Mapping[str, str]) -> list[Login]:
+    """Keep the passwords already known (so running components keep working), make new ones."""
+    return [Login(login.user, login.publish, login.subscribe,
+                  known.get(login.user) or secrets.token_urlsafe(24)) for login in logins]
+
+
+# -- Mosquitto ----------------------------------------------------------------------
+
+#: Mosquitto 2's own choice for ``$7$`` (PBKDF2-SHA512) hashes.
+MOSQUITTO_ITERATIONS = 101
+
+
+def mosquitto_hash(password: str, salt: bytes | None = None,
+                   iterations: int = MOSQUITTO_ITERATIONS) -> str:
+    """A password file hash as ``mosquitto_passwd`` writes it: ``$7$iterations$salt$hash``."""
+    salt = salt if salt is not None else secrets.token_bytes(12)
+    digest = hashlib.pbkdf2_hmac("sha512", password.encode(), salt, iterations, 64)
+    return (f"$7${iterations}${base64.b64encode(salt).decode()}$"
+            f"{base64.b64encode(digest).decode()}")
+
+
+def mosquitto_passwd(logins: Iterable[Login]) -> str:
+    return "".join(f"{login.user}:{mosquitto_hash(login.password)}\n" for login in logins)
+
+
+def mosquitto_acl(logins: Iterable[Login]) -> str:
+    lines = ["# Written by `atlas acl`: one login per component, least privilege.",
+             "# Anything not granted here is denied."]
+    for login in logins:
+        lines += ["", f"user {login.user}"]
+        lines += [f"topic write {topic}" for topic in login.publish]
+        lines += [f"topic read {topic}" for topic in login.subscribe]
+    return "\n".join(lines) + "\n"
+
+
+# -- amqtt (the embedded broker) ------------------------------------------------------
+
+def amqtt_acl(logins: Iterable[Login]) -> dict[str, dict[str, list[str]]]:
+    """The YAML ACL of :func:`atlas.broker.settings.read_acl`."""
+    logins = list(logins)
+    return {"publish": {login.user: list(login.publish) for login in logins},
+            "subscribe": {login.user: list(login.subscribe) for login in logins}}

@@ -1,0 +1,234 @@
+"""``atlas acl``'s files on a real Mosquitto: every allow and every deny.
+
+The deployment has two skills; an auditor login (added for the test only) reads
+everything, so a publish the broker drops is seen not to arrive. Subscriptions the
+ACL forbids are refused outright (Mosquitto 2 answers SUBACK 0x80).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from brokers import Mosquitto
+
+from atlas.broker import deployment
+from atlas.broker.acl import (
+    BRIDGE,
+    DAEMON,
+    OPERATOR,
+    SkillGrant,
+    mosquitto_hash,
+    skill_user,
+)
+from atlas.channel import Channel
+from atlas.protocol import ChannelShow, ChannelTerminate, Reason
+from atlas.sdk import Request, Skill
+from atlas.transport import RawMessage, Refused, Session, raw
+
+from .peers import DaemonProcess, colors_skill, wait_skills, write_config
+
+ALPHA, BETA = "alpha", "beta"
+AUDITOR = "auditor"
+ALPHA_USER, BETA_USER = skill_user(ALPHA), skill_user(BETA)
+
+
+Deployed = tuple[str, deployment.Deployment]
+
+
+@pytest.fixture(scope="module")
+def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployed]:
+    folder = tmp_path_factory.mktemp("acl")
+    written = deployment.write(folder / "broker", [
+        SkillGrant(ALPHA, ("greet", "pick_color"), publish=("zigbee2mqtt/#",)),
+        SkillGrant(BETA, ("secret",))])
+    acl = folder / "broker" / deployment.MOSQUITTO_ACL
+    acl.write_text(acl.read_text() + f"\nuser {AUDITOR}\ntopic readwrite #\n")
+    passwd = folder / "broker" / deployment.MOSQUITTO_PASSWD
+    passwd.write_text(passwd.read_text()
+                      + f"{AUDITOR}:{mosquitto_hash('audit')}\n")
+
+    def conf(port: int) -> str:
+        return (f"listener {port} 127.0.0.1\nallow_anonymous false\npersistence false\n"
+                f"password_file {passwd}\nacl_file {acl}\nset_tcp_nodelay true\n"
+                "log_dest stderr\nlog_type error\n"
+                # As root, Mosquitto becomes the mosquitto user, who may not read
+                # files that are the operator's only (logins are secret).
+                + ("user root\n" if os.geteuid() == 0 else ""))
+
+    with Mosquitto(folder, conf=conf) as broker:
+        yield broker.url, written
+
+
+def url_of(deployed: Deployed, user: str) -> str:
+    base, written = deployed
+    password = "audit" if user == AUDITOR else written.password(user)
+    return base.replace("mqtt://", f"mqtt://{user}:{password}@")
+
+
+PUBLISH = [  # (login, topic, allowed)
+    (DAEMON, "atlas/intents/greet", True),
+    (DAEMON, "atlas/s1/channel/show", True),
+    (DAEMON, "atlas/discovery/ping", True),
+    (ALPHA_USER, "atlas/discovery/pong/alpha", True),
+    (ALPHA_USER, "atlas/discovery/bye/alpha", True),
+    (ALPHA_USER, "atlas/s1/dialog/show", True),
+    (ALPHA_USER, "atlas/s1/dialog/ask", True),
+    (ALPHA_USER, "atlas/s1/dialog/terminate", True),
+    (ALPHA_USER, "atlas/s1/dialog/notify", True),
+    (ALPHA_USER, "zigbee2mqtt/kitchen/set", True),
+    (ALPHA_USER, "atlas/discovery/pong/beta", False),   # speaking for another skill
+    (ALPHA_USER, "atlas/discovery/bye/beta", False),
+    (ALPHA_USER, "atlas/discovery/pong", False),        # the shared seed topic
+    (ALPHA_USER, "atlas/discovery/bye", False),
+    (ALPHA_USER, "atlas/intents/secret", False),        # only the daemon dispatches
+    (ALPHA_USER, "atlas/s1/channel/show", False),       # only the daemon answers channels
+    (ALPHA_USER, "atlas/s1/dialog/parse", False),       # nor speak as a user
+    (ALPHA_USER, "atlas/discovery/skills", False),
+    (BETA_USER, "zigbee2mqtt/kitchen/set", False),      # alpha's device, not beta's
+    (BRIDGE, "atlas/s1/channel/create", True),
+    (BRIDGE, "atlas/s1/channel/destroy", True),
+    (BRIDGE, "atlas/s1/dialog/parse", True),
+    (BRIDGE, "atlas/s1/dialog/show", False),
+    (BRIDGE, "atlas/intents/greet", False),
+    (BRIDGE, "atlas/s1/channel/show", False),
+    (BRIDGE, "atlas/discovery/pong/alpha", False),
+    (OPERATOR, "atlas/discovery/ping", True),
+    (OPERATOR, "atlas/s1/dialog/parse", True),
+    (OPERATOR, "atlas/intents/greet", False),
+]
+
+READ = [  # (login, filter, a topic it covers, allowed)
+    (ALPHA_USER, "atlas/discovery/ping", "atlas/discovery/ping", True),
+    (ALPHA_USER, "atlas/intents/greet", "atlas/intents/greet", True),
+    (ALPHA_USER, "atlas/intents/secret", "atlas/intents/secret", False),  # beta's, __env too
+    (ALPHA_USER, "atlas/intents/#", "atlas/intents/secret", False),
+    (ALPHA_USER, "atlas/intents/+", "atlas/intents/secret", False),
+    (ALPHA_USER, "atlas/+/channel/show", "atlas/s1/channel/show", False),
+    (ALPHA_USER, "atlas/+/dialog/#", "atlas/s1/dialog/parse", False),
+    (ALPHA_USER, "atlas/discovery/pong/+", "atlas/discovery/pong/beta", False),
+    (ALPHA_USER, "#", "atlas/intents/secret", False),
+    (BETA_USER, "atlas/intents/greet", "atlas/intents/greet", False),
+    (BRIDGE, "atlas/s1/channel/show", "atlas/s1/channel/show", True),
+    (BRIDGE, "atlas/discovery/skills", "atlas/discovery/skills", True),
+    (BRIDGE, "atlas/intents/#", "atlas/intents/greet", False),
+    (BRIDGE, "atlas/+/dialog/show", "atlas/s1/dialog/show", False),
+    (OPERATOR, "atlas/discovery/pong/+", "atlas/discovery/pong/alpha", True),
+    (OPERATOR, "atlas/intents/#", "atlas/intents/greet", False),
+    (DAEMON, "atlas/discovery/pong/+", "atlas/discovery/pong/alpha", True),
+    (DAEMON, "atlas/+/dialog/parse", "atlas/s1/dialog/parse", True),
+]
+
+
+async def test_every_publish_is_allowed_or_dropped_as_the_acl_says(
+        deployed: Deployed) -> None:
+    marks = {f"{login} {topic}": uuid.uuid4().hex.encode() for login, topic, _ in PUBLISH}
+    arrived: set[bytes] = set()
+    async with Session(url_of(deployed, AUDITOR), "auditor", raw=True) as auditor:
+        await auditor.subscribe(raw("#"))
+
+        async def listen() -> None:
+            async for message in auditor:
+                if isinstance(message, RawMessage):
+                    arrived.add(message.payload)
+
+        listening = asyncio.create_task(listen())
+        for login in sorted({login for login, _, _ in PUBLISH}):
+            async with Session(url_of(deployed, login), f"acl-{login}", raw=True) as session:
+                for each, topic, _ in PUBLISH:
+                    if each == login:
+                        session.publish_raw(topic, marks[f"{login} {topic}"])
+                await session.drain(10)
+        await asyncio.sleep(1.0)      # what was allowed has long arrived
+        listening.cancel()
+    wrong = [(login, topic, allowed) for login, topic, allowed in PUBLISH
+             if (marks[f"{login} {topic}"] in arrived) != allowed]
+    assert wrong == []
+
+
+@pytest.mark.parametrize(("login", "topic_filter", "topic", "allowed"), READ,
+                         ids=[f"{login}:{f}" for login, f, _, _ in READ])
+async def test_every_read_is_delivered_or_not_as_the_acl_says(
+        deployed: Deployed, login: str, topic_filter: str, topic: str, allowed: bool) -> None:
+    """Mosquitto may refuse the subscription (SUBACK 0x80) or accept it and deliver
+    nothing the login may not read; either way nothing arrives."""
+    mark = uuid.uuid4().hex.encode()
+    async with Session(url_of(deployed, login), f"acl-{login}", raw=True) as reader, \
+            Session(url_of(deployed, AUDITOR), "writer", raw=True) as writer:
+        try:
+            await reader.subscribe(raw(topic_filter))
+        except Refused:
+            assert not allowed, f"{login} was refused {topic_filter}"
+            return
+        writer.publish_raw(topic, mark)
+        got = None
+        with contextlib.suppress(TimeoutError):
+            while got is None or not (isinstance(got, RawMessage) and got.payload == mark):
+                got = await reader.next(1.0 if not allowed else 10)
+        delivered = isinstance(got, RawMessage) and got.payload == mark
+        assert delivered == allowed
+
+
+async def test_a_wrong_password_or_an_unknown_login_is_refused(
+        deployed: Deployed) -> None:
+    base, _ = deployed
+    for user, password in ((ALPHA_USER, "guess"), ("nobody", "x")):
+        with pytest.raises(Refused):
+            async with Session(base.replace("mqtt://", f"mqtt://{user}:{password}@"), "x"):
+                pass
+    with pytest.raises(Refused):
+        async with Session(base, "anonymous"):
+            pass
+
+
+async def test_a_whole_deployment_works_with_one_login_each_and_no_skill_reads_another(
+        deployed: Deployed, tmp_path: Path) -> None:
+    """Daemon, two SDK skills and a channel, each with its login: conversations work,
+    and the secret env of beta's request never reaches alpha."""
+    alpha = colors_skill(ALPHA)
+    beta = Skill(BETA, env={"BETA_TOKEN": "string"})
+    beta.training("en", "%[secret]\n  tell me the secret\n  what is the secret\n"
+                  "  the secret please\n")
+    tokens: list[str] = []
+
+    @beta.intent("secret")
+    async def secret(req: Request) -> None:
+        tokens.append(str(req.env.get("BETA_TOKEN")))
+        await req.show("It's a secret.")
+
+    daemon = DaemonProcess(write_config(tmp_path, url_of(deployed, DAEMON),
+                                        env={"BETA_TOKEN": "s3cret"})).start()
+    try:
+        async with alpha.connect(url_of(deployed, ALPHA_USER)) as running_alpha, \
+                beta.connect(url_of(deployed, BETA_USER)) as running_beta, \
+                Session(url_of(deployed, AUDITOR), "auditor", raw=True) as auditor, \
+                Session(url_of(deployed, ALPHA_USER), "spy", raw=True) as spy:
+            served = [asyncio.create_task(r.serve()) for r in (running_alpha, running_beta)]
+            await auditor.subscribe(raw("atlas/intents/#"))
+            with contextlib.suppress(Refused):     # alpha, trying to read beta's requests
+                await spy.subscribe(raw("atlas/intents/#"), raw("atlas/intents/secret"))
+            await wait_skills(url_of(deployed, OPERATOR), {ALPHA, BETA})
+            async with Channel(url_of(deployed, OPERATOR), uid="carol") as channel:
+                said = await channel.converse("tell me the secret")
+                assert ChannelShow(channel.sid, "It's a secret.") in said
+                assert said[-1] == ChannelTerminate(channel.sid, Reason.NOMINAL)
+                greeted = await channel.converse("hello")
+                assert ChannelShow(channel.sid, "Hello carol") in greeted
+            request = await auditor.next(10)
+            assert isinstance(request, RawMessage) and b"s3cret" in request.payload
+            assert tokens == ["s3cret"]
+            spied: list[str] = []
+            with contextlib.suppress(TimeoutError):
+                while True:      # alpha may read its own requests (greet), never beta's
+                    got = await spy.next(1.0)
+                    spied.append(got.topic if isinstance(got, RawMessage) else repr(got))
+            assert spied in ([], ["atlas/intents/greet"])
+            for task in served:
+                task.cancel()
+    finally:
+        daemon.stop()
