@@ -28,7 +28,7 @@ from atlas.protocol import (
 )
 from atlas.transport import BrokerAddress, Cleared, Reconnected, TransportError
 
-from .messages import TOO_SLOW, Close, Outgoing, Session, forgotten, on_channel, resume
+from .messages import TOO_SLOW, Close, Outgoing, Session, on_channel, resume
 
 log = logging.getLogger(__name__)
 
@@ -123,12 +123,6 @@ class Hub:
             listener.end(why)
         return len(ended)
 
-    def forget(self) -> None:
-        """The daemon restarted: every conversation it held is gone."""
-        for sid, session in self._sessions.items():
-            self._sessions[sid], outgoing = forgotten(session)
-            self.broadcast(sid, *outgoing)
-
     def deliver(self, message: Message) -> None:
         """Apply a channel message to its sid's record and pass it on to the sockets."""
         sid = getattr(message, "sid", None)
@@ -194,15 +188,17 @@ class Link:
             self.hub.deliver(message)
 
     def _daemon_seen(self, started_at: str) -> None:
-        # A new daemon start forgets every channel: re-create those with sockets. Both
-        # the pings and the retained skill list carry the start time, so a restart is
-        # noticed even by a bridge that has not heard a ping of the previous daemon yet.
+        # A restarted daemon restores its channels from its store (a question still
+        # pending, a working conversation ended with reason "restarted"): the sockets
+        # keep their sessions, and the channels are created again in case the daemon
+        # lost its store. Both the pings and the retained skill list carry the start
+        # time, so a restart is noticed even by a bridge that has not heard a ping of
+        # the previous daemon yet.
         if not started_at:  # a ping without it tells nothing
             return
         previous, self._daemon_started = self._daemon_started, started_at
         if previous is not None and previous != started_at:
             log.info("the daemon restarted; re-creating %d channel(s)", len(self.hub.listened()))
-            self.hub.forget()
             self._spawn(self._recreate_listened())
 
     def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:

@@ -257,19 +257,6 @@ def on_channel(session: Session, message: Message) -> Step:
     return handler(session, message)
 
 
-def forgotten(session: Session) -> Step:
-    """The daemon restarted and lost the conversation: tell sockets it is over.
-
-    A daemon that kept it announces its context again when the channel is re-created.
-    """
-    messages: list[Outgoing] = []
-    if session.context is not None:
-        messages.append({"type": "context", "name": None})
-    if session.working or session.pending_ask is not None:
-        messages.append(done(False))
-    return Session(lang=session.lang), messages
-
-
 def resume(session: Session) -> list[Outgoing]:
     """What a socket joining a sid is sent after ``ready``, so it shows where things stand."""
     messages: list[Outgoing] = []

@@ -13,7 +13,6 @@ from atlas.bridge.messages import (
     Close,
     Session,
     UserMessage,
-    forgotten,
     on_channel,
     parse_client,
     resume,
@@ -207,8 +206,3 @@ def test_strip_markdown(markdown: str, plain: str) -> None:
     assert strip_markdown(markdown) == plain
 
 
-def test_a_forgotten_conversation_is_closed_for_sockets() -> None:
-    session = Session(lang="fr", context="kitchen", pending_ask={"text": "?"})
-    assert forgotten(session) == (Session(lang="fr"), [
-        {"type": "context", "name": None}, {"type": "done", "require_input": False}])
-    assert forgotten(Session(lang="en")) == (Session(lang="en"), [])

@@ -44,6 +44,8 @@ from atlas.protocol import (
     Pong,
     ProtocolError,
     Reason,
+    SkillBye,
+    SkillPong,
     Skills,
     parse_message,
 )
@@ -87,7 +89,11 @@ TOPICS_EACH = 3
 
 @st.composite
 def topics(draw: st.DrawFn) -> str:
-    kind = draw(st.sampled_from(("discovery", "intent", "sid")))
+    kind = draw(st.sampled_from(("discovery", "own", "intent", "sid")))
+    if kind == "own":   # a skill's own pong and bye topics
+        own: tuple[type[Message], ...] = (SkillPong, SkillBye)
+        name = draw(st.sampled_from((SKILL, *ODD_SIDS)))
+        return draw(st.sampled_from(own)).TOPIC.template.replace("{skill}", name)
     if kind == "discovery":
         discovery: tuple[type[Message], ...] = (Pong, Bye, Ping)
         return draw(st.sampled_from(discovery)).TOPIC.format()
@@ -99,7 +105,7 @@ def topics(draw: st.DrawFn) -> str:
 
 def legitimate(topic: str, payload: bytes) -> bool:
     """A message that would be right to act on: only refused ones go to the live sid."""
-    kinds = (*PER_SID, Pong, Bye)
+    kinds = (*PER_SID, Pong, Bye, SkillPong, SkillBye)
     try:
         parsed = parse_message(topic, payload, kinds)
     except ProtocolError:

@@ -17,21 +17,21 @@ from brokers import free_port
 
 from atlas.broker import EmbeddedBroker
 from atlas.protocol import (
-    Bye,
     DialogAsk,
     DialogNotify,
     DialogShow,
     DialogTerminate,
     IntentRequest,
     Ping,
-    Pong,
+    SkillBye,
+    SkillPong,
     Skills,
     SkillSummary,
 )
 from atlas.sdk import Request, RunningSkill, Skill
 from sdk.peer import Peer
 
-DIALOG = (Pong, Bye, DialogShow, DialogAsk, DialogTerminate, DialogNotify)
+DIALOG = (SkillPong, SkillBye, DialogShow, DialogAsk, DialogTerminate, DialogNotify)
 
 
 def echo_skill(name: str = "echo") -> Skill:
@@ -72,21 +72,21 @@ async def serving(skill: Skill, url: str) -> AsyncIterator[RunningSkill]:
 
 
 async def test_pongs_on_connect_and_on_ping_then_says_bye(broker_url: str) -> None:
-    async with Peer(broker_url, Pong, Bye) as daemon:
+    async with Peer(broker_url, SkillPong, SkillBye) as daemon:
         async with serving(echo_skill(), broker_url):
-            pong = await daemon.expect(Pong)
+            pong = await daemon.expect(SkillPong)
             assert pong.name == "echo" and pong.version == "2.0.0"
             assert pong.intents == {"echo": ["word"], "blocking": []}
             assert "en" in pong.training
             await daemon.send(Ping("1", "now"))
-            assert (await daemon.expect(Pong)).name == "echo"
-        assert await daemon.expect(Bye) == Bye("echo")
+            assert (await daemon.expect(SkillPong)).name == "echo"
+        assert await daemon.expect(SkillBye) == SkillBye("echo")
 
 
 async def test_answers_intents_with_the_cid(broker_url: str) -> None:
-    async with Peer(broker_url, Pong, *DIALOG) as daemon, \
+    async with Peer(broker_url, SkillPong, *DIALOG) as daemon, \
             serving(echo_skill(), broker_url):
-        await daemon.expect(Pong)
+        await daemon.expect(SkillPong)
         await daemon.send(request("echo", "c1", lang="fr", word="bonjour"))
         show = await daemon.expect(DialogShow)
         assert (show.sid, show.cid, show.text) == ("s1", "c1", "Vous avez dit bonjour")
@@ -104,9 +104,9 @@ async def test_answers_intents_with_the_cid(broker_url: str) -> None:
 
 
 async def test_bad_messages_do_not_stop_the_skill(broker_url: str) -> None:
-    async with Peer(broker_url, Pong, *DIALOG) as daemon, \
+    async with Peer(broker_url, SkillPong, *DIALOG) as daemon, \
             serving(echo_skill(), broker_url):
-        await daemon.expect(Pong)
+        await daemon.expect(SkillPong)
         for payload in (b"not json", b"[1]", b'{"__sid": "s"}', b'{"__cid": 3, "__sid": "s"}'):
             daemon.client.publish_raw("atlas/intents/echo", payload)
         daemon.client.publish_raw("atlas/discovery/ping", b"\xff\xfe")
@@ -122,8 +122,8 @@ async def test_listeners_receive_their_messages(broker_url: str) -> None:
     async def on_skills(message: Skills) -> None:
         got.put_nowait(message)
 
-    async with Peer(broker_url, Pong) as daemon, serving(skill, broker_url):
-        await daemon.expect(Pong)
+    async with Peer(broker_url, SkillPong) as daemon, serving(skill, broker_url):
+        await daemon.expect(SkillPong)
         summary = SkillSummary("x", "1", "a", "d", {"i": []}, {}, ["en"])
         await daemon.send(Skills("1", "now", (summary,)))
         async with asyncio.timeout(15):
@@ -146,14 +146,14 @@ async def test_reconnects_and_pongs_again_after_a_broker_restart() -> None:
             while running.connected:
                 await asyncio.sleep(0.05)
             with EmbeddedBroker(port=port):
-                async with Peer(url, Pong, *DIALOG) as daemon:
-                    # Pong again once reconnected (pinging in case the unasked pong
+                async with Peer(url, SkillPong, *DIALOG) as daemon:
+                    # SkillPong again once reconnected (pinging in case the unasked pong
                     # came before we subscribed), then intents work (resubscribed).
                     while True:
                         await daemon.send(Ping("1", "now"))
                         try:
                             async with asyncio.timeout(1):
-                                await daemon.expect(Pong)
+                                await daemon.expect(SkillPong)
                             break
                         except TimeoutError:
                             continue
@@ -183,13 +183,13 @@ async def test_bye_on_stop_and_last_will_on_crash(broker_url: str, tmp_path: Pat
                                                   sig: signal.Signals) -> None:
     file = tmp_path / "proc.py"
     file.write_text(SKILL_FILE)
-    async with Peer(broker_url, Pong, Bye) as daemon:
+    async with Peer(broker_url, SkillPong, SkillBye) as daemon:
         process = subprocess.Popen([sys.executable, str(file), broker_url],
                                    env={**os.environ, "PYTHONPATH": os.getcwd()})
         try:
-            assert (await daemon.expect(Pong)).name == "proc"
+            assert (await daemon.expect(SkillPong)).name == "proc"
             process.send_signal(sig)
-            assert await daemon.expect(Bye) == Bye("proc")
+            assert await daemon.expect(SkillBye) == SkillBye("proc")
             code = await asyncio.to_thread(process.wait, 15)
             assert code == (-signal.SIGKILL if sig == signal.SIGKILL else 0)
         finally:
