@@ -19,6 +19,7 @@ from atlas.config import Config
 from atlas.store import Store
 from atlas.transport import BrokerAddress
 
+from . import revocation
 from .app import create_app
 from .link import Hub, Link, LinkUnavailable
 from .messages import MAX_FRAME
@@ -86,6 +87,8 @@ async def serve(config: Config, store: Store | None = None, *,
     address = f"http://{f'[{host}]' if ':' in host else host}:{port}/"
     link_task = asyncio.create_task(link.run(), name="bridge-mqtt")
     web_task = asyncio.create_task(web.serve(sockets=[sock]), name="bridge-http")
+    watch_task = asyncio.create_task(revocation.watch(link.hub, store, app.state.deps.tokens),
+                                     name="bridge-revocations")
     log.info("bridge listening on %s, broker %s", address, link.address)
     if announce is not None:
         announce(address)
@@ -94,7 +97,8 @@ async def serve(config: Config, store: Store | None = None, *,
     finally:
         web.should_exit = True
         link_task.cancel()
-        for task in (web_task, link_task):
+        watch_task.cancel()
+        for task in (web_task, link_task, watch_task):
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         sock.close()

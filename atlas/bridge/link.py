@@ -106,6 +106,10 @@ class Hub:
     def sids_of(self, uid: str) -> list[str]:
         return sorted(sid for sid, owner in self._owner.items() if owner == uid)
 
+    def listeners(self) -> list[Listener]:
+        """Every socket's mailbox."""
+        return [each for listeners in self._listeners.values() for each in listeners]
+
     def listened(self) -> list[tuple[str, str]]:
         """(sid, uid) of every sid with at least one socket."""
         return [(sid, self._owner[sid]) for sid in sorted(self._listeners)]

@@ -224,6 +224,17 @@ class Tokens:
                              (claims.jti,))
         return claims.jti
 
+    def revoked(self, families: set[str]) -> set[str]:
+        """Those of these refresh token ids that are revoked (or gone)."""
+        if not families:
+            return set()
+        marks = ",".join("?" * len(families))
+        with self._lock:
+            live = {row[0] for row in self._db.execute(
+                f"SELECT jti FROM bridge_refresh_tokens WHERE revoked = 0 AND jti IN ({marks})",
+                tuple(families))}
+        return families - live
+
     def revoke_user(self, uid: str) -> int:
         """Revoke every token of a user (a password change, a stolen device)."""
         with self._lock:

@@ -1,0 +1,60 @@
+"""Sockets of users who were removed, or whose tokens were revoked, close at once.
+
+A socket is checked when it signs in; afterwards the user may be removed (``atlas
+users remove``, another process) or signed out everywhere (``atlas users passwd``,
+a revoked refresh token). The bridge looks at the store every second for the
+users it has sockets for, and closes what is no longer allowed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from ..store import Store
+from .link import Hub, Listener
+from .messages import INVALID_TOKEN, Close
+from .tokens import Tokens
+
+log = logging.getLogger(__name__)
+
+#: Seconds between two looks at the store.
+EVERY = 1.0
+
+USER_REMOVED = INVALID_TOKEN.because("user removed")
+TOKEN_REVOKED = INVALID_TOKEN.because("token revoked")
+
+
+def sweep(hub: Hub, store: Store, tokens: Tokens) -> int:
+    """Close the sockets no longer allowed; how many were closed."""
+    listeners = hub.listeners()
+    if not listeners:
+        return 0
+    gone = {uid for uid in {each.uid for each in listeners} if store.user(uid) is None}
+    revoked = tokens.revoked({each.family for each in listeners if each.family})
+    ended = 0
+    for each in listeners:
+        reason = _reason(each, gone, revoked)
+        if reason is not None:
+            each.end(reason)
+            ended += 1
+    if ended:
+        log.info("closed %d socket(s) of removed users or revoked tokens", ended)
+    return ended
+
+
+def _reason(listener: Listener, gone: set[str], revoked: set[str]) -> Close | None:
+    if listener.uid in gone:
+        return USER_REMOVED
+    if listener.family in revoked:
+        return TOKEN_REVOKED
+    return None
+
+
+async def watch(hub: Hub, store: Store, tokens: Tokens, every: float = EVERY) -> None:
+    while True:
+        await asyncio.sleep(every)
+        try:
+            sweep(hub, store, tokens)
+        except Exception:  # a locked store now and then: try again next time
+            log.exception("could not check the sockets' users")
