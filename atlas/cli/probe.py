@@ -17,7 +17,13 @@ RETAINED_WAIT = 0.3
 
 
 async def live_skills(session: Session, wait: float) -> list[SkillSummary]:
-    """Ping, then collect pongs for ``wait`` seconds; the skills that answered, by name.
+    """The skills that answered a ping, by name (see :func:`probe`)."""
+    return (await probe(session, wait))[0]
+
+
+async def probe(session: Session, wait: float) -> tuple[list[SkillSummary], Skills | None]:
+    """Ping, then collect pongs for ``wait`` seconds: the skills that answered, by name,
+    and the daemon's retained skills list (which names the skills it throttled).
 
     The ping repeats the daemon's ``version`` and ``started_at`` (read from its
     retained skills list) so that channels watching pings for a daemon restart,
@@ -45,4 +51,4 @@ async def live_skills(session: Session, wait: float) -> list[SkillSummary]:
             daemon = message
         elif isinstance(message, Pong):
             heard[message.name] = SkillSummary.of(message)
-    return [heard[name] for name in sorted(heard)]
+    return [heard[name] for name in sorted(heard)], daemon

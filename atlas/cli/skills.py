@@ -7,9 +7,9 @@ from pathlib import Path
 
 import click
 
-from ..protocol import SkillSummary
+from ..protocol import Skills, SkillSummary
 from .common import broker_address, config_option, connected, load_config
-from .probe import live_skills
+from .probe import probe
 from .render import skills_json, skills_table
 
 
@@ -24,9 +24,12 @@ def skills(as_json: bool, wait: float, broker: str | None, config_path: Path | N
     config = load_config(config_path, broker=broker)
     address = broker_address(config.broker_url)
 
-    async def collect() -> list[SkillSummary]:
+    async def collect() -> tuple[list[SkillSummary], Skills | None]:
         async with connected(address, "atlas-skills", attempts=4) as client:
-            return await live_skills(client, wait)
+            return await probe(client, wait)
 
-    found = asyncio.run(collect())
+    found, daemon = asyncio.run(collect())
     click.echo(skills_json(found) if as_json else skills_table(found))
+    if daemon is not None and not as_json:
+        for name, why in sorted(daemon.throttled.items()):
+            click.echo(f"throttled: {name}: {why}")

@@ -27,6 +27,7 @@ from .events import (
     Publish,
     Resumed,
     SkillGone,
+    Throttled,
     UserSaid,
 )
 from .records import RecordError, from_record, to_record
@@ -35,6 +36,6 @@ from .skills import Catalog, Registry
 __all__ = [
     "Catalog", "Changes", "Channel", "Closed", "Conversation", "Deadline", "DeadlinePassed",
     "Dismissed", "Effect", "Event", "Opened", "Phase", "Publish", "RecordError", "Registry",
-    "Resumed", "SkillGone", "SlotValues", "Understanding", "Understood", "UserSaid", "World",
-    "from_record", "handle", "step", "to_record",
+    "Resumed", "SkillGone", "SlotValues", "Throttled", "Understanding", "Understood",
+    "UserSaid", "World", "from_record", "handle", "step", "to_record",
 ]

@@ -39,13 +39,18 @@ from .events import (
     Publish,
     Resumed,
     SkillGone,
+    Throttled,
     UserSaid,
 )
 from .phrases import say
 from .skills import Catalog
 
-#: Texts queued behind a running conversation, at most; more are dismissed.
+#: Texts queued behind a running conversation, at most; more are dismissed (and the
+#: user told, once).
 MAX_QUEUE = 32
+#: Messages a skill may show in one conversation; past it the conversation ends
+#: (reason ``throttled``): a skill flooding a user must not bury everyone else.
+MAX_SHOWS = 200
 
 #: One slot's values in the rich form: ``{"value", "raw", "entity"}`` each.
 SlotValues = list[dict[str, Any]]
@@ -98,6 +103,7 @@ class Conversation:
     slots: dict[str, SlotValues] = field(default_factory=dict)
     env: dict[str, Any] = field(default_factory=dict)
     ask: DialogAsk | None = None
+    shows: int = 0
 
 
 @dataclass(frozen=True)
@@ -111,6 +117,8 @@ class Channel:
     conversation: Conversation | None = None
     queue: tuple[UserSaid | DialogNotify, ...] = ()
     generation: int = 0
+    #: The user was told the queue is full; told again only once it has room.
+    told_full: bool = False
 
     @property
     def phase(self) -> Phase:
@@ -137,9 +145,16 @@ def _user_said(channel: Channel, said: UserSaid, world: World) -> Step:
         return _start(channel, said, world)
     if channel.conversation.ask is None:
         if len(channel.queue) >= MAX_QUEUE:
-            return channel, [Dismissed(channel.sid, "parse", "queue full")]
+            return _queue_full(channel, "parse")
         return replace(channel, queue=(*channel.queue, said)), []
     return _answer(channel, channel.conversation, said, world)
+
+
+def _queue_full(channel: Channel, what: str) -> Step:
+    effects: list[Effect] = [Dismissed(channel.sid, what, "queue full")]
+    if not channel.told_full:
+        effects.insert(0, _show(channel, say("queue_full", channel.lang)))
+    return replace(channel, told_full=True), effects
 
 
 def _cancel(channel: Channel, world: World) -> Step:
@@ -240,7 +255,13 @@ def _guarded(handler: Callable[[Channel, Conversation, Any, World], Step]
 
 def _skill_show(channel: Channel, conversation: Conversation, show: DialogShow,
                 world: World) -> Step:
-    effects: list[Effect] = [Publish(ChannelShow(channel.sid, show.text, show.extra))]
+    if conversation.shows >= MAX_SHOWS:
+        effects: list[Effect] = [Throttled(channel.sid, conversation.skill,
+                                           f"more than {MAX_SHOWS} shows in a conversation"),
+                                 _show(channel, say("throttled", channel.lang))]
+        return _drain(*_finish(channel, Reason.THROTTLED, effects), world)
+    channel = replace(channel, conversation=replace(conversation, shows=conversation.shows + 1))
+    effects = [Publish(ChannelShow(channel.sid, show.text, show.extra))]
     if conversation.ask is None:        # the skill is alive: give it its time again
         channel, deadline = _arm(channel, world.skill_timeout)
         effects.append(deadline)
@@ -271,7 +292,7 @@ def _skill_terminate(channel: Channel, conversation: Conversation, _: DialogTerm
 def _notify(channel: Channel, notify: DialogNotify, world: World) -> Step:
     if channel.conversation is not None:
         if len(channel.queue) >= MAX_QUEUE:
-            return channel, [Dismissed(channel.sid, "notify", "queue full")]
+            return _queue_full(channel, "notify")
         return replace(channel, queue=(*channel.queue, notify)), []
     return channel, [Publish(ChannelShow(channel.sid, notify.text, notify.extra))]
 
@@ -315,7 +336,8 @@ def _drain(channel: Channel, effects: list[Effect], world: World) -> Step:
     """Handle what waited behind the conversation that just ended, in order."""
     effects = list(effects)
     while channel.queue and channel.conversation is None:
-        head, channel = channel.queue[0], replace(channel, queue=channel.queue[1:])
+        head, channel = channel.queue[0], replace(channel, queue=channel.queue[1:],
+                                                  told_full=False)
         channel, more = step(channel, head, world)
         effects.extend(more)
     return channel, effects

@@ -103,4 +103,13 @@ class Dismissed:
     reason: str
 
 
-Effect = Publish | Deadline | Dismissed
+@dataclass(frozen=True)
+class Throttled:
+    """A skill went past a budget: its conversation was ended; the operator must know."""
+
+    sid: str
+    skill: str
+    reason: str
+
+
+Effect = Publish | Deadline | Dismissed | Throttled

@@ -11,6 +11,9 @@ PHRASES: dict[str, dict[str, str]] = {
         "skill_gone": "Sorry, the skill handling this has stopped.",
         "error": "Sorry, something went wrong.",
         "restarted": "Sorry, I restarted while working on that. Please ask again.",
+        "queue_full": "Please wait: I'm still on your earlier messages. I'll skip the new ones "
+                      "until I catch up.",
+        "throttled": "Sorry, the skill handling this sent too much; I stopped it.",
     },
     "fr": {
         "not_understood": "Désolé, je n'ai pas compris.",
@@ -20,6 +23,9 @@ PHRASES: dict[str, dict[str, str]] = {
         "skill_gone": "Désolé, la compétence qui s'en occupait s'est arrêtée.",
         "error": "Désolé, une erreur s'est produite.",
         "restarted": "Désolé, j'ai redémarré pendant que je m'en occupais. Redemandez-moi.",
+        "queue_full": "Un instant : je traite encore vos messages précédents. J'ignorerai les "
+                      "nouveaux jusqu'à ce que j'aie rattrapé mon retard.",
+        "throttled": "Désolé, la compétence qui s'en occupait en envoyait trop ; je l'ai arrêtée.",
     },
 }
 

@@ -27,6 +27,7 @@ def to_record(channel: Channel) -> dict[str, Any]:
     return {
         "version": VERSION, "sid": channel.sid, "uid": channel.uid, "lang": channel.lang,
         "context": channel.context, "generation": channel.generation,
+        "told_full": channel.told_full,
         "conversation": None if conversation is None else _conversation(conversation),
         "queue": [_queued(item) for item in channel.queue],
     }
@@ -36,7 +37,8 @@ def _conversation(conversation: Conversation) -> dict[str, Any]:
     ask = conversation.ask
     return {"cid": conversation.cid, "intent": conversation.intent, "skill": conversation.skill,
             "text": conversation.text, "lang": conversation.lang, "slots": conversation.slots,
-            "env": conversation.env, "ask": None if ask is None else ask.to_dict()}
+            "env": conversation.env, "ask": None if ask is None else ask.to_dict(),
+            "shows": conversation.shows}
 
 
 def _queued(item: UserSaid | DialogNotify) -> dict[str, Any]:
@@ -58,6 +60,7 @@ def from_record(record: dict[str, Any]) -> Channel:
             conversation=None if raw is None else _read_conversation(sid, raw),
             queue=tuple(_read_queued(sid, item) for item in record["queue"]),
             generation=int(record["generation"]),
+            told_full=bool(record.get("told_full", False)),
         )
     except (KeyError, TypeError, ValueError, ProtocolError) as error:
         raise RecordError(f"unreadable channel record: {error!r}") from None
@@ -68,7 +71,8 @@ def _read_conversation(sid: str, raw: dict[str, Any]) -> Conversation:
     return Conversation(
         cid=raw["cid"], intent=raw["intent"], skill=raw["skill"], text=raw["text"],
         lang=raw["lang"], slots=dict(raw["slots"]), env=dict(raw["env"]),
-        ask=None if ask is None else DialogAsk.from_dict({"sid": sid}, ask))
+        ask=None if ask is None else DialogAsk.from_dict({"sid": sid}, ask),
+        shows=int(raw.get("shows", 0)))
 
 
 def _read_queued(sid: str, item: dict[str, Any]) -> UserSaid | DialogNotify:

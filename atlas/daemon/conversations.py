@@ -23,6 +23,7 @@ from ..core import (
     Publish,
     RecordError,
     Resumed,
+    Throttled,
     UserSaid,
     World,
     from_record,
@@ -65,6 +66,8 @@ class Conversations:
         self.state = state
         self.channels: dict[str, Channel] = {}
         self.dismissed: Counter[str] = Counter()
+        #: Skills cut short for going past a budget, and why (the operator sees them).
+        self.throttled: dict[str, str] = {}
         self._deadlines: dict[str, tuple[asyncio.TimerHandle, _Fired, Armed]] = {}
 
     def restore(self) -> int:
@@ -129,6 +132,10 @@ class Conversations:
             elif isinstance(effect, Deadline):
                 self._arm(effect, now)
                 touched.add(effect.sid)
+            elif isinstance(effect, Throttled):
+                log.warning("skill %s throttled on sid %s: %s", effect.skill, effect.sid,
+                            effect.reason)
+                self.throttled[effect.skill] = effect.reason
             else:
                 self._dismiss(effect)
         self._save(touched)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import replace
 from pathlib import Path
 
 from ..config import Config
@@ -35,6 +36,8 @@ class Discovery:
         self.trained = asyncio.Event()
         #: The last skills list published (retained), to publish again after an outage.
         self.published: Skills | None = None
+        #: Skills cut short for going past a budget, and why: shown to operators.
+        self.throttled: dict[str, str] = {}
 
     @property
     def cache_dir(self) -> Path:
@@ -92,5 +95,15 @@ class Discovery:
             self.trained.set()
         summaries = tuple(SkillSummary.of(registry.skills[n]) for n in sorted(registry.skills))
         self.published = Skills(self.ping.version, self.ping.started_at, summaries,
-                                self.conflicts)
+                                self.conflicts, dict(self.throttled))
+        return self.published
+
+    def note_throttled(self, throttled: dict[str, str]) -> Skills | None:
+        """Record the skills throttled; the skills list to publish again, if any."""
+        if throttled == self.throttled:
+            return None
+        self.throttled = dict(throttled)
+        if self.published is None:
+            return None
+        self.published = replace(self.published, throttled=dict(throttled))
         return self.published

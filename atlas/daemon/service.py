@@ -101,6 +101,8 @@ async def _converse(session: Session, inbox: FairInbox[Any], conversations: Conv
             log.exception("could not handle %s", type(item).__name__)
             continue
         _publish(session, publishes)
+        if (skills := discovery.note_throttled(conversations.throttled)) is not None:
+            _publish(session, [Publish(skills, retain=True)])   # operators see it
         await asyncio.sleep(0)  # let the socket read and write between two events
 
 

@@ -20,6 +20,8 @@ class Reason(StrEnum):
     ERROR = "error"
     #: The daemon restarted while a skill was working on it: the answer is lost.
     RESTARTED = "restarted"
+    #: The skill went past a budget (shows per conversation): it was cut short.
+    THROTTLED = "throttled"
 
 
 @dataclass(frozen=True)

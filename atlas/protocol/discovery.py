@@ -240,7 +240,8 @@ class SkillSummary:
 class Skills(Message):
     """Retained list of live skills, published once the interpreter is trained for them.
 
-    ``conflicts`` maps an intent claimed by several skills to the skill chosen.
+    ``conflicts`` maps an intent claimed by several skills to the skill chosen;
+    ``throttled`` the skills cut short for going past a budget to why.
     """
 
     TOPIC = Topic("atlas/discovery/skills")
@@ -249,6 +250,7 @@ class Skills(Message):
     started_at: str
     skills: tuple[SkillSummary, ...]
     conflicts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    throttled: dict[str, str] = field(default_factory=dict)
 
     def params(self) -> dict[str, str]:
         return {}
@@ -258,6 +260,8 @@ class Skills(Message):
                                 "skills": [s.to_dict() for s in self.skills]}
         if self.conflicts:
             data["conflicts"] = self.conflicts
+        if self.throttled:
+            data["throttled"] = self.throttled
         return data
 
     @classmethod
@@ -266,4 +270,6 @@ class Skills(Message):
         skills = read(data, "skills", list, what)
         return cls(read(data, "version", str, what), read(data, "started_at", str, what),
                    tuple(SkillSummary.from_dict(s) for s in skills if isinstance(s, dict)),
-                   read(data, "conflicts", dict, what, required=False, default={}))
+                   read(data, "conflicts", dict, what, required=False, default={}),
+                   {str(k): str(v) for k, v in
+                    read(data, "throttled", dict, what, required=False, default={}).items()})

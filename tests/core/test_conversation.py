@@ -15,11 +15,13 @@ from atlas.core import (
     DeadlinePassed,
     Dismissed,
     Phase,
+    Publish,
     SkillGone,
     SlotValues,
+    Throttled,
     step,
 )
-from atlas.core.conversation import MAX_QUEUE
+from atlas.core.conversation import MAX_QUEUE, MAX_SHOWS
 from atlas.core.phrases import say
 from atlas.protocol import (
     ChannelAsk,
@@ -212,11 +214,47 @@ def test_the_queue_is_bounded() -> None:
         channel, effects = step(channel, said(f"what date {n}", f"q{n}"), WORLD)
         assert effects == []
     channel, effects = step(channel, said("one too many", "late"), WORLD)
-    [gone] = effects
+    told, gone = effects
+    assert told == Publish(ChannelShow("s1", say("queue_full", "en")))
     assert isinstance(gone, Dismissed) and gone.reason == "queue full"
     channel, effects = step(channel, notify("ding"), WORLD)
+    assert [type(e) for e in effects] == [Dismissed]       # told once, not every time
+    channel, effects = step(channel, said("and another", "later"), WORLD)
     assert [type(e) for e in effects] == [Dismissed]
     assert len(channel.queue) == MAX_QUEUE
+
+
+def test_the_full_queue_is_told_again_once_it_had_room() -> None:
+    channel = working()
+    for n in range(MAX_QUEUE + 1):
+        channel, _ = step(channel, said(f"what date {n}", f"q{n}"), WORLD)
+    channel, _ = step(channel, terminate("c1"), WORLD)      # the queue moves on
+    channel, _ = step(channel, said("fill it", "f1"), WORLD)
+    channel, effects = step(channel, said("too many again", "f2"), WORLD)
+    assert Publish(ChannelShow("s1", say("queue_full", "en"))) in effects
+
+
+def test_the_full_queue_is_told_in_the_users_language() -> None:
+    channel, _ = run(new_channel(lang="fr"), [said("what time", lang="fr")], WORLD)
+    for n in range(MAX_QUEUE + 1):
+        channel, effects = step(channel, said(f"what date {n}", f"q{n}", lang="fr"), WORLD)
+    assert effects[0] == Publish(ChannelShow("s1", say("queue_full", "fr")))
+
+
+def test_a_skill_showing_past_its_budget_is_throttled_and_the_queue_goes_on() -> None:
+    channel = working()
+    channel, _ = step(channel, said("what date", "c2"), WORLD)
+    for n in range(MAX_SHOWS):
+        channel, effects = step(channel, show("c1", f"spam {n}"), WORLD)
+        assert of(effects, ChannelShow) == [ChannelShow("s1", f"spam {n}")]
+    channel, effects = step(channel, show("c1", "one more"), WORLD)
+    assert [e for e in effects if isinstance(e, Throttled)] == [
+        Throttled("s1", "clock", f"more than {MAX_SHOWS} shows in a conversation")]
+    assert of(effects, ChannelShow)[0] == ChannelShow("s1", say("throttled", "en"))
+    assert of(effects, ChannelTerminate)[0] == ChannelTerminate("s1", Reason.THROTTLED)
+    assert of(effects, IntentRequest)[0].cid == "c2"          # the next text is handled
+    _, effects = step(channel, show("c1", "still spamming"), WORLD)
+    assert [d.reason for d in dismissed(effects)] == ["stale __cid c1"]
 
 
 # --- rule 6: the __cid guard -------------------------------------------------------

@@ -7,7 +7,7 @@ import pytest
 from atlas.core.phrases import PHRASES, say
 
 KEYS = ["not_understood", "cancelled", "timeout", "ask_timeout", "skill_gone", "error",
-        "restarted"]
+        "restarted", "queue_full", "throttled"]
 
 
 @pytest.mark.parametrize("lang", sorted(PHRASES))
