@@ -117,7 +117,7 @@ class Channel:
     conversation: Conversation | None = None
     queue: tuple[UserSaid | DialogNotify, ...] = ()
     generation: int = 0
-    #: The user was told the queue is full; told again only once it has room.
+    #: The user was told the queue is full; told again only once it has emptied.
     told_full: bool = False
 
     @property
@@ -336,10 +336,11 @@ def _drain(channel: Channel, effects: list[Effect], world: World) -> Step:
     """Handle what waited behind the conversation that just ended, in order."""
     effects = list(effects)
     while channel.queue and channel.conversation is None:
-        head, channel = channel.queue[0], replace(channel, queue=channel.queue[1:],
-                                                  told_full=False)
+        head, channel = channel.queue[0], replace(channel, queue=channel.queue[1:])
         channel, more = step(channel, head, world)
         effects.extend(more)
+    if not channel.queue and channel.told_full:
+        channel = replace(channel, told_full=False)   # caught up: tell them next time
     return channel, effects
 
 

@@ -36,6 +36,9 @@ from .inbox import FairInbox
 
 log = logging.getLogger(__name__)
 
+#: Seconds between two log lines about dismissed messages of one kind.
+DISMISS_LOG_EVERY = 1.0
+
 
 @dataclass(frozen=True, eq=False)
 class _Fired:
@@ -68,6 +71,8 @@ class Conversations:
         self.dismissed: Counter[str] = Counter()
         #: Skills cut short for going past a budget, and why (the operator sees them).
         self.throttled: dict[str, str] = {}
+        self._last_dismiss_log: dict[str, float] = {}
+        self._unlogged: Counter[str] = Counter()
         self._deadlines: dict[str, tuple[asyncio.TimerHandle, _Fired, Armed]] = {}
 
     def restore(self) -> int:
@@ -175,8 +180,17 @@ class Conversations:
             self._deadlines[deadline.sid] = (timer, fired, armed)
 
     def _dismiss(self, dismissed: Dismissed) -> None:
-        self.dismissed[dismissed.reason.split(" ")[0]] += 1
-        log.info("dismissed %s on sid %s: %s", dismissed.what, dismissed.sid, dismissed.reason)
+        kind = dismissed.reason.split(" ")[0]
+        self.dismissed[kind] += 1
+        # A flood is thousands of these: log the first of a kind per second, then a count.
+        now = time.monotonic()
+        if now - self._last_dismiss_log.get(kind, -DISMISS_LOG_EVERY) < DISMISS_LOG_EVERY:
+            self._unlogged[kind] += 1
+            return
+        self._last_dismiss_log[kind] = now
+        more = self._unlogged.pop(kind, 0)
+        log.info("dismissed %s on sid %s: %s%s", dismissed.what, dismissed.sid,
+                 dismissed.reason, f" (and {more} more like it)" if more else "")
 
     def close(self) -> None:
         for timer, _, _ in self._deadlines.values():

@@ -224,13 +224,20 @@ def test_the_queue_is_bounded() -> None:
     assert len(channel.queue) == MAX_QUEUE
 
 
-def test_the_full_queue_is_told_again_once_it_had_room() -> None:
+def test_the_full_queue_is_told_again_only_once_it_emptied() -> None:
     channel = working()
     for n in range(MAX_QUEUE + 1):
         channel, _ = step(channel, said(f"what date {n}", f"q{n}"), WORLD)
-    channel, _ = step(channel, terminate("c1"), WORLD)      # the queue moves on
+    channel, _ = step(channel, terminate("c1"), WORLD)      # the queue moves on: room for one
     channel, _ = step(channel, said("fill it", "f1"), WORLD)
     channel, effects = step(channel, said("too many again", "f2"), WORLD)
+    assert [type(e) for e in effects] == [Dismissed]        # a flood goes on: not told again
+    while channel.conversation is not None:                 # every queued one answered
+        channel, _ = step(channel, terminate(channel.conversation.cid), WORLD)
+    assert channel.queue == () and not channel.told_full
+    channel, _ = step(channel, said("what time", "w"), WORLD)
+    for n in range(MAX_QUEUE + 1):
+        channel, effects = step(channel, said(f"what date {n}", f"a{n}"), WORLD)
     assert Publish(ChannelShow("s1", say("queue_full", "en"))) in effects
 
 

@@ -51,14 +51,14 @@ SLOW = """
 
 
 def colors_skill(name: str, calls: list[tuple[str, str, str | None]] | None = None,
-                 *, slow: bool = False) -> Skill:
+                 *, slow: bool = False, training: str = "") -> Skill:
     """Greets, or asks for a colour and says which one was chosen.
 
     ``calls`` records every request (intent, cid, choice); with ``slow`` the skill
-    also has an intent it never answers.
+    also has an intent it never answers; ``training`` is chatl for more intents.
     """
     skill = Skill(name, version="1.0", author="tests")
-    skill.training("en", TRAINING + (SLOW if slow else ""))
+    skill.training("en", TRAINING + (SLOW if slow else "") + training)
     calls = calls if calls is not None else []
 
     @skill.intent("greet")

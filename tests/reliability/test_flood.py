@@ -1,0 +1,108 @@
+"""One skill floods, one user floods, and another user's turns still go through.
+
+The daemon is a process on Mosquitto. A skill answers one request with 5,000
+shows; a user sends 10,000 texts behind a conversation that hangs. Asserted:
+behaviour (every turn of the bystander completes with its answer, the flooding
+skill is throttled, the flooding user is told once that their queue is full, the
+daemon stays up). Measured and printed, never asserted: the bystander's turn
+latency idle and under the flood, and the daemon's memory (docs/reliability.md).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import time
+import uuid
+from pathlib import Path
+
+from atlas.channel import Channel
+from atlas.core.conversation import MAX_QUEUE, MAX_SHOWS
+from atlas.core.phrases import say
+from atlas.protocol import ChannelShow, ChannelTerminate, DialogParse, Reason
+from atlas.sdk import Request
+
+from .peers import DaemonProcess, RawPublisher, colors_skill, wait_skills, write_config
+
+SHOWS = 5000
+TEXTS = 10_000
+
+
+async def turn(channel: Channel) -> float:
+    started = time.perf_counter()
+    said = await channel.converse("hello", timeout=120)
+    assert ChannelShow(channel.sid, f"Hello {channel.uid}") in said, said
+    assert said[-1] == ChannelTerminate(channel.sid, Reason.NOMINAL)
+    return time.perf_counter() - started
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+async def test_floods_do_not_starve_another_user(mosquitto_url: str, tmp_path: Path) -> None:
+    url = mosquitto_url
+    name = f"flood-{uuid.uuid4().hex[:6]}"
+    skill = colors_skill(name, slow=True,
+                         training="\n%[flood]\n  flood me\n  spam me\n  send everything\n")
+
+    @skill.intent("flood")
+    async def flood(req: Request) -> None:
+        for n in range(SHOWS):
+            req.show(f"spam {n}")
+        await req.terminate()
+
+    daemon = DaemonProcess(write_config(tmp_path, url, skill_timeout=3)).start()
+    try:
+        async with skill.connect(url) as running:
+            serving = asyncio.create_task(running.serve())
+            await wait_skills(url, {name})
+            async with Channel(url, uid="alice") as alice, \
+                    Channel(url, uid="spammed") as spammed, \
+                    Channel(url, uid="mallory") as mallory:
+                idle = [await turn(alice) for _ in range(30)]
+                rss_before = daemon.rss()
+
+                # The flooding user: a hanging conversation, then 10,000 texts at once.
+                await mallory.say("do the slow thing")
+                publisher = RawPublisher(url)
+                flooding_user = asyncio.create_task(_send_texts(publisher, mallory.sid))
+                await spammed.say("flood me")             # the flooding skill
+                started = time.perf_counter()
+                under = []
+                while not flooding_user.done() or time.perf_counter() - started < 5:
+                    under.append(await turn(alice))
+                await flooding_user
+                await publisher.close()
+
+                spam = await spammed.until_turn_ends(timeout=120)
+                assert spam[-1] == ChannelTerminate(spammed.sid, Reason.THROTTLED)
+                assert ChannelShow(spammed.sid, say("throttled", "en")) in spam
+                assert sum(isinstance(m, ChannelShow) for m in spam) == MAX_SHOWS + 1
+
+                told = say("queue_full", "en")
+                heard: list[object] = []
+                # The hanging conversation times out, then the 32 queued texts run.
+                while sum(isinstance(m, ChannelTerminate) for m in heard) < MAX_QUEUE + 1:
+                    heard.append(await mallory.next(timeout=120))
+                assert sum(isinstance(m, ChannelShow) and m.text == told for m in heard) == 1
+                await asyncio.sleep(2)
+                rss_after = daemon.rss()
+                after = [await turn(alice) for _ in range(10)]
+            serving.cancel()
+        assert daemon.alive()
+        ms = [t * 1000 for t in under]
+        print(f"\nflood: idle p50 {statistics.median(idle) * 1000:.1f} ms; under "
+              f"{SHOWS} shows and {TEXTS} texts: {len(under)} turns, p50 "
+              f"{statistics.median(ms):.1f} ms, p99 {percentile(ms, 0.99):.1f} ms, max "
+              f"{max(ms):.1f} ms; after: p50 {statistics.median(after) * 1000:.1f} ms; daemon "
+              f"RSS {rss_before / 2**20:.1f} -> {rss_after / 2**20:.1f} MiB")
+    finally:
+        daemon.stop()
+
+
+async def _send_texts(publisher: RawPublisher, sid: str) -> None:
+    topic = DialogParse(sid, "hello").topic()
+    for _ in range(TEXTS):
+        await publisher.publish(topic, b"hello")
