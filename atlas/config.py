@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass, field, fields, is_dataclass, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import yaml
 
@@ -53,8 +54,24 @@ class Config:
 
     @property
     def broker_url(self) -> str:
-        """The URL to connect to: the embedded broker's default address for "embedded"."""
-        return EMBEDDED_URL if self.embedded else self.broker
+        """The URL to connect to: the embedded broker's default address for "embedded",
+        as the operator when ``atlas up`` gave the components logins (DATA_DIR/broker)."""
+        if not self.embedded:
+            return self.broker
+        password = _operator_password(self.data_dir)
+        if password is None:
+            return EMBEDDED_URL
+        return EMBEDDED_URL.replace("mqtt://", f"mqtt://operator:{password}@")
+
+
+def _operator_password(data_dir: Path) -> str | None:
+    """The operator's broker password written by ``atlas up`` / ``atlas acl``, if any."""
+    try:
+        logins = yaml.safe_load((Path(data_dir) / "broker" / "logins.yml").read_text())
+    except (OSError, yaml.YAMLError):
+        return None
+    password = logins.get("operator") if isinstance(logins, dict) else None
+    return quote(str(password), safe="") if password else None
 
 
 def _build(kind: type, data: dict[str, Any], where: str) -> Any:

@@ -16,6 +16,7 @@ from typing import Any
 
 import click
 import pytest
+import yaml
 from brokers import free_port, running_daemon, watching
 from click.testing import CliRunner, Result
 
@@ -427,9 +428,19 @@ async def test_up_runs_everything_and_stops_everything(stack_dir: Path) -> None:
         names = [line.split()[0] for line in lines[1:]]
         assert names == ["broker", "daemon", "bridge", "skill"]
         assert len(pids) == 4 and not any(gone(pid) for pid in pids)
+        # A login per component: none is printed, anonymous clients are refused, and
+        # the operator's login is in the data dir (mode 600).
+        logins_file = stack_dir / "data" / "broker" / "logins.yml"
+        logins = yaml.safe_load(logins_file.read_text())
+        assert set(logins) == {"daemon", "bridge", "operator", "skill-echo"}
+        assert not any(password in text for password in logins.values())
+        assert logins_file.stat().st_mode & 0o777 == 0o600
+        code, _, _ = await atlas("skills", "--json", "--broker", url.group(1))
+        assert code != 0
+        operator = url.group(1).replace("mqtt://", f"mqtt://operator:{logins['operator']}@")
         # The skill is live: it answers `atlas skills` through the embedded broker.
         while True:
-            code, out, err = await atlas("skills", "--json", "--broker", url.group(1))
+            code, out, err = await atlas("skills", "--json", "--broker", operator)
             assert code == 0, err
             if [skill["name"] for skill in json.loads(out)] == ["echo"]:
                 break

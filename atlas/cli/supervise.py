@@ -48,6 +48,8 @@ class Child:
     crashes: int = 0
     #: When a crashed child is due to start again (None: running, or essential).
     restart_at: float | None = None
+    #: Environment variables of this child only (its own broker login).
+    env: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -58,14 +60,15 @@ class Supervisor:
     children: list[Child] = field(default_factory=list)
 
     def spawn(self, name: str, arguments: list[str], *, essential: bool,
-              where: str = "") -> Child:
-        child = Child(name, arguments, self._start(arguments), essential, where)
+              where: str = "", env: Mapping[str, str] | None = None) -> Child:
+        own = dict(env or {})
+        child = Child(name, arguments, self._start(arguments, own), essential, where, env=own)
         self.children.append(child)
         return child
 
-    def _start(self, arguments: list[str]) -> subprocess.Popen[bytes]:
+    def _start(self, arguments: list[str], env: Mapping[str, str]) -> subprocess.Popen[bytes]:
         return subprocess.Popen(
-            [sys.executable, "-m", "atlas", *arguments], env=dict(self.env),
+            [sys.executable, "-m", "atlas", *arguments], env={**self.env, **env},
             stdin=subprocess.DEVNULL,
             # Own process group: a Ctrl-C in the terminal reaches ``atlas up`` only,
             # which then stops the children in order (skills say bye before the broker goes).
@@ -82,7 +85,7 @@ class Supervisor:
                 if child.restart_at is not None:
                     if now >= child.restart_at:
                         log.info("starting %s again", child.name)
-                        child.process = self._start(child.arguments)
+                        child.process = self._start(child.arguments, child.env)
                         child.started, child.restart_at = now, None
                     continue
                 code = child.process.poll()

@@ -16,6 +16,7 @@ import click
 
 from .common import config_option, load_config
 from .daemon import embedded_url
+from .logins import Logins, secured_broker
 from .supervise import Supervisor, find_skills
 
 
@@ -41,28 +42,41 @@ def up(broker: str | None, broker_port: int, skills_dir: Path | None, bridge: bo
     code = 0
     with contextlib.ExitStack() as stack:
         stack.callback(lambda: [signal.signal(s, h) for s, h in previous.items()])
-        config, broker_pid = embedded_url(config, broker_port, stack)
+        skills = find_skills(config.skills_dir)
+        logins: Logins | None = None
+        if config.embedded:
+            # One login per component, each allowed only what it needs (atlas acl).
+            config, broker_pid, logins = secured_broker(config, broker_port, skills, stack)
+        else:
+            config, broker_pid = embedded_url(config, broker_port, stack)
         # Children read the same file; the environment gives them the broker actually
-        # used (an embedded one may be on a free port) and the same data dir.
+        # used (an embedded one may be on a free port), their login, and the data dir.
         supervisor.env = {**os.environ, "ATLAS_BROKER": config.broker,
                           "ATLAS_DATA_DIR": str(config.data_dir)}
+
+        def login(url: str | None) -> dict[str, str]:
+            return {"ATLAS_BROKER": url} if url else {}
+
         common = ["--config", str(config_path)] if config_path else []
         verbosity = _verbosity()
         stack.callback(supervisor.stop)
         lines = [f"  broker  {config.broker}"
-                 + (f" (embedded, pid {broker_pid})" if broker_pid else "")]
-        daemon = supervisor.spawn("daemon", [*verbosity, "daemon", *common], essential=True)
+                 + (f" (embedded, pid {broker_pid})" if broker_pid else "")
+                 + (f", a login per component in {logins.deployment.folder}" if logins else "")]
+        daemon = supervisor.spawn("daemon", [*verbosity, "daemon", *common], essential=True,
+                                  env=login(logins.daemon() if logins else None))
         lines.append(f"  daemon  pid {daemon.process.pid}")
         if bridge and importlib.util.find_spec("atlas.cli.bridge") is not None:
             web = f"http://{config.bridge.host}:{config.bridge.port}/"
             child = supervisor.spawn("bridge", [*verbosity, "bridge", *common],
-                                     essential=False, where=web)
+                                     essential=False, where=web,
+                                     env=login(logins.bridge() if logins else None))
             lines.append(f"  bridge  {web} (pid {child.process.pid})")
-        skills = find_skills(config.skills_dir)
         for path in skills:
             child = supervisor.spawn(f"skill {path.stem}",
                                      [*verbosity, "skill", "run", str(path), *common],
-                                     essential=False, where=str(path))
+                                     essential=False, where=str(path),
+                                     env=login(logins.skill(path) if logins else None))
             lines.append(f"  skill   {path.stem}: {path} (pid {child.process.pid})")
         if not skills:
             lines.append(f"  (no skills in {config.skills_dir})")

@@ -1,0 +1,77 @@
+"""``atlas up``'s embedded broker with one login per component (least privilege).
+
+The logins are written in DATA_DIR/broker by the same code as ``atlas acl``; each
+child process gets its own broker URL, credentials included, in its environment
+(never on a command line, never in a log).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from ..broker import BrokerProcessError, EmbeddedBroker
+from ..broker.acl import BRIDGE, DAEMON, OPERATOR, SkillGrant, skill_user
+from ..broker.deployment import LOGINS, Deployment, write
+from ..config import Config
+from ..sdk.loader import SkillLoadError, load_skill
+from ..transport import BrokerAddress
+from .common import Failure
+
+log = logging.getLogger("atlas.cli")
+
+
+@dataclass(frozen=True)
+class Logins:
+    """The broker actually started, and each component's URL on it."""
+
+    url: str                          # without credentials: safe to print
+    deployment: Deployment
+    skills: dict[Path, str] = field(default_factory=dict)   # skill path -> skill name
+
+    def url_for(self, user: str) -> str:
+        address = BrokerAddress.parse(self.url)
+        password = self.deployment.password(user)
+        return f"mqtt://{user}:{password}@{address.host}:{address.port}"
+
+    def daemon(self) -> str:
+        return self.url_for(DAEMON)
+
+    def bridge(self) -> str:
+        return self.url_for(BRIDGE)
+
+    def operator(self) -> str:
+        return self.url_for(OPERATOR)
+
+    def skill(self, path: Path) -> str | None:
+        name = self.skills.get(path)
+        return self.url_for(skill_user(name)) if name is not None else None
+
+
+def secured_broker(config: Config, port: int, skills: list[Path],
+                   stack: contextlib.ExitStack) -> tuple[Config, int | None, Logins]:
+    """Write the deployment's logins and start the embedded broker with them."""
+    names: dict[Path, str] = {}
+    found: list[SkillGrant] = []
+    for path in skills:
+        try:
+            skill = load_skill(path)
+        except SkillLoadError as error:
+            # Its process will say why it cannot start; it gets no login meanwhile.
+            log.warning("no broker login for %s: %s", path, error)
+            continue
+        names[path] = skill.name
+        found.append(SkillGrant(skill.name, tuple(skill.intents)))
+    folder = Path(config.data_dir) / "broker"
+    deployment = write(folder, found)
+    try:
+        broker = stack.enter_context(EmbeddedBroker(
+            port=port, password_file=deployment.amqtt_passwd, acl_file=deployment.amqtt_acl,
+            allow_anonymous=False))
+    except BrokerProcessError as error:
+        raise Failure(f"embedded broker: {error}") from None
+    log.info("embedded broker on %s (pid %s), logins in %s", broker.url, broker.pid,
+             folder / LOGINS)
+    return replace(config, broker=broker.url), broker.pid, Logins(broker.url, deployment, names)
