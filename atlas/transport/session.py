@@ -353,6 +353,8 @@ class Session:
         for start in range(0, len(filters), SUBSCRIBE_CHUNK):
             chunk = filters[start:start + SUBSCRIBE_CHUNK]
             result, mid = self._client.subscribe([(f, QOS) for f in chunk])
+            if result == MQTTErrorCode.MQTT_ERR_NO_CONN:
+                return  # the connection just went: the reconnection subscribes to all
             if result != MQTTErrorCode.MQTT_ERR_SUCCESS or mid is None:
                 raise TransportError(f"subscribe failed: {paho.error_string(result)}")
             waiter: asyncio.Future[list[Any]] = loop.create_future()
