@@ -116,7 +116,9 @@ async def rooms_asked(req: Request) -> list[str] | None:
         return [room]
     question = (req._("Which room?") if spoken is None
                 else req._("I don't know the room {}. Which room?", spoken))
-    await req.ask("room", question, rooms)
+    # "everywhere" is a choice too; "all of them", "toutes"… name it through the
+    # room entity's synonyms.
+    await req.ask("room", question, [*rooms, req._("everywhere")] if len(rooms) > 1 else rooms)
     return None
 
 
