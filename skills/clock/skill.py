@@ -15,8 +15,15 @@ from atlas.sdk import Card, Request, Skill
 log = logging.getLogger("atlas.skills.clock")
 
 skill = Skill("clock", version="1.0.0", author="atlas",
-              description="Tells the time and the date.",
-              env={"CLOCK_TIMEZONE": "string"})
+              description={"en": "Tells the time and the date, here or in a city.",
+                           "fr": "Donne l'heure et la date, ici ou dans une ville."},
+              env={"CLOCK_TIMEZONE": {
+                  "type": "string",
+                  "description": {
+                      "en": "Your time zone, as an IANA name (by default, the host's).",
+                      "fr": "Votre fuseau horaire, en nom IANA (par défaut, celui de "
+                            "l'hôte)."},
+                  "example": "Europe/Paris"}})
 skill.training_dir(Path(__file__).parent / "training")
 
 DAYS = {

@@ -18,7 +18,8 @@ from typing import Any
 from atlas.sdk import Card, Request, Skill
 
 skill = Skill("timer", version="1.0.0", author="atlas",
-              description="Sets timers and tells you when they are done.")
+              description={"en": "Sets timers and tells you when they are done.",
+                           "fr": "Lance des minuteurs et vous prévient quand ils sonnent."})
 skill.training_dir(Path(__file__).parent / "training")
 
 #: Longer than this is a calendar's job, not a kitchen timer's.
