@@ -104,13 +104,30 @@ skill.translations("fr", {
 })
 
 
+def city_asked(req: Request) -> tuple[str, str]:
+    """The city as the interpreter resolved it, and as the user named it.
+
+    The interpreter resolves other languages' names of large cities ("Londres")
+    to their GeoNames name ("London"), which finds the time zone; the answer uses
+    the user's own words, so it speaks their language.
+    """
+    for slot in ("city", "ville"):
+        for found in req.rich(slot):
+            value, raw = str(found.get("value") or ""), str(found.get("raw") or "")
+            if value or raw:
+                return value or raw, raw or value
+        if value := req.slot(slot):
+            return str(value), str(value)
+    return "", ""
+
+
 @skill.intent("get_time")
 async def get_time(req: Request) -> None:
-    city = str(req.slot("city") or req.slot("ville") or "")
+    resolved, city = city_asked(req)
     if city:
         if city == city.lower():  # typed in lower case: "buenos aires" -> "Buenos Aires"
             city = city.title()
-        zone = city_zone(city)
+        zone = city_zone(resolved) or city_zone(city)
         if zone is None:
             await req.show(req._("I don't know the time zone of {}.", city))
             return
