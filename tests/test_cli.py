@@ -340,8 +340,9 @@ async def test_chat_prompts_again_after_a_notification(config: Config) -> None:
 
         try:
             await until(b"> ")          # the prompt waits for a line
-            async with mqtt.client(mqtt.BrokerAddress.parse(config.broker), "notifier") as client:
-                await mqtt.publish(client, DialogNotify("term-3", "Ding!"))
+            async with Session(config.broker, "notifier") as notifier:
+                notifier.publish(DialogNotify("term-3", "Ding!"))
+                await notifier.drain(30)
             # on a line of its own, then the prompt again
             await until(b"> \nDing!\n> ")
             process.stdin.close()
