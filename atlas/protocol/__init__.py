@@ -32,12 +32,14 @@ from .dialog import (
 from .discovery import (
     FALLBACK_INTENT,
     Bye,
+    EnvSetting,
     Ping,
     Pong,
     SkillBye,
     SkillPong,
     Skills,
     SkillSummary,
+    in_language,
 )
 from .intents import IntentRequest, topic_for
 
@@ -73,7 +75,7 @@ __all__ = [
     "Bye", "ChannelAsk", "ChannelContext", "ChannelCreate", "ChannelCreated",
     "ChannelDestroy", "ChannelDestroyed", "ChannelShow", "ChannelTerminate", "ChannelWork",
     "DialogAsk", "DialogContext", "DialogNotify", "DialogParse", "DialogShow",
-    "DialogTerminate", "IntentRequest", "Message", "Ping", "Pong", "ProtocolError", "Reason",
-    "SkillBye", "SkillPong", "SkillSummary", "Skills", "Topic", "parse_message", "topic_for",
-    "valid_level",
+    "DialogTerminate", "EnvSetting", "IntentRequest", "Message", "Ping", "Pong",
+    "ProtocolError", "Reason", "SkillBye", "SkillPong", "SkillSummary", "Skills", "Topic",
+    "in_language", "parse_message", "topic_for", "valid_level",
 ]

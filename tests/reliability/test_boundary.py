@@ -109,7 +109,7 @@ def training_datasets(skills: dict[str, Pong]) -> dict[str, nlu.Dataset]:
     {"name": "big", "training": {"en": {"intents": {f"i{n}": {} for n in range(1000)}}}},
     {"name": "big", "training": {f"l{n:02}": "" for n in range(40)}},
     {"name": "big", "training": {"en/../x": ""}},
-    {"name": "big", "env": {"a": {"b": 1}}},
+    {"name": "big", "env": {"a": 5}},
     {"name": "big", "version": {"major": 1}},
     {"name": "big", "description": "d" * 5000},
     {"name": "big", "intents": {"on": [1, 2]}},
