@@ -7,7 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from atlas.store import Store, UnknownUser, User, UserExists
+from atlas.store import (
+    Armed,
+    SqliteConversationState,
+    Store,
+    Stored,
+    UnknownUser,
+    User,
+    UserExists,
+)
 
 
 @pytest.fixture
@@ -105,3 +113,27 @@ def test_two_stores_on_one_file_see_each_other(data_dir: Path, store: Store) -> 
     store.add_user("bob", "en")
     other.set_env("bob", {"A": "1"})
     assert store.user("bob").env == {"A": "1"}  # type: ignore[union-attr]
+
+
+# -- the daemon's channels ------------------------------------------------------------
+
+def test_conversation_state_keeps_the_latest_of_each_sid_and_forgets_on_none(
+        tmp_path: Path) -> None:
+    state = SqliteConversationState(tmp_path / "state.sqlite3")
+    for n in range(500):   # saved faster than written: coalesced, the last one wins
+        state.save({"s1": Stored({"n": n}, Armed(n, 1000.0 + n)), "s2": Stored({"n": -n})})
+    state.save({"s2": None})
+    state.close()
+    again = SqliteConversationState(tmp_path / "state.sqlite3")
+    assert again.load() == {"s1": Stored({"n": 499}, Armed(499, 1499.0))}
+    again.close()
+
+
+def test_conversation_state_hands_a_damaged_record_back_as_none(tmp_path: Path) -> None:
+    path = tmp_path / "state.sqlite3"
+    SqliteConversationState(path).close()
+    with sqlite3.connect(path) as db:
+        db.execute("INSERT INTO channels VALUES ('s1', '{not json', NULL, NULL)")
+    state = SqliteConversationState(path)
+    assert state.load() == {"s1": Stored(None)}   # from_record then refuses it, logged
+    state.close()

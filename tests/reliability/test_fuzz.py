@@ -83,7 +83,7 @@ ISSUE_8_PONGS = [
          "entities": {"e": {"data": [7]}}},
     ])]
 #: Generated payloads, each published on a few topics.
-EXAMPLES = 1500
+EXAMPLES = 1000
 TOPICS_EACH = 3
 
 
