@@ -48,7 +48,7 @@ def _queued(item: UserSaid | DialogNotify) -> dict[str, Any]:
     return {"notify": item.to_dict()}
 
 
-def from_record(record: dict[str, Any]) -> Channel:
+def from_record(record: dict[str, Any] | None) -> Channel:
     if not isinstance(record, dict) or record.get("version") != VERSION:
         version = record.get("version") if isinstance(record, dict) else None
         raise RecordError(f"channel record version {version!r}, this daemon reads {VERSION}")

@@ -44,9 +44,9 @@ class Armed:
 
 @dataclass(frozen=True)
 class Stored:
-    """One sid as stored: its channel record and its armed deadline."""
+    """One sid as stored: its channel record (``None`` if unreadable) and its deadline."""
 
-    record: dict[str, Any]
+    record: dict[str, Any] | None
     deadline: Armed | None = None
 
 
