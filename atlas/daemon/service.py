@@ -44,6 +44,7 @@ async def serve(config: Config, store: Store | None = None,
     previous run are served again at once.
     """
     store = store or Store.in_data_dir(config.data_dir)
+    owned = state is None
     state = state or SqliteConversationState.in_data_dir(config.data_dir)
     address = BrokerAddress.parse(config.broker_url)
     started_at = datetime.now(UTC).replace(tzinfo=None).isoformat()
@@ -65,7 +66,8 @@ async def serve(config: Config, store: Store | None = None,
             # Only the end of the session's messages ends the tasks: a clean stop.
     finally:
         conversations.close()
-        state.close()
+        if owned:
+            state.close()
         await _clear_skills(address)
 
 
