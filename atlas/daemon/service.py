@@ -19,9 +19,19 @@ from typing import Any
 from .. import __version__
 from ..config import Config
 from ..core import Publish, Resumed, SkillGone
-from ..protocol import DAEMON_INBOX, Bye, DialogParse, Pong, ProtocolError, Skills
+from ..protocol import (
+    DAEMON_INBOX,
+    Bye,
+    ChannelCreate,
+    ChannelDestroy,
+    DialogParse,
+    Pong,
+    ProtocolError,
+    Skills,
+)
 from ..store import ConversationState, SqliteConversationState, Store
 from ..transport import BrokerAddress, Reconnected, Session, TransportError
+from .budgets import SKILL_BURST, SKILL_RATE, USER_BURST, USER_RATE, Budget
 from .conversations import Conversations
 from .discovery import Discovery
 from .inbox import GLOBAL, FairInbox
@@ -72,6 +82,8 @@ async def serve(config: Config, store: Store | None = None,
 
 
 async def _read(session: Session, inbox: FairInbox[Any], discovery: Discovery) -> None:
+    users = Budget("users' messages", USER_RATE, USER_BURST)
+    skills = Budget("skills' messages", SKILL_RATE, SKILL_BURST)
     async for message in session:
         if isinstance(message, Pong):
             discovery.heard(message, time.monotonic())
@@ -83,7 +95,9 @@ async def _read(session: Session, inbox: FairInbox[Any], discovery: Discovery) -
             if discovery.published is not None:
                 _publish(session, [Publish(discovery.published, retain=True)])
         elif (sid := getattr(message, "sid", None)) is not None:
-            inbox.put(sid, message)
+            by_user = isinstance(message, DialogParse | ChannelCreate | ChannelDestroy)
+            if (users if by_user else skills).allow(sid, time.monotonic()):
+                inbox.put(sid, message)
 
 
 async def _converse(session: Session, inbox: FairInbox[Any], conversations: Conversations,
