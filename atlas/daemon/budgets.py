@@ -1,9 +1,10 @@
-"""Messages per second per sid: what a flood may cost the daemon before it reads it.
+"""Skills' messages per second per sid: what a flooding skill may cost the daemon.
 
-A token bucket per sid and direction (what users send, what skills send): a
-burst goes through, a sustained flood past the rate is dropped as it is read,
-before it takes a turn in the inbox. The conversation core bounds the rest (the
-queue, shows per conversation) and tells the user.
+A token bucket per sid for what skills send there: a burst goes through, a
+sustained flood past the rate is dropped as it is read, before it takes a turn in
+the inbox. Users' own messages are not rate-limited here (a channel driven by a
+program legitimately sends hundreds a second): the conversation core bounds their
+queue and tells the user when it is full.
 """
 
 from __future__ import annotations
@@ -14,9 +15,7 @@ from dataclasses import dataclass
 
 log = logging.getLogger("atlas.daemon")
 
-#: Messages per second and burst, per sid, from users (parse, create, destroy).
-USER_RATE, USER_BURST = 20.0, 100.0
-#: The same for skills' messages on one sid (show, ask, context, notify, terminate).
+#: Skills' messages per second and burst on one sid (show, ask, context, notify, terminate).
 SKILL_RATE, SKILL_BURST = 100.0, 400.0
 #: Buckets kept before full ones (idle sids) are forgotten.
 MAX_BUCKETS = 10_000

@@ -31,7 +31,7 @@ from ..protocol import (
 )
 from ..store import ConversationState, SqliteConversationState, Store
 from ..transport import BrokerAddress, Reconnected, Session, TransportError
-from .budgets import SKILL_BURST, SKILL_RATE, USER_BURST, USER_RATE, Budget
+from .budgets import SKILL_BURST, SKILL_RATE, Budget
 from .conversations import Conversations
 from .discovery import Discovery
 from .inbox import GLOBAL, FairInbox
@@ -82,7 +82,6 @@ async def serve(config: Config, store: Store | None = None,
 
 
 async def _read(session: Session, inbox: FairInbox[Any], discovery: Discovery) -> None:
-    users = Budget("users' messages", USER_RATE, USER_BURST)
     skills = Budget("skills' messages", SKILL_RATE, SKILL_BURST)
     async for message in session:
         if isinstance(message, Pong):
@@ -95,8 +94,8 @@ async def _read(session: Session, inbox: FairInbox[Any], discovery: Discovery) -
             if discovery.published is not None:
                 _publish(session, [Publish(discovery.published, retain=True)])
         elif (sid := getattr(message, "sid", None)) is not None:
-            by_user = isinstance(message, DialogParse | ChannelCreate | ChannelDestroy)
-            if (users if by_user else skills).allow(sid, time.monotonic()):
+            from_user = isinstance(message, DialogParse | ChannelCreate | ChannelDestroy)
+            if from_user or skills.allow(sid, time.monotonic()):
                 inbox.put(sid, message)
 
 

@@ -20,7 +20,7 @@ from atlas.channel import Channel
 from atlas.core.conversation import MAX_QUEUE, MAX_SHOWS
 from atlas.core.phrases import say
 from atlas.protocol import ChannelShow, ChannelTerminate, DialogParse, Reason
-from atlas.sdk import Request
+from atlas.sdk import Request, Skill
 
 from .peers import DaemonProcess, RawPublisher, colors_skill, wait_skills, write_config
 
@@ -43,11 +43,12 @@ def percentile(values: list[float], q: float) -> float:
 
 async def test_floods_do_not_starve_another_user(mosquitto_url: str, tmp_path: Path) -> None:
     url = mosquitto_url
-    name = f"flood-{uuid.uuid4().hex[:6]}"
-    skill = colors_skill(name, slow=True,
-                         training="\n%[flood]\n  flood me\n  spam me\n  send everything\n")
+    name, flooder = f"colors-{uuid.uuid4().hex[:6]}", f"flood-{uuid.uuid4().hex[:6]}"
+    skill = colors_skill(name, slow=True)
+    flooding = Skill(flooder)
+    flooding.training("en", "%[flood]\n  flood me\n  spam me\n  send everything\n")
 
-    @skill.intent("flood")
+    @flooding.intent("flood")
     async def flood(req: Request) -> None:
         for n in range(SHOWS):
             req.show(f"spam {n}")
@@ -55,9 +56,9 @@ async def test_floods_do_not_starve_another_user(mosquitto_url: str, tmp_path: P
 
     daemon = DaemonProcess(write_config(tmp_path, url, skill_timeout=3)).start()
     try:
-        async with skill.connect(url) as running:
-            serving = asyncio.create_task(running.serve())
-            await wait_skills(url, {name})
+        async with skill.connect(url) as running, flooding.connect(url) as running_flood:
+            serving = [asyncio.create_task(r.serve()) for r in (running, running_flood)]
+            await wait_skills(url, {name, flooder})
             async with Channel(url, uid="alice") as alice, \
                     Channel(url, uid="spammed") as spammed, \
                     Channel(url, uid="mallory") as mallory:
@@ -90,7 +91,8 @@ async def test_floods_do_not_starve_another_user(mosquitto_url: str, tmp_path: P
                 await asyncio.sleep(2)
                 rss_after = daemon.rss()
                 after = [await turn(alice) for _ in range(10)]
-            serving.cancel()
+            for task in serving:
+                task.cancel()
         assert daemon.alive()
         ms = [t * 1000 for t in under]
         print(f"\nflood: idle p50 {statistics.median(idle) * 1000:.1f} ms; under "
