@@ -171,6 +171,22 @@ def test_users_passwd_lang_remove(cli: CliRunner, data_dir: Path) -> None:
     assert store.user("bob") is None
 
 
+def test_users_are_the_same_from_any_folder(tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """No config file and no ATLAS_DATA_DIR: the data lives in XDG_DATA_HOME."""
+    monkeypatch.delenv("ATLAS_DATA_DIR", raising=False)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    for folder in ("one", "two"):
+        (tmp_path / folder).mkdir()
+    monkeypatch.chdir(tmp_path / "one")
+    assert run(CliRunner(), "users", "add", "carol", "--password-stdin",
+               input="pw\n").exit_code == 0
+    monkeypatch.chdir(tmp_path / "two")
+    assert "carol" in run(CliRunner(), "users", "list").output
+    assert (tmp_path / "xdg" / "atlas" / "atlas.sqlite3").is_file()
+    assert not (tmp_path / "one" / "data").exists()
+
+
 def test_user_errors(cli: CliRunner) -> None:
     run(cli, "users", "add", "bob")
     again = run(cli, "users", "add", "bob")
