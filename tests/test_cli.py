@@ -8,8 +8,10 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
+import urllib.request
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -425,32 +427,37 @@ def stack_dir(tmp_path: Path) -> Iterator[Path]:
     yield tmp_path
 
 
-async def test_up_runs_everything_and_stops_everything(stack_dir: Path) -> None:
+async def test_up_says_ready_once_ready_and_stops_everything(stack_dir: Path) -> None:
+    web_port = free_port()
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "atlas", "up", "--config", str(stack_dir / "atlas.yml"),
-        "--broker-port", "0", env=atlas_env(), cwd=stack_dir,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
-        stdin=asyncio.subprocess.DEVNULL)
+        "--broker-port", "0", "--bridge-port", str(web_port), "--host", "127.0.0.1",
+        env=atlas_env(), cwd=stack_dir, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL, stdin=asyncio.subprocess.DEVNULL)
     assert process.stdout is not None
     try:
         lines: list[str] = []
-        while not lines or not lines[-1].startswith("  skill"):
+        while not lines or not lines[-1].startswith("atlas is ready"):
             line = (await asyncio.wait_for(process.stdout.readline(), 120)).decode()
             assert line, f"atlas up ended early: {lines}"
             lines.append(line.rstrip("\n"))
         text = "\n".join(lines)
         url = re.search(r"broker  (mqtt://\S+)", text)
         assert url is not None, text
-        pids = [int(pid) for pid in re.findall(r"pid (\d+)", text)]
-        names = [line.split()[0] for line in lines[1:]]
-        assert names == ["broker", "daemon", "bridge", "skill"]
+        listing = lines[1:lines.index(next(x for x in lines if x.startswith("waiting")))]
+        pids = [int(pid) for pid in re.findall(r"pid (\d+)", "\n".join(listing))]
+        assert [line.split()[0] for line in listing] == ["broker", "daemon", "bridge", "skill"]
         assert len(pids) == 4 and not any(gone(pid) for pid in pids)
-        # The skill is live: it answers `atlas skills` through the embedded broker.
-        while True:
-            code, out, err = await atlas("skills", "--json", "--broker", url.group(1))
-            assert code == 0, err
-            if [skill["name"] for skill in json.loads(out)] == ["echo"]:
-                break
+        # Progress came before the ready line: the skill trained, the page listening.
+        assert "  skill   echo ready" in lines
+        assert f"  bridge  listening on http://127.0.0.1:{web_port}/" in lines
+        assert lines[-1].startswith("atlas is ready") and f":{web_port}/" in lines[-1]
+        # Ready means ready: no retry needed, the skill answers and the page is served.
+        code, out, err = await atlas("skills", "--json", "--broker", url.group(1))
+        assert code == 0, err
+        assert [skill["name"] for skill in json.loads(out)] == ["echo"]
+        page = await asyncio.to_thread(urllib.request.urlopen, f"http://127.0.0.1:{web_port}/")
+        assert page.status == 200
         process.send_signal(signal.SIGINT)
         assert await asyncio.wait_for(process.wait(), 60) == 0
         assert all(gone(pid) for pid in pids)
@@ -458,6 +465,21 @@ async def test_up_runs_everything_and_stops_everything(stack_dir: Path) -> None:
         if process.returncode is None:
             process.kill()
             await process.wait()
+
+
+@pytest.mark.parametrize("option", ["--broker-port", "--bridge-port"])
+async def test_up_with_a_port_in_use_fails_at_once(stack_dir: Path, option: str) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        other = "--bridge-port" if option == "--broker-port" else "--broker-port"
+        code, out, err = await atlas("up", "--config", str(stack_dir / "atlas.yml"),
+                                     option, str(port), other, "0", cwd=stack_dir, timeout=60)
+    assert code == 1
+    assert "ready" not in out and "starting" not in out  # nothing was started
+    assert f"port {port} on 127.0.0.1" in err and "in use" in err
+    assert f"with {option} PORT" in err
 
 
 async def test_up_stops_on_sigterm_too(stack_dir: Path) -> None:
@@ -469,12 +491,12 @@ async def test_up_stops_on_sigterm_too(stack_dir: Path) -> None:
     assert process.stdout is not None
     try:
         text = ""
-        while "  skill" not in text:
+        while "atlas is ready" not in text:
             line = (await asyncio.wait_for(process.stdout.readline(), 120)).decode()
             assert line, text
             text += line
         pids = [int(pid) for pid in re.findall(r"pid (\d+)", text)]
-        assert len(pids) == 3
+        assert len(pids) == 3 and "bridge" not in text
         process.terminate()
         assert await asyncio.wait_for(process.wait(), 60) == 0
         assert all(gone(pid) for pid in pids)
