@@ -364,10 +364,36 @@ async def test_chat_stops_when_its_reader_goes_away(config: Config) -> None:
                 await process.wait()
 
 
-async def test_chat_without_a_daemon_says_so(amqtt_url: str) -> None:
-    code, _, err = await atlas("chat", "--uid", "bob", "--broker", amqtt_url, stdin=b"hi\n")
+async def test_chat_without_a_daemon_waits_then_says_so(amqtt_url: str) -> None:
+    code, _, err = await atlas("chat", "--uid", "bob", "--broker", amqtt_url, "--wait", "4",
+                               stdin=b"hi\n")
     assert code == 1
-    assert err.strip().splitlines()[-1].endswith("is the daemon running?")
+    assert err.count("waiting for the assistant…") == 1
+    assert err.strip().splitlines()[-1] == (
+        "Error: the assistant did not answer within 4 s: is `atlas up` (or `atlas daemon`) "
+        "running on this broker?")
+
+
+async def test_chat_started_before_the_daemon_waits_for_it(config: Config) -> None:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "atlas", "chat", "--uid", "bob", "--broker", config.broker,
+        env=atlas_env(), stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE)
+    assert process.stdin is not None and process.stderr is not None
+    try:
+        line = await asyncio.wait_for(process.stderr.readline(), 60)
+        assert line.decode().strip() == "waiting for the assistant…"
+        async with running_daemon(config):
+            line = await asyncio.wait_for(process.stderr.readline(), 60)
+            assert b"connected as bob (en)" in line
+            out, err = await asyncio.wait_for(process.communicate(b"hello\n"), 60)
+        assert process.returncode == 0, err
+        assert "Hello bob" in out.decode()
+        assert b"waiting" not in err  # said once
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
 
 
 async def test_chat_interrupted_destroys_its_channel(config: Config) -> None:

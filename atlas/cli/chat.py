@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import getpass
 import os
 import queue
 import sys
 import threading
+import time
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -68,6 +71,38 @@ class LineReader:
         if not line and not newline:
             return None, pending
         return line.decode(errors="replace").rstrip("\r"), pending
+
+
+#: Seconds one channel/create waits for its answer before it is sent again.
+CREATE_ATTEMPT = 3.0
+#: Default of ``--wait``: how long chat waits for a daemon that is still starting.
+WAIT = 300.0
+
+
+@contextlib.asynccontextmanager
+async def open_channel(client: Any, sid: str, uid: str, wait: float,
+                       say: Callable[[str], None]) -> AsyncIterator[Channel]:
+    """A channel, asking again until the daemon answers (it may still be starting):
+    "waiting for the assistant…" once, then a clear error after ``wait`` seconds."""
+    deadline = time.monotonic() + wait
+    waiting = False
+    while True:
+        left = deadline - time.monotonic()
+        try:
+            channel = Channel(client, sid, uid, create_timeout=max(0.1, min(CREATE_ATTEMPT, left)))
+            await channel.__aenter__()
+            break
+        except ChannelError:
+            if time.monotonic() >= deadline:
+                raise Failure(f"the assistant did not answer within {wait:.0f} s: is `atlas up` "
+                              "(or `atlas daemon`) running on this broker?") from None
+            if not waiting:
+                say("waiting for the assistant…")
+                waiting = True
+    try:
+        yield channel
+    finally:
+        await channel.__aexit__(None, None, None)
 
 
 def _still_running() -> None:
@@ -145,8 +180,11 @@ async def converse(channel: Channel, reader: LineReader,
               help="Who is speaking (see atlas users).")
 @click.option("--sid", help="Channel id (default: a new one); reuse one to resume.")
 @click.option("--broker", help="Broker URL (default: ATLAS_BROKER, then the configuration).")
+@click.option("--wait", type=click.FloatRange(0), default=WAIT, show_default=True,
+              help="Seconds to wait for an assistant that is still starting.")
 @config_option
-def chat(uid: str, sid: str | None, broker: str | None, config_path: Path | None) -> None:
+def chat(uid: str, sid: str | None, broker: str | None, wait: float,
+         config_path: Path | None) -> None:
     """Talk to atlas from the terminal. Ctrl-D or Ctrl-C to quit."""
     config = load_config(config_path, broker=broker)
     address = broker_address(config.broker_url)
@@ -155,7 +193,7 @@ def chat(uid: str, sid: str | None, broker: str | None, config_path: Path | None
     async def main() -> None:
         async with connected(address, "atlas-chat") as client:
             try:
-                async with Channel(client, sid, uid) as channel:
+                async with open_channel(client, sid, uid, wait, _say) as channel:
                     click.echo(f"connected as {uid} ({channel.lang}) on channel {sid}; "
                                "Ctrl-D to quit", err=True)
                     await converse(channel, LineReader())
@@ -174,3 +212,7 @@ def chat(uid: str, sid: str | None, broker: str | None, config_path: Path | None
         # and keep Python's final flush of stdout from complaining.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         sys.exit(1)
+
+
+def _say(text: str) -> None:
+    click.echo(text, err=True)
