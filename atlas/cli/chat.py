@@ -13,7 +13,6 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from typing import Any
 
 import click
 
@@ -25,6 +24,7 @@ from ..protocol import (
     DialogParse,
     ProtocolError,
 )
+from ..transport import Session
 from .common import BadUsage, Failure, broker_address, config_option, connected, load_config
 from .render import choice_answer, context_of, message_lines, prompt
 
@@ -80,7 +80,7 @@ WAIT = 300.0
 
 
 @contextlib.asynccontextmanager
-async def open_channel(client: Any, sid: str, uid: str, wait: float,
+async def open_channel(session: Session, sid: str, uid: str, wait: float,
                        say: Callable[[str], None]) -> AsyncIterator[Channel]:
     """A channel, asking again until the daemon answers (it may still be starting):
     "waiting for the assistant…" once, then a clear error after ``wait`` seconds."""
@@ -89,7 +89,8 @@ async def open_channel(client: Any, sid: str, uid: str, wait: float,
     while True:
         left = deadline - time.monotonic()
         try:
-            channel = Channel(client, sid, uid, create_timeout=max(0.1, min(CREATE_ATTEMPT, left)))
+            channel = Channel(session, sid, uid,
+                              create_timeout=max(0.1, min(CREATE_ATTEMPT, left)))
             await channel.__aenter__()
             break
         except ChannelError:
@@ -103,14 +104,6 @@ async def open_channel(client: Any, sid: str, uid: str, wait: float,
         yield channel
     finally:
         await channel.__aexit__(None, None, None)
-
-
-def _still_running() -> None:
-    # Python 3.11's asyncio.wait_for, inside aiomqtt's publish, can lose a
-    # cancellation (Ctrl-C) arriving as the broker acknowledges: honour it here.
-    task = asyncio.current_task()
-    if task is not None and task.cancelling():
-        raise asyncio.CancelledError
 
 
 def _resolve(future: asyncio.Future[str | None], line: str | None) -> None:
@@ -164,7 +157,6 @@ async def converse(channel: Channel, reader: LineReader,
                 continue
             turn_over.clear()
             await channel.say(text)
-            _still_running()
     finally:
         printer.cancel()
         await asyncio.gather(printer, return_exceptions=True)

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from .. import mqtt
-from ..protocol import ProtocolError, Skills, parse_message
+from ..protocol import Skills
+from ..transport import BrokerAddress
 from .common import connected
 
 #: Seconds between two "still waiting" lines.
@@ -108,18 +108,13 @@ def fresh(listing: Skills, since: datetime) -> bool:
 async def skills_lists(broker: str) -> AsyncIterator[Skills]:
     """Every skills list the daemon publishes, the retained one first.
 
-    The only MQTT code of start-up: subscribe, parse with the protocol's class.
+    The only MQTT code of start-up: a subscription to the protocol's class.
     """
-    async with connected(mqtt.BrokerAddress.parse(broker), "atlas-up", attempts=None) as client:
-        await client.subscribe(Skills.subscription(), qos=mqtt.QOS)
-        async for incoming in client.messages:
-            payload = incoming.payload if isinstance(incoming.payload, bytes | str) else b""
-            if not payload:
-                continue  # a cleared list: no daemon (yet)
-            with contextlib.suppress(ProtocolError):
-                message = parse_message(str(incoming.topic), payload, (Skills,))
-                if isinstance(message, Skills):
-                    yield message
+    async with connected(BrokerAddress.parse(broker), "atlas-up", attempts=None) as session:
+        await session.subscribe(Skills)
+        async for message in session:
+            if isinstance(message, Skills):  # not Cleared: no daemon (yet)
+                yield message
 
 
 def answers(url: str) -> bool:
