@@ -87,13 +87,15 @@ async def open_channel(session: Session, sid: str, uid: str, wait: float,
     deadline = time.monotonic() + wait
     waiting = False
     while True:
-        left = deadline - time.monotonic()
+        attempt = max(0.1, min(CREATE_ATTEMPT, deadline - time.monotonic()))
+        began = time.monotonic()
         try:
-            channel = Channel(session, sid, uid,
-                              create_timeout=max(0.1, min(CREATE_ATTEMPT, left)))
+            channel = Channel(session, sid, uid, create_timeout=attempt)
             await channel.__aenter__()
             break
-        except ChannelError:
+        except ChannelError as error:
+            if time.monotonic() - began < attempt:
+                raise Failure(str(error)) from None  # not silence: the connection ended
             if time.monotonic() >= deadline:
                 raise Failure(f"the assistant did not answer within {wait:.0f} s: is `atlas up` "
                               "(or `atlas daemon`) running on this broker?") from None
