@@ -10,6 +10,7 @@ PHRASES: dict[str, dict[str, str]] = {
         "ask_timeout": "I stopped waiting for your answer.",
         "skill_gone": "Sorry, the skill handling this has stopped.",
         "error": "Sorry, something went wrong.",
+        "welcome": "Hello! What can I do for you?",
     },
     "fr": {
         "not_understood": "Désolé, je n'ai pas compris.",
@@ -18,6 +19,7 @@ PHRASES: dict[str, dict[str, str]] = {
         "ask_timeout": "J'ai arrêté d'attendre votre réponse.",
         "skill_gone": "Désolé, la compétence qui s'en occupait s'est arrêtée.",
         "error": "Désolé, une erreur s'est produite.",
+        "welcome": "Bonjour ! Que puis-je faire pour vous ?",
     },
 }
 

@@ -24,18 +24,21 @@ from .channel import (
 from .dialog import (
     DialogAsk,
     DialogContext,
+    DialogData,
     DialogNotify,
     DialogParse,
+    DialogSession,
     DialogShow,
     DialogTerminate,
 )
-from .discovery import FALLBACK_INTENT, Bye, Ping, Pong, Skills, SkillSummary
+from .discovery import FALLBACK_INTENT, WELCOME_INTENT, Bye, Ping, Pong, Skills, SkillSummary
 from .intents import IntentRequest, topic_for
 
 #: Messages the daemon listens to.
 DAEMON_INBOX: tuple[type[Message], ...] = (
     Pong, Bye, ChannelCreate, ChannelDestroy,
     DialogParse, DialogAsk, DialogShow, DialogTerminate, DialogContext, DialogNotify,
+    DialogData, DialogSession,
 )
 
 #: Messages a channel listens to, for one sid.
@@ -63,7 +66,9 @@ __all__ = [
     "CHANNEL_INBOX", "DAEMON_INBOX", "FALLBACK_INTENT", "MAX_PAYLOAD",
     "Bye", "ChannelAsk", "ChannelContext", "ChannelCreate", "ChannelCreated",
     "ChannelDestroy", "ChannelDestroyed", "ChannelShow", "ChannelTerminate", "ChannelWork",
-    "DialogAsk", "DialogContext", "DialogNotify", "DialogParse", "DialogShow",
+    "DialogAsk", "DialogContext", "DialogData", "DialogNotify", "DialogParse",
+    "DialogSession", "DialogShow",
     "DialogTerminate", "IntentRequest", "Message", "Ping", "Pong", "ProtocolError", "Reason",
-    "SkillSummary", "Skills", "Topic", "parse_message", "topic_for", "valid_level",
+    "SkillSummary", "Skills", "Topic", "WELCOME_INTENT", "parse_message", "topic_for",
+    "valid_level",
 ]

@@ -6,7 +6,8 @@ import pytest
 
 from atlas.core.phrases import PHRASES, say
 
-KEYS = ["not_understood", "cancelled", "timeout", "ask_timeout", "skill_gone", "error"]
+KEYS = ["not_understood", "cancelled", "timeout", "ask_timeout", "skill_gone", "error",
+        "welcome"]
 
 
 @pytest.mark.parametrize("lang", sorted(PHRASES))
