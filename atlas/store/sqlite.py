@@ -233,7 +233,7 @@ class Store:
     def _bot(self, column: str, value: str) -> Bot | None:
         with self._lock:
             row = self._db.execute(
-                f"SELECT name, id, lang, open, env FROM bots WHERE {column} = ?",  # noqa: S608
+                f"SELECT name, id, lang, open, env FROM bots WHERE {column} = ?",
                 (value,)).fetchone()
         return None if row is None else Bot(row[0], row[1], row[2], bool(row[3]),
                                              json.loads(row[4]))

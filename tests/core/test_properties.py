@@ -62,8 +62,8 @@ from atlas.protocol import (
 from .helpers import (
     ASK_TIMEOUT,
     CATCHALL,
-    GREETER,
     CLOCK,
+    GREETER,
     LIGHTS,
     SKILL_TIMEOUT,
     TIMER,
