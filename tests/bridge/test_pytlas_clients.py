@@ -31,7 +31,7 @@ async def test_a_clicked_choice_is_structured_input(stack: Bridge, alice: Person
         assert answer["data"]["text"] == "Timer started."
         # Outside a question, input naming no intent is not understood.
         await client.send({"type": "data", "data": {"nothing": 1}})
-        answer, done = await client.expect("answer", "done")
+        _, done = await client.expect("answer", "done")
         assert done["reason"] == "not_understood"
 
 
@@ -45,7 +45,7 @@ async def test_the_welcome_once_per_new_conversation(stack: Bridge, alice: Perso
         await client.expect("thinking", "answer", "done")
     async with ws_client(stack) as client:
         await client.send({**hello, "device": "laptop"})
-        ready, answer, done = await client.expect("ready", "answer", "done")
+        _, answer, _ = await client.expect("ready", "answer", "done")
         assert answer["data"]["text"] == "Hello! What can I do for you?"   # the daemon's own
     async with ws_client(stack) as client:
         await client.send({**hello, "device": "laptop"})          # the same conversation
