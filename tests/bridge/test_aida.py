@@ -135,3 +135,42 @@ async def test_a_guest_never_reaches_another_bots_sessions(bridge: Bridge) -> No
             if frame[3] == "btu_msg" and frame[4]["text"].startswith("You are"):
                 assert frame[4]["session"] == session
                 break
+
+
+@pytest.mark.parametrize("broker_name", ["amqtt"], indirect=True)
+async def test_heartbeats_bounds_and_oversized_frames(
+        bridge: Bridge, monkeypatch: pytest.MonkeyPatch) -> None:
+    from websockets.exceptions import ConnectionClosed
+
+    from atlas.bridge import phoenix
+    from atlas.bridge.messages import MAX_FRAME
+
+    guest = add_bot(bridge.store)
+    topic = f"bot:{guest.bot.id}"
+    url = bridge.url.replace("http", "ws") + "socket/websocket?vsn=2.0.0"
+    monkeypatch.setattr(phoenix, "HEARTBEAT_TIMEOUT", 1.5)
+    async with connect(url) as silent:
+        with pytest.raises(ConnectionClosed):      # no heartbeat: closed
+            while True:
+                await silent.recv()
+    monkeypatch.setattr(phoenix, "HEARTBEAT_TIMEOUT", 60.0)
+    async with connect(url) as a, connect(url) as b:
+        alice, other = Phoenix(a), Phoenix(b)
+        await alice.push(topic, "phx_join", {"access_token": guest.token})
+        await other.push(topic, "phx_join", {"access_token": guest.token})
+        session = (await alice.push(topic, "new_session", {}))[4]["response"]["session"]
+        # Too many messages at once: the extra ones get an error, nothing is lost silently.
+        replies = [await alice.push(topic, "utb_msg", {"session": session, "text": "who am i"})
+                   for _ in range(30)]
+        errors = [r[4]["response"]["reason"] for r in replies if r[4]["status"] == "error"]
+        assert errors and all(e.startswith("too many messages") for e in errors)
+        # An oversized frame closes that socket (1009); the other goes on.
+        await a.send(json.dumps(["1", "99", topic, "put_data",
+                                 {"session": session, "data": {"x": "y" * MAX_FRAME}}]))
+        with pytest.raises(ConnectionClosed):
+            while True:
+                await a.recv()
+        assert a.close_code == 1009
+        heartbeat = await other.push("phoenix", "heartbeat", {}, join_ref=None)
+        assert heartbeat[4]["status"] == "ok"
+        assert (await other.push(topic, "new_session", {}))[4]["status"] == "ok"
