@@ -136,6 +136,7 @@ class Guests:
 
     async def open(self, bot: Bot, session: GuestSession, *, welcome: bool = False) -> str:
         """Create (or re-attach to) the session's channel, with its session data."""
+        await self.expire()
         self.store.touch_guest_session(session.id, self.clock())
         return await self.link.open(self.sid(bot, session), session.uid, session=session.data,
                                     welcome=welcome)
