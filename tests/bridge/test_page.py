@@ -96,7 +96,7 @@ async def test_sign_in_chat_card_choice_and_reload(stack: Bridge, alice: Person,
 
     # Reload mid-question: the conversation and the question are still there, once.
     sent: list[str] = []
-    page.on("websocket", lambda socket: socket.on("framesent", sent.append))
+    page.on("websocket", lambda socket: socket.on("framesent", lambda frame: sent.append(frame)))
     await page.reload()
     await expect(page.locator("#status")).to_have_text("connected")
     await expect(log.get_by_text("It is sunny in Paris.")).to_have_count(1)
