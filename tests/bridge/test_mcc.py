@@ -157,3 +157,24 @@ async def test_the_rest_twin_with_a_cookie(bridge: Bridge) -> None:
     assert status == 400 and "type" in body["error"]
     status, body = await post("init", {})
     assert status == 400 and "uid" in body["error"]
+
+
+async def test_sessions_per_bot_are_bounded(bridge_config: Config, store: Store,
+                                            skill_name: str) -> None:
+    from dataclasses import replace
+
+    from atlas.config import Bots
+
+    config = replace(bridge_config, bots=Bots(sessions=1))
+    guest = add_bot(store, open_=True)
+    async with guest_stack(config, store, skill_name) as bridge:
+        async with connect(mcc_url(bridge, guest.bot.id, uid="u1")) as socket:
+            first = await socket.recv()
+            assert (await frame(socket))["utterance"]
+        async with connect(mcc_url(bridge, guest.bot.id, uid="u2")) as socket:
+            assert "sessions" in (await refused(socket))["error"]
+        # The session there is still served.
+        async with connect(mcc_url(bridge, guest.bot.id, uid="u1", interaction=str(first))) \
+                as socket:
+            answer = await event(socket, {"type": "utterance", "utterance": "who am i"})
+            assert answer["utterance"] == 'You are {"uid": "u1"}'
