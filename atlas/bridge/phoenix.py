@@ -23,6 +23,7 @@ from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from atlas.protocol.dialog import MAX_TEXT
 from atlas.store import Bot, GuestSession
 
 from .bots import GuestError, Guests
@@ -308,6 +309,8 @@ async def _utb_msg(state: _Socket, frame: Frame, bot: Bot,
     text = payload.get("text")
     if not isinstance(text, str) or not text.strip():
         raise GuestError("utb_msg needs a non-empty 'text'")
+    if len(text) > MAX_TEXT:
+        raise GuestError(f"a text is at most {MAX_TEXT} characters")
     await state.attach(frame.topic, bot, session)
     await state.guests.say(bot, session, text.strip())
     return {}

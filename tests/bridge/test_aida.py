@@ -126,6 +126,9 @@ async def test_a_guest_never_reaches_another_bots_sessions(bridge: Bridge) -> No
         assert unknown[4]["status"] == "error"
         bad_data = await alice.push(topic_a, "put_data", {"session": session, "data": [1]})
         assert bad_data[4]["status"] == "error"
+        long = await alice.push(topic_a, "utb_msg", {"session": session, "text": "x" * 2001})
+        assert long[4] == {"status": "error",
+                           "response": {"reason": "a text is at most 2000 characters"}}
         heartbeat = await alice.push("phoenix", "heartbeat", {}, join_ref=None)
         assert heartbeat[4] == {"status": "ok", "response": {}}
         # And the session still answers.
