@@ -2,7 +2,8 @@
 
 The skill answers the demo skill's intents and adds a welcome (naming the session's
 first name when it knows one), ``whoami`` (the session data it got), ``echo`` and
-``image`` (called by structured input only: they show the ``__data`` they got).
+``image`` (called by structured input only: they show the ``__data`` they got), and
+``remind`` (structured input too: a notification follows its answer).
 """
 
 from __future__ import annotations
@@ -60,6 +61,15 @@ def guest_skill(name: str) -> Skill:
     async def echo(req: Request) -> None:
         await req.show("echo " + json.dumps(req.data, sort_keys=True),
                        session=req.session)
+
+    @skill.intent("remind")
+    async def remind(req: Request) -> None:
+        async def later() -> None:
+            await asyncio.sleep(0.3)
+            await req.notify(f"Reminder: {(req.data or {}).get('remind')}")
+
+        req.spawn(later())
+        await req.show("OK, I will remind you.")
 
     @skill.intent("image")
     async def image(req: Request) -> None:

@@ -72,6 +72,10 @@ async def test_an_interaction_from_welcome_to_resume(bridge: Bridge) -> None:
         echoed = await event(socket, {"type": "data", "payload": {"echo": "Bob"}})
         assert echoed["utterance"] == 'echo {"echo": "Bob"}'
         assert echoed["payload"]["session"] == {"uid": "u1"}
+        # A notification after the turn is a frame of its own.
+        reply = await event(socket, {"type": "data", "payload": {"remind": "tea"}})
+        assert reply["utterance"] == "OK, I will remind you."
+        assert await frame(socket) == {"utterance": "Reminder: tea", "payload": {}}
         ask = await event(socket, {"type": "utterance", "utterance": "set a timer"})
         assert ask == {"utterance": "Start a 5 minute timer?",
                        "payload": {"require_input": True, "choices": ["yes", "no"]}}
