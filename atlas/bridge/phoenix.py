@@ -146,12 +146,18 @@ class _Socket:
     async def attach(self, topic: str, bot: Bot, session: GuestSession, *,
                      welcome: bool = False) -> None:
         """Follow a session's channel on this socket (the first time it is named here)."""
-        if session.id in self.attached:
+        attached = self.attached.get(session.id)
+        if attached is not None and attached.listener.ended is None:
             return
+        self.detach(session.id)   # a mailbox the hub ended (too slow) is replaced
         listener = self.guests.listen(bot, session)
         task = asyncio.create_task(self._forward(topic, session.id, listener))
         self.attached[session.id] = _Attached(listener, task)
-        await self.guests.open(bot, session, welcome=welcome)
+        try:
+            await self.guests.open(bot, session, welcome=welcome)
+        except BaseException:
+            self.detach(session.id)   # the next message tries again
+            raise
 
     def detach(self, session_id: str) -> None:
         attached = self.attached.pop(session_id, None)
@@ -189,7 +195,8 @@ async def socket(websocket: WebSocket) -> None:
         pass
     finally:
         state.close_all()
-        state.outbox.put_nowait(None)
+        with contextlib.suppress(asyncio.QueueFull):
+            state.outbox.put_nowait(None)
         with contextlib.suppress(Exception):
             await asyncio.wait_for(writer, 2)
         writer.cancel()
