@@ -9,6 +9,7 @@ import json
 import urllib.error
 import urllib.request
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import replace
 from typing import Any
 
@@ -16,9 +17,19 @@ import pytest
 from brokers import running_task
 from websockets.asyncio.client import ClientConnection, connect
 
+from atlas.bridge import Link, broker_address
+from atlas.bridge.bots import Guests
 from atlas.config import Bots, Config
 from atlas.daemon import serve as serve_daemon
+from atlas.protocol import (
+    ChannelCreate,
+    ChannelDestroy,
+    DialogData,
+    DialogParse,
+    DialogSession,
+)
 from atlas.store import Store
+from atlas.transport import Session
 
 from .conftest import Person, wait_for_skill
 from .dialects import PNG, add_bot, guest_skill, guest_stack
@@ -157,3 +168,70 @@ async def test_uploads_are_checked(bridge_config: Config, store: Store, skill_na
             await client.say("who am i")
             _, answer, _ = await client.expect("thinking", "answer", "done")
             assert answer["data"]["text"] == "You are {}"    # no guest's data reaches her
+
+
+@contextlib.asynccontextmanager
+async def spy(url: str) -> AsyncIterator[asyncio.Queue[object]]:
+    """What channels send the daemon on the broker, as protocol messages."""
+    found: asyncio.Queue[object] = asyncio.Queue()
+    kinds = (ChannelCreate, ChannelDestroy, DialogParse, DialogData, DialogSession)
+    async with Session(url, "guest-spy") as client:
+        await client.subscribe(*kinds)
+
+        async def read() -> None:
+            async for message in client:
+                if isinstance(message, kinds):
+                    found.put_nowait(message)
+
+        task = asyncio.create_task(read())
+        try:
+            yield found
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+
+async def test_refused_guests_send_nothing_to_mqtt(bridge_config: Config, store: Store,
+                                                    skill_name: str) -> None:
+    mine, theirs = add_bot(store), add_bot(store)
+    async with guest_stack(bridge_config, store, skill_name) as bridge, \
+            spy(bridge_config.broker) as seen:
+        async with connect(phoenix_url(bridge)) as socket:
+            client = Phoenix(socket, f"bot:{mine.bot.id}")
+            assert (await client.push("phx_join", {"access_token": theirs.token}))[
+                "status"] == "error"
+            for event in ("new_session", "utb_msg", "put_data"):
+                assert (await client.push(event, {"session": "x", "text": "hi",
+                                                  "data": {}}))["status"] == "error"
+            assert (await client.push("phx_join", {"access_token": mine.token}))[
+                "status"] == "ok"
+            for event in ("utb_msg", "put_data", "utb_img", "delete_session"):
+                assert (await client.push(event, {"session": "made-up", "text": "hi",
+                                                  "data": {}, "image": "x"}))[
+                    "status"] == "error"
+            # The first message the broker carries is the good session's own create.
+            session = (await client.push("new_session", {}))["response"]["session"]
+            first = await asyncio.wait_for(seen.get(), 20)
+        assert isinstance(first, ChannelCreate) and first.uid == f"{mine.bot.name}/{session}"
+        assert first.welcome is True
+
+
+async def test_idle_sessions_expire_with_their_images(bridge_config: Config,
+                                                      store: Store) -> None:
+    guest = add_bot(store)
+    now = [1_000_000.0]
+    link = Link(broker_address(bridge_config))
+    guests = Guests(store, link, Bots(expiry_days=30), clock=lambda: now[0])
+    old = store.add_guest_session(guest.bot.name, "", {}, now[0] - 31 * 86400, limit=10)
+    fresh = store.add_guest_session(guest.bot.name, "", {}, now[0] - 86400, limit=10)
+    assert old is not None and fresh is not None
+    image = store.add_guest_image(old.id, "image/png", PNG)
+    async with running_task(link.run()), spy(bridge_config.broker) as seen:
+        await link.wait_connected(20)
+        await guests.expire()
+        destroyed = await asyncio.wait_for(seen.get(), 20)
+    assert destroyed == ChannelDestroy(guests.sid(guest.bot, old))
+    assert store.guest_session(guest.bot.name, old.id) is None
+    assert store.guest_image(image) is None
+    assert store.guest_session(guest.bot.name, fresh.id) is not None
