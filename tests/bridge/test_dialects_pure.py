@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from atlas.bridge.images import image_type
@@ -82,3 +84,18 @@ def test_events() -> None:
 ])
 def test_images_are_told_by_their_first_bytes(data: bytes, kind: str | None) -> None:
     assert image_type(data) == kind
+
+
+def test_every_rest_route_is_described(tmp_path: Path) -> None:
+    from starlette.routing import Route
+
+    from atlas.bridge import Link, broker_address, create_app
+    from atlas.bridge.openapi import SPEC
+    from atlas.config import Config
+    from atlas.store import Store
+
+    config = Config(data_dir=tmp_path)
+    app = create_app(config, Store.in_data_dir(tmp_path), Link(broker_address(config)))
+    paths = {route.path for route in app.routes if isinstance(route, Route)
+             and route.path not in ("/", "/api/openapi.json") and not route.path.endswith("/")}
+    assert paths == set(SPEC["paths"])
