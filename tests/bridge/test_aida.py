@@ -29,7 +29,6 @@ async def bridge(bridge_config: Config, store: Store, skill_name: str
 
 
 @pytest.mark.skipif(not node_ready(), reason="node and tests/bridge/node's npm ci are needed")
-@pytest.mark.parametrize("broker_name", ["amqtt"], indirect=True)
 @pytest.mark.parametrize("vsn", ["2.0.0", "1.0.0"])
 async def test_the_documents_sample_flow_with_the_phoenix_client(
         bridge: Bridge, tmp_path: Path, vsn: str) -> None:

@@ -23,8 +23,8 @@ from atlas.store import Store
 from .dialects import add_bot, guest_stack
 from .helpers import Bridge
 
-pytestmark = [pytest.mark.timeout(120),
-              pytest.mark.parametrize("broker_name", ["amqtt"], indirect=True)]
+pytestmark = pytest.mark.timeout(120)
+amqtt_only = pytest.mark.parametrize("broker_name", ["amqtt"], indirect=True)
 
 
 @pytest.fixture
@@ -93,6 +93,7 @@ async def test_an_interaction_from_welcome_to_resume(bridge: Bridge) -> None:
             "utterance"] == "Sorry, I didn't understand that."
 
 
+@amqtt_only
 async def test_refusals(bridge: Bridge) -> None:
     guest = add_bot(bridge.store, open_=True)
     async with connect(mcc_url(bridge, guest.bot.id)) as socket:
@@ -163,6 +164,7 @@ async def test_the_rest_twin_with_a_cookie(bridge: Bridge) -> None:
     assert status == 400 and "uid" in body["error"]
 
 
+@amqtt_only
 async def test_sessions_per_bot_are_bounded(bridge_config: Config, store: Store,
                                             skill_name: str) -> None:
     from dataclasses import replace
