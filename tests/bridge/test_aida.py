@@ -85,8 +85,12 @@ class Phoenix:
                 return list(frame)
 
     async def raw(self, text: str) -> list[Any]:
+        """Send a frame as is; the next frame that is not a push of the assistant."""
         await self.socket.send(text)
-        return list(json.loads(await self.socket.recv()))
+        while True:
+            frame = json.loads(await self.socket.recv())
+            if frame[3] != "btu_msg":
+                return list(frame)
 
 
 @pytest.mark.parametrize("broker_name", ["amqtt"], indirect=True)
