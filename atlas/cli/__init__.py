@@ -23,6 +23,7 @@ from .. import __version__
 COMMANDS = {
     "acl": "atlas.cli.acl:acl",
     "broker": "atlas.cli.broker:broker",
+    "bots": "atlas.cli.bots:bots",
     "broker-user": "atlas.cli.broker:broker_user",
     "bridge": "atlas.cli.bridge:bridge",
     "chat": "atlas.cli.chat:chat",

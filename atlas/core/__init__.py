@@ -28,6 +28,7 @@ from .events import (
     Resumed,
     SkillGone,
     Throttled,
+    UserGave,
     UserSaid,
 )
 from .records import RecordError, from_record, to_record
@@ -37,5 +38,5 @@ __all__ = [
     "Catalog", "Changes", "Channel", "Closed", "Conversation", "Deadline", "DeadlinePassed",
     "Dismissed", "Effect", "Event", "Opened", "Phase", "Publish", "RecordError", "Registry",
     "Resumed", "SkillGone", "SlotValues", "Throttled", "Understanding", "Understood",
-    "UserSaid", "World", "from_record", "handle", "step", "to_record",
+    "UserGave", "UserSaid", "World", "from_record", "handle", "step", "to_record",
 ]

@@ -12,7 +12,7 @@ from typing import Any
 
 from ..protocol import DialogAsk, DialogNotify, ProtocolError
 from .conversation import Channel, Conversation
-from .events import UserSaid
+from .events import UserGave, UserSaid
 
 #: Bump when the record's shape changes (and teach :func:`from_record` the old one).
 VERSION = 1
@@ -27,7 +27,7 @@ def to_record(channel: Channel) -> dict[str, Any]:
     return {
         "version": VERSION, "sid": channel.sid, "uid": channel.uid, "lang": channel.lang,
         "context": channel.context, "generation": channel.generation,
-        "told_full": channel.told_full,
+        "told_full": channel.told_full, "session": channel.session,
         "conversation": None if conversation is None else _conversation(conversation),
         "queue": [_queued(item) for item in channel.queue],
     }
@@ -41,9 +41,12 @@ def _conversation(conversation: Conversation) -> dict[str, Any]:
             "shows": conversation.shows}
 
 
-def _queued(item: UserSaid | DialogNotify) -> dict[str, Any]:
+def _queued(item: UserSaid | UserGave | DialogNotify) -> dict[str, Any]:
     if isinstance(item, UserSaid):
         return {"said": {"text": item.text, "cid": item.cid, "lang": item.lang,
+                         "settings": item.settings}}
+    if isinstance(item, UserGave):
+        return {"gave": {"data": item.data, "cid": item.cid, "lang": item.lang,
                          "settings": item.settings}}
     return {"notify": item.to_dict()}
 
@@ -60,6 +63,7 @@ def from_record(record: dict[str, Any] | None) -> Channel:
             conversation=None if raw is None else _read_conversation(sid, raw),
             queue=tuple(_read_queued(sid, item) for item in record["queue"]),
             generation=int(record["generation"]),
+            session=dict(record.get("session") or {}),
             told_full=bool(record.get("told_full", False)),
         )
     except (KeyError, TypeError, ValueError, ProtocolError) as error:
@@ -75,8 +79,12 @@ def _read_conversation(sid: str, raw: dict[str, Any]) -> Conversation:
         shows=int(raw.get("shows", 0)))
 
 
-def _read_queued(sid: str, item: dict[str, Any]) -> UserSaid | DialogNotify:
+def _read_queued(sid: str, item: dict[str, Any]) -> UserSaid | UserGave | DialogNotify:
     if "said" in item:
         said = item["said"]
         return UserSaid(sid, said["text"], said["cid"], said["lang"], dict(said["settings"]))
+    if "gave" in item:
+        gave = item["gave"]
+        return UserGave(sid, dict(gave["data"]), gave["cid"], gave["lang"],
+                        dict(gave["settings"]))
     return DialogNotify.from_dict({"sid": sid}, item["notify"])

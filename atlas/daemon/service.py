@@ -24,7 +24,9 @@ from ..protocol import (
     Bye,
     ChannelCreate,
     ChannelDestroy,
+    DialogData,
     DialogParse,
+    DialogSession,
     Pong,
     ProtocolError,
     Skills,
@@ -37,6 +39,9 @@ from .discovery import Discovery
 from .inbox import GLOBAL, FairInbox
 
 log = logging.getLogger("atlas.daemon")
+
+#: What channels send (users' words, not rate-limited here: the core bounds their queue).
+FROM_CHANNELS = (ChannelCreate, ChannelDestroy, DialogParse, DialogData, DialogSession)
 
 #: Changes arriving this close together are trained for once.
 TRAIN_DEBOUNCE = 0.05
@@ -93,10 +98,9 @@ async def _read(session: Session, inbox: FairInbox[Any], discovery: Discovery) -
             # The broker may have restarted without persistence: retained list gone.
             if discovery.published is not None:
                 _publish(session, [Publish(discovery.published, retain=True)])
-        elif (sid := getattr(message, "sid", None)) is not None:
-            from_user = isinstance(message, DialogParse | ChannelCreate | ChannelDestroy)
-            if from_user or skills.allow(sid, time.monotonic()):
-                inbox.put(sid, message)
+        elif (sid := getattr(message, "sid", None)) is not None and (
+                isinstance(message, FROM_CHANNELS) or skills.allow(sid, time.monotonic())):
+            inbox.put(sid, message)
 
 
 async def _converse(session: Session, inbox: FairInbox[Any], conversations: Conversations,
@@ -106,10 +110,13 @@ async def _converse(session: Session, inbox: FairInbox[Any], conversations: Conv
     while True:
         item: Any = await inbox.get()
         for handled in range(1, BATCH + 1):
-            if isinstance(item, DialogParse | Resumed) and (discovery.untrained or resuming):
+            if (discovery.untrained or resuming) and (
+                    isinstance(item, DialogParse | DialogData | Resumed) or (
+                        isinstance(item, ChannelCreate) and item.welcome)):
                 resuming = False
                 # Right after start-up, understanding nothing would be a wrong answer:
-                # hold the text (and everything behind it) until the first training.
+                # hold the text, input or welcome (and everything behind it) until the
+                # first training.
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(discovery.trained.wait(), FIRST_TRAINING_WAIT)
             try:

@@ -24,13 +24,16 @@ from .channel import (
 from .dialog import (
     DialogAsk,
     DialogContext,
+    DialogData,
     DialogNotify,
     DialogParse,
+    DialogSession,
     DialogShow,
     DialogTerminate,
 )
 from .discovery import (
     FALLBACK_INTENT,
+    WELCOME_INTENT,
     Bye,
     EnvSetting,
     Ping,
@@ -47,6 +50,7 @@ from .intents import IntentRequest, topic_for
 DAEMON_INBOX: tuple[type[Message], ...] = (
     Pong, Bye, SkillPong, SkillBye, ChannelCreate, ChannelDestroy,
     DialogParse, DialogAsk, DialogShow, DialogTerminate, DialogContext, DialogNotify,
+    DialogData, DialogSession,
 )
 
 #: Messages a channel listens to, for one sid.
@@ -71,11 +75,12 @@ def parse_message(topic: str, payload: bytes | str,
 
 
 __all__ = [
-    "CHANNEL_INBOX", "DAEMON_INBOX", "FALLBACK_INTENT", "MAX_PAYLOAD",
+    "CHANNEL_INBOX", "DAEMON_INBOX", "FALLBACK_INTENT", "MAX_PAYLOAD", "WELCOME_INTENT",
     "Bye", "ChannelAsk", "ChannelContext", "ChannelCreate", "ChannelCreated",
     "ChannelDestroy", "ChannelDestroyed", "ChannelShow", "ChannelTerminate", "ChannelWork",
-    "DialogAsk", "DialogContext", "DialogNotify", "DialogParse", "DialogShow",
-    "DialogTerminate", "EnvSetting", "IntentRequest", "Message", "Ping", "Pong",
-    "ProtocolError", "Reason", "SkillBye", "SkillPong", "SkillSummary", "Skills", "Topic",
+    "DialogAsk", "DialogContext", "DialogData", "DialogNotify", "DialogParse",
+    "DialogSession", "DialogShow", "DialogTerminate", "EnvSetting", "IntentRequest",
+    "Message", "Ping", "Pong", "ProtocolError", "Reason", "SkillBye", "SkillPong",
+    "SkillSummary", "Skills", "Topic",
     "in_language", "parse_message", "topic_for", "valid_level",
 ]

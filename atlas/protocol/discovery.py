@@ -10,6 +10,9 @@ from .base import Message, ProtocolError, Topic, read, valid_level
 
 #: The intent a skill declares to receive what nothing else understands.
 FALLBACK_INTENT = "__fallback__"
+#: The intent a skill declares to welcome a new conversation (``channel/create``
+#: with ``welcome``); never trained, never parsed to.
+WELCOME_INTENT = "__welcome__"
 
 # What one pong may hold. Any skill login can publish a pong, so a pong is checked
 # as strictly as any message; the training data's content is checked when loaded

@@ -1,5 +1,5 @@
-"""Where users, their language, their skill settings, their credentials and the
-daemon's conversations live."""
+"""Where users, their language, their skill settings and their credentials live;
+bots and their guests' sessions and images too; and the daemon's conversations."""
 
 from .conversations import (
     Armed,
@@ -8,7 +8,17 @@ from .conversations import (
     SqliteConversationState,
     Stored,
 )
-from .sqlite import Store, UnknownUser, User, UserExists
+from .sqlite import (
+    Bot,
+    BotExists,
+    GuestSession,
+    Store,
+    UnknownBot,
+    UnknownUser,
+    User,
+    UserExists,
+)
 
-__all__ = ["Armed", "Batch", "ConversationState", "SqliteConversationState", "Store",
-           "Stored", "UnknownUser", "User", "UserExists"]
+__all__ = ["Armed", "Batch", "Bot", "BotExists", "ConversationState", "GuestSession",
+           "SqliteConversationState", "Store", "Stored", "UnknownBot", "UnknownUser", "User",
+           "UserExists"]

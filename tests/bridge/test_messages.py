@@ -206,3 +206,15 @@ def test_strip_markdown(markdown: str, plain: str) -> None:
     assert strip_markdown(markdown) == plain
 
 
+def test_pytlas_mobile_frames_and_the_additions() -> None:
+    from atlas.bridge.messages import UserData
+
+    # pytlas-mobile sends {"message"} with no type, as pytlas-server accepted.
+    assert parse_client('{"message": " hi "}') == UserMessage("hi")
+    assert parse_client('{"type": "data", "data": {"choice": "yes"}}') == UserData(
+        {"choice": "yes"})
+    assert parse_client('{"type": "authenticate", "token": "t", "welcome": true}') == \
+        Authenticate("t", "web", True)
+    for bad in ('{"type": "data", "data": [1]}', '{"type": "data"}', '{"message": ""}'):
+        with pytest.raises(ClientError):
+            parse_client(bad)

@@ -3,10 +3,20 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 
-from atlas.core import Channel, Phase, RecordError, Resumed, from_record, step, to_record
+from atlas.core import (
+    Channel,
+    Phase,
+    RecordError,
+    Resumed,
+    UserGave,
+    from_record,
+    step,
+    to_record,
+)
 from atlas.core.phrases import say
 from atlas.protocol import ChannelShow, ChannelTerminate, IntentRequest, Reason
 
@@ -29,8 +39,11 @@ def every_shape() -> list[Channel]:
     slotted, _ = run(new_channel(lang="fr"),
                      [said("lights in the kitchen and garage", settings={"LIGHTS_TOPIC": "t"})],
                      WORLD)
-    return [new_channel(), busy, asked, slotted, Channel("s9", "bob", "fr", context="timer",
-                                                         generation=41)]
+    gave = replace(busy, queue=(*busy.queue, UserGave("s1", {"choice": "yes", "n": [1]}, "c4",
+                                                          "en", {"K": "v"})),
+                   session={"first_name": "Ada", "cart": [{"id": 3}]}, told_full=True)
+    return [new_channel(), busy, asked, slotted, gave,
+            Channel("s9", "bob", "fr", context="timer", generation=41)]
 
 
 @pytest.mark.parametrize("channel", every_shape(), ids=lambda c: c.phase.value)
