@@ -26,12 +26,16 @@ TOKEN_REVOKED = INVALID_TOKEN.because("token revoked")
 
 
 def sweep(hub: Hub, store: Store, tokens: Tokens) -> int:
-    """Close the sockets no longer allowed; how many were closed."""
-    listeners = hub.listeners()
+    """Close the sockets no longer allowed; how many were closed.
+
+    Only sockets signed in with a token are users' (they carry its family); bots'
+    guests have sessions of their own, with their own expiry.
+    """
+    listeners = [each for each in hub.listeners() if each.family]
     if not listeners:
         return 0
     gone = {uid for uid in {each.uid for each in listeners} if store.user(uid) is None}
-    revoked = tokens.revoked({each.family for each in listeners if each.family})
+    revoked = tokens.revoked({each.family for each in listeners})
     ended = 0
     for each in listeners:
         reason = _reason(each, gone, revoked)
