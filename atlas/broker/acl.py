@@ -28,15 +28,9 @@ from dataclasses import dataclass, field
 
 from ..protocol import (
     CHANNEL_INBOX,
+    CHANNEL_OUTBOX,
+    DAEMON_INBOX,
     Bye,
-    ChannelCreate,
-    ChannelDestroy,
-    DialogAsk,
-    DialogContext,
-    DialogNotify,
-    DialogParse,
-    DialogShow,
-    DialogTerminate,
     Message,
     Ping,
     Pong,
@@ -50,9 +44,12 @@ from ..protocol.intents import PREFIX as INTENTS_PREFIX
 DAEMON, BRIDGE, OPERATOR = "daemon", "bridge", "operator"
 SKILL_PREFIX = "skill-"
 
-_SKILL_SAYS: tuple[type[Message], ...] = (
-    DialogAsk, DialogShow, DialogTerminate, DialogContext, DialogNotify)
-_CHANNEL_SAYS: tuple[type[Message], ...] = (ChannelCreate, ChannelDestroy, DialogParse)
+# What skills say on a sid: whatever the daemon reads that is neither a channel's
+# nor discovery, so that a message added to the protocol is granted where it belongs.
+_SKILL_SAYS: tuple[type[Message], ...] = tuple(
+    kind for kind in DAEMON_INBOX
+    if kind not in CHANNEL_OUTBOX and kind not in (Pong, Bye, SkillPong, SkillBye))
+_CHANNEL_SAYS = CHANNEL_OUTBOX
 
 
 @dataclass(frozen=True)
@@ -86,8 +83,7 @@ def roles(skills: Iterable[SkillGrant]) -> list[Login]:
     logins = [
         Login(DAEMON,
               publish=(*_all((Ping, Skills)), *_all(CHANNEL_INBOX), INTENTS_PREFIX + "#"),
-              subscribe=_all((Pong, Bye, SkillPong, SkillBye, ChannelCreate, ChannelDestroy,
-                              *_SKILL_SAYS, DialogParse))),
+              subscribe=_all(DAEMON_INBOX)),
         Login(BRIDGE, publish=_all(_CHANNEL_SAYS),
               subscribe=(*_all(CHANNEL_INBOX), *_all((Ping, Skills)))),
         Login(OPERATOR, publish=(*_all(_CHANNEL_SAYS), Ping.subscription()),

@@ -20,13 +20,12 @@ from .. import __version__
 from ..config import Config
 from ..core import Publish, Resumed, SkillGone
 from ..protocol import (
+    CHANNEL_OUTBOX,
     DAEMON_INBOX,
     Bye,
     ChannelCreate,
-    ChannelDestroy,
     DialogData,
     DialogParse,
-    DialogSession,
     Pong,
     ProtocolError,
     Skills,
@@ -39,9 +38,6 @@ from .discovery import Discovery
 from .inbox import GLOBAL, FairInbox
 
 log = logging.getLogger("atlas.daemon")
-
-#: What channels send (users' words, not rate-limited here: the core bounds their queue).
-FROM_CHANNELS = (ChannelCreate, ChannelDestroy, DialogParse, DialogData, DialogSession)
 
 #: Changes arriving this close together are trained for once.
 TRAIN_DEBOUNCE = 0.05
@@ -99,8 +95,8 @@ async def _read(session: Session, inbox: FairInbox[Any], discovery: Discovery) -
             if discovery.published is not None:
                 _publish(session, [Publish(discovery.published, retain=True)])
         elif (sid := getattr(message, "sid", None)) is not None and (
-                isinstance(message, FROM_CHANNELS) or skills.allow(sid, time.monotonic())):
-            inbox.put(sid, message)
+                isinstance(message, CHANNEL_OUTBOX) or skills.allow(sid, time.monotonic())):
+            inbox.put(sid, message)   # channels' messages: the core bounds their queue
 
 
 async def _converse(session: Session, inbox: FairInbox[Any], conversations: Conversations,

@@ -53,6 +53,11 @@ DAEMON_INBOX: tuple[type[Message], ...] = (
     DialogData, DialogSession,
 )
 
+#: Messages a channel sends (the rest of the daemon's inbox is skills').
+CHANNEL_OUTBOX: tuple[type[Message], ...] = (
+    ChannelCreate, ChannelDestroy, DialogParse, DialogData, DialogSession,
+)
+
 #: Messages a channel listens to, for one sid.
 CHANNEL_INBOX: tuple[type[Message], ...] = (
     ChannelCreated, ChannelDestroyed, ChannelShow, ChannelAsk, ChannelWork,
@@ -75,7 +80,8 @@ def parse_message(topic: str, payload: bytes | str,
 
 
 __all__ = [
-    "CHANNEL_INBOX", "DAEMON_INBOX", "FALLBACK_INTENT", "MAX_PAYLOAD", "WELCOME_INTENT",
+    "CHANNEL_INBOX", "CHANNEL_OUTBOX", "DAEMON_INBOX", "FALLBACK_INTENT", "MAX_PAYLOAD",
+    "WELCOME_INTENT",
     "Bye", "ChannelAsk", "ChannelContext", "ChannelCreate", "ChannelCreated",
     "ChannelDestroy", "ChannelDestroyed", "ChannelShow", "ChannelTerminate", "ChannelWork",
     "DialogAsk", "DialogContext", "DialogData", "DialogNotify", "DialogParse",
