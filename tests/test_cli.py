@@ -97,6 +97,12 @@ def test_tables() -> None:
     skills = skills_table([SkillSummary("timer", "1.0", "me", "", {"set_timer": ["duration"],
                                         "stop": []}, {"SOUND": "string"}, ["en"])])
     assert "set_timer(duration), stop" in skills and "SOUND:string" in skills
+    skills = skills_table([SkillSummary("old", "1.0", "me", "", {"a": [], "b": []}, {}, ["fr"],
+                                        "/srv/training/old", ["b"])])
+    first, row, warning = skills.splitlines()
+    assert row.split()[-2:] == ["/srv/training/old", "fr"]
+    assert warning == ("warning: old: no training data for b "
+                       "(give some in the training_dir, old/<lang>.chatl)")
 
 
 @pytest.mark.parametrize(("text", "expected"), [
@@ -271,8 +277,9 @@ async def test_skills_table(broker_url: str) -> None:
         code, out, err = await atlas("skills", "--broker", broker_url, "--wait", "1")
     assert code == 0, err
     header, row = out.splitlines()
-    assert header.split() == ["NAME", "VERSION", "AUTHOR", "INTENTS", "ENV"]
-    assert row.split() == ["timer", "2.1", "tests", "set_timer(duration)", "SOUND:string"]
+    assert header.split() == ["NAME", "VERSION", "AUTHOR", "INTENTS", "ENV", "TRAINING"]
+    # No daemon: nobody can say where its training comes from.
+    assert row.split() == ["timer", "2.1", "tests", "set_timer(duration)", "SOUND:string", "?"]
 
 
 async def test_skills_with_an_unreachable_broker_exits_3() -> None:

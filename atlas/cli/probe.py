@@ -11,6 +11,7 @@ import aiomqtt
 
 from .. import __version__, mqtt
 from ..protocol import Ping, Pong, ProtocolError, Skills, SkillSummary, parse_message
+from ..protocol.discovery import with_daemon_view
 
 log = logging.getLogger(__name__)
 
@@ -59,4 +60,4 @@ async def live_skills(client: aiomqtt.Client, wait: float) -> list[SkillSummary]
             daemon = message
         elif isinstance(message, Pong):
             heard[message.name] = SkillSummary.of(message)
-    return [heard[name] for name in sorted(heard)]
+    return [with_daemon_view(heard[name], daemon) for name in sorted(heard)]

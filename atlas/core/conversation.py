@@ -59,7 +59,9 @@ class Understood:
 class Understanding(Protocol):
     """What the core asks of the interpreter (pure functions of their arguments)."""
 
-    def parse(self, lang: str, text: str, scope: frozenset[str]) -> Understood: ...
+    def parse(self, lang: str, text: str, scope: frozenset[str], *,
+              strict: bool = False) -> Understood:
+        """``strict``: what the scope's intents do not clearly cover is not understood."""
 
     def parse_slot(self, lang: str, intent: str, slot: str, text: str) -> SlotValues: ...
 
@@ -77,6 +79,9 @@ class World:
     version: str
     skill_timeout: float
     ask_timeout: float
+    #: Skills that read each slot as a list of objects (``[{"value": …}]``, as the
+    #: original atlas sent them) rather than plain values.
+    object_slots: frozenset[str] = frozenset()
 
 
 class Phase(StrEnum):
@@ -153,11 +158,16 @@ def _cancel(channel: Channel, world: World) -> Step:
 
 def _start(channel: Channel, said: UserSaid, world: World) -> Step:
     scope = world.catalog.scope(channel.context)
-    understood = world.understanding.parse(said.lang, said.text, scope)
+    fallback = world.catalog.fallback_in(channel.context)
+    # A context with a fallback of its own (interactive fiction) wants what its
+    # intents do not cover, never the closest of them.
+    strict = fallback is not None and fallback != FALLBACK_INTENT
+    understood = (world.understanding.parse(said.lang, said.text, scope, strict=True) if strict
+                  else world.understanding.parse(said.lang, said.text, scope))
     intent, slots = understood.intent, understood.slots
     skill = world.catalog.skill_for(intent) if intent else None
-    if skill is None and world.catalog.fallback is not None:
-        intent, slots, skill = FALLBACK_INTENT, {}, world.catalog.fallback
+    if skill is None and fallback is not None:
+        intent, slots, skill = fallback, {}, world.catalog.skill_for(fallback)
     if intent is None or skill is None:
         return channel, [_show(channel, say("not_understood", said.lang)),
                          Publish(ChannelTerminate(channel.sid, Reason.NOT_UNDERSTOOD))]
@@ -198,12 +208,19 @@ def _call(channel: Channel, conversation: Conversation, world: World, choice: st
     request = IntentRequest(
         intent=conversation.intent, cid=conversation.cid, sid=channel.sid, uid=channel.uid,
         lang=conversation.lang, version=world.version, env=conversation.env,
-        slots={name: _flat(values) for name, values in conversation.slots.items() if values},
+        slots=_slots(conversation, world),
         rich_slots=conversation.slots, choice=choice, text=conversation.text,
     )
     channel = replace(channel, conversation=conversation)
     channel, deadline = _arm(channel, world.skill_timeout)
     return channel, [Publish(ChannelWork(channel.sid)), Publish(request), deadline]
+
+
+def _slots(conversation: Conversation, world: World) -> dict[str, Any]:
+    if conversation.skill in world.object_slots:
+        return {name: [dict(value) for value in values]
+                for name, values in conversation.slots.items() if values}
+    return {name: _flat(values) for name, values in conversation.slots.items() if values}
 
 
 def _flat(values: SlotValues) -> Any:
@@ -262,9 +279,10 @@ def _skill_context(channel: Channel, conversation: Conversation, context: Dialog
     return channel, effects
 
 
-def _skill_terminate(channel: Channel, conversation: Conversation, _: DialogTerminate,
+def _skill_terminate(channel: Channel, conversation: Conversation, terminate: DialogTerminate,
                      world: World) -> Step:
-    return _drain(*_finish(channel, Reason.NOMINAL, []), world)
+    reason = Reason.ERROR if terminate.error else Reason.NOMINAL
+    return _drain(*_finish(channel, reason, []), world)
 
 
 def _notify(channel: Channel, notify: DialogNotify, world: World) -> Step:
@@ -287,7 +305,7 @@ def _deadline_passed(channel: Channel, passed: DeadlinePassed, world: World) -> 
 
 def _skill_gone(channel: Channel, gone: SkillGone, world: World) -> Step:
     effects: list[Effect] = []
-    if channel.context is not None and not world.catalog.scope(channel.context):
+    if channel.context is not None and not world.catalog.serves(channel.context):
         # Nothing live answers in this context any more: don't strand the user in it.
         channel = replace(channel, context=None)
         effects.append(Publish(ChannelContext(channel.sid, None)))

@@ -27,12 +27,27 @@ class Catalog:
     def fallback(self) -> str | None:
         return self.owners.get(FALLBACK_INTENT)
 
+    def fallback_in(self, context: str | None) -> str | None:
+        """The intent for what nothing in ``context`` understands: ``<context>/__fallback__``
+        when a skill declares it, else the global fallback (``None`` when neither)."""
+        if context is not None and f"{context}/{FALLBACK_INTENT}" in self.owners:
+            return f"{context}/{FALLBACK_INTENT}"
+        return FALLBACK_INTENT if FALLBACK_INTENT in self.owners else None
+
+    def serves(self, context: str) -> bool:
+        """Some live skill has intents in ``context`` (its fallback counts)."""
+        return any(intent.startswith(context + "/") for intent in self.owners)
+
     def scope(self, context: str | None) -> frozenset[str]:
-        """Intents the interpreter may consider: the context's, or the root ones."""
+        """Intents the interpreter may consider: the context's, or the root ones.
+
+        Fallbacks are never candidates: they take what the others leave.
+        """
         if context is None:
             return frozenset(i for i in self.owners if "/" not in i and i != FALLBACK_INTENT)
         prefix = context + "/"
-        return frozenset(i for i in self.owners if i.startswith(prefix))
+        return frozenset(i for i in self.owners
+                         if i.startswith(prefix) and i != prefix + FALLBACK_INTENT)
 
 
 @dataclass(frozen=True)

@@ -138,6 +138,7 @@ async def _watch(client: aiomqtt.Client, inbox: asyncio.Queue[Any], discovery: D
             await mqtt.publish(client, discovery.ping)
             _unless_cancelled()
             last_ping = now
+        discovery.poll_training(now)
         for name in discovery.expire(now):
             inbox.put_nowait(SkillGone(name))
         await asyncio.sleep(tick)

@@ -30,12 +30,13 @@ class NluUnderstanding:
     def _for(self, lang: str) -> nlu.Interpreter | None:
         return self.interpreters.get(lang) or self.interpreters.get(lang.split("_")[0][:2])
 
-    def parse(self, lang: str, text: str, scope: frozenset[str]) -> Understood:
+    def parse(self, lang: str, text: str, scope: frozenset[str], *,
+              strict: bool = False) -> Understood:
         interpreter = self._for(lang)
         if interpreter is None or not scope:
             return Understood(None)
         try:
-            parsed = interpreter.parse(text, scope, now=self._now())
+            parsed = interpreter.parse(text, scope, now=self._now(), strict=strict)
         except Exception:
             log.exception("interpreter %s failed to parse a message", lang)
             return Understood(None)

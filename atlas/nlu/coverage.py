@@ -83,9 +83,10 @@ class Coverage:
     def _is_content(self, word: str) -> bool:
         return bool(word) and word[0].isalpha() and word not in self._function
 
-    def out_of_domain(self, words: Iterable[str]) -> bool:
-        """`words` are folded words outside the utterance's slots."""
-        if not self.enabled:
+    def out_of_domain(self, words: Iterable[str], *, force: bool = False) -> bool:
+        """`words` are folded words outside the utterance's slots; `force` applies the
+        test even where it is not enabled (a caller that prefers rejecting)."""
+        if not (self.enabled or force):
             return False
         stem = stemmer_for(self.lang).stem
         known = foreign = 0

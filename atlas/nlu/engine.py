@@ -233,7 +233,9 @@ class SnipsLikeInterpreter:
     # -- parsing ------------------------------------------------------------
 
     def parse(self, text: str, scope: Collection[str] | None = None, *,
-              now: datetime | None = None) -> Parse:
+              now: datetime | None = None, strict: bool = False) -> Parse:
+        """``strict``: check foreign vocabulary within a scope too (a context whose
+        fallback should get what its intents do not cover)."""
         if self._classifier is None:
             raise RuntimeError("interpreter is not fitted")
         typed = Typed(text, tokenize(text))
@@ -249,10 +251,11 @@ class SnipsLikeInterpreter:
             return Parse(typed.text, None, confidence, {})
         slots, covered = self._fill(text, tokens, intent, now, typed)
         # An answer within a scope is expected, and often a bare word: only
-        # free-standing utterances are checked for foreign vocabulary.
-        if scope is None and self._coverage is not None and self._coverage.out_of_domain(
-            w for k, t in enumerate(tokens) if k not in covered and (w := fold_word(t.norm))
-        ):
+        # free-standing utterances are checked for foreign vocabulary (and, when
+        # asked, those of a context with a fallback of its own).
+        outside = (w for k, t in enumerate(tokens) if k not in covered and (w := fold_word(t.norm)))
+        if (scope is None or strict) and self._coverage is not None \
+                and self._coverage.out_of_domain(outside, force=strict):
             return Parse(typed.text, None, 1.0 - confidence, {})
         return Parse(typed.text, intent, confidence, slots)
 

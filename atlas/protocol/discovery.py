@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Self
 
 from .base import Message, ProtocolError, Topic, read, valid_level
@@ -116,6 +116,11 @@ class SkillSummary:
     intents: dict[str, list[str]]
     env: dict[str, str]
     languages: list[str]
+    #: Where the daemon got the skill's training data: "skill" (its pong), the
+    #: training_dir folder it read, or "" (none). Known to the daemon only.
+    training_from: str = ""
+    #: Intents with no training example in any language (fallbacks excepted).
+    untrained: list[str] = field(default_factory=list)
 
     @classmethod
     def of(cls, pong: Pong) -> SkillSummary:
@@ -123,9 +128,14 @@ class SkillSummary:
                    pong.intents, pong.env, pong.languages)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "version": self.version, "author": self.author,
+        data = {"name": self.name, "version": self.version, "author": self.author,
                 "description": self.description, "intents": self.intents, "env": self.env,
                 "languages": self.languages}
+        if self.training_from:
+            data["training_from"] = self.training_from
+        if self.untrained:
+            data["untrained"] = self.untrained
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SkillSummary:
@@ -133,7 +143,8 @@ class SkillSummary:
         return cls(read(data, "name", str, what), str(data.get("version") or ""),
                    str(data.get("author") or ""), str(data.get("description") or ""),
                    dict(data.get("intents") or {}), dict(data.get("env") or {}),
-                   list(data.get("languages") or []))
+                   list(data.get("languages") or []), str(data.get("training_from") or ""),
+                   [str(i) for i in data.get("untrained") or []])
 
 
 @dataclass(frozen=True)
@@ -166,3 +177,11 @@ class Skills(Message):
         return cls(read(data, "version", str, what), read(data, "started_at", str, what),
                    tuple(SkillSummary.from_dict(s) for s in skills if isinstance(s, dict)),
                    dict(data.get("conflicts") or {}))
+
+
+def with_daemon_view(summary: SkillSummary, daemon: Skills | None) -> SkillSummary:
+    """A skill's own summary (from its pong) with what only the daemon knows of it."""
+    known = next((s for s in daemon.skills if s.name == summary.name), None) if daemon else None
+    if known is None:
+        return summary
+    return replace(summary, training_from=known.training_from, untrained=known.untrained)

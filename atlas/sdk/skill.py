@@ -196,7 +196,7 @@ class Skill:
                           message.intent, message.cid)
             if not request.terminated:
                 request.show(request._("Sorry, something went wrong."))
-                request.terminate()
+                request.terminate(error=True)
             return request
         if not (request.asked or request.terminated):
             request.terminate()
