@@ -99,7 +99,7 @@ def test_tables() -> None:
     assert "set_timer(duration), stop" in skills and "SOUND:string" in skills
     skills = skills_table([SkillSummary("old", "1.0", "me", "", {"a": [], "b": []}, {}, ["fr"],
                                         "/srv/training/old", ["b"])])
-    first, row, warning = skills.splitlines()
+    _first, row, warning = skills.splitlines()
     assert row.split()[-2:] == ["/srv/training/old", "fr"]
     assert warning == ("warning: old: no training data for b "
                        "(give some in the training_dir, old/<lang>.chatl)")

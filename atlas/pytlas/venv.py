@@ -19,7 +19,7 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -72,10 +72,8 @@ def ensure(root: Path | None = None, *, requirements: Path | None = None,
     """The environment's Python, built first if need be; ``requirements`` is a skill's
     ``requirements.txt``, installed once per content."""
     folder = env_dir(root)
-    python = python_of(folder)
-    with _locked(folder.parent / f".pytlas-{PYTLAS_VERSION}.lock"):
-        if not (folder / READY).is_file():
-            build(folder, say)
+    python = prepare(folder, REQUIREMENTS, ["{python}", str(HOST), "--check"], say)
+    with _locked(_lock_of(folder)):
         if requirements is not None and requirements.is_file():
             digest = hashlib.sha256(requirements.read_bytes()).hexdigest()[:16]
             mark = folder / f".requirements-{digest}"
@@ -86,23 +84,43 @@ def ensure(root: Path | None = None, *, requirements: Path | None = None,
     return python
 
 
-def build(folder: Path, say: Callable[[str], None] = print) -> float:
-    """Create the environment (about half a minute with a warm pip cache); its seconds."""
-    say(f"atlas: preparing pytlas {PYTLAS_VERSION} in {folder} (first use only, "
-        "needs the package index)…")
+def _lock_of(folder: Path) -> Path:
+    return folder.with_name(f".{folder.name}.lock")
+
+
+def prepare(folder: Path, requirements: Sequence[str], check: Sequence[str] | None = None,
+            say: Callable[[str], None] = print) -> Path:
+    """A virtual environment in ``folder`` with ``requirements``, built once; its Python.
+
+    ``check`` is a command run in the new environment before it is kept (``{python}``
+    stands for its interpreter).
+    """
+    with _locked(_lock_of(folder)):
+        if not (folder / READY).is_file():
+            build(folder, requirements, check, say)
+    return python_of(folder)
+
+
+def build(folder: Path, requirements: Sequence[str], check: Sequence[str] | None = None,
+          say: Callable[[str], None] = print) -> float:
+    """Create the environment (about 40 s for pytlas with a warm pip cache); its seconds."""
+    what = " ".join(requirements)
+    say(f"atlas: preparing {what} in {folder} (first use only, needs the package index)…")
     started = time.perf_counter()
     shutil.rmtree(folder, ignore_errors=True)
     tmp = folder.with_name(f".{folder.name}.tmp-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
     try:
         _run([sys.executable, "-m", "venv", str(tmp)], "python -m venv")
-        _run(_pip(python_of(tmp), *REQUIREMENTS), f"pip install {' '.join(REQUIREMENTS)}")
-        _run([str(python_of(tmp)), str(HOST), "--check"], "importing pytlas")
+        _run(_pip(python_of(tmp), *requirements), f"pip install {what}")
+        if check:
+            python = str(python_of(tmp))
+            _run([part.replace("{python}", python) for part in check], "checking " + what)
         os.replace(tmp, folder)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     seconds = time.perf_counter() - started
-    (folder / READY).write_text(f"pytlas {PYTLAS_VERSION}, built in {seconds:.1f} s\n")
-    say(f"atlas: pytlas environment ready in {seconds:.1f} s (reused from now on)")
+    (folder / READY).write_text(f"{what}, built in {seconds:.1f} s\n")
+    say(f"atlas: {what} ready in {seconds:.1f} s (reused from now on)")
     return seconds
