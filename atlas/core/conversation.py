@@ -197,6 +197,10 @@ def _answer(channel: Channel, conversation: Conversation, said: UserSaid, world:
             values = resolved
     else:
         values = understanding.parse_slot(said.lang, conversation.intent, ask.slot, said.text)
+        if not values and not world.catalog.declares(conversation.intent, ask.slot):
+            # A slot no training describes (pytlas skills ask such ones): the answer
+            # as typed is its value, as pytlas gives it.
+            values = [{"value": said.text, "raw": said.text, "entity": ""}]
         if not values:
             return _ask_again(channel, ask, world)
     slots = {**conversation.slots, ask.slot: values}

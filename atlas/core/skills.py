@@ -19,9 +19,14 @@ class Catalog:
 
     owners: Mapping[str, str] = field(default_factory=dict)
     env_keys: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    #: The slots each intent's owner declared.
+    slots: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     def skill_for(self, intent: str) -> str | None:
         return self.owners.get(intent)
+
+    def declares(self, intent: str, slot: str) -> bool:
+        return slot in self.slots.get(intent, ())
 
     @property
     def fallback(self) -> str | None:
@@ -95,4 +100,6 @@ class Registry:
             for intent, names in sorted(claims.items()) if len(names) > 1
         }
         env_keys = {name: tuple(pong.env) for name, pong in self.skills.items()}
-        return Catalog(owners, env_keys), conflicts
+        slots = {intent: tuple(self.skills[name].intents[intent])
+                 for intent, name in owners.items()}
+        return Catalog(owners, env_keys, slots), conflicts

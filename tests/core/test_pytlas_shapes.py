@@ -6,13 +6,14 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from atlas.core import Channel, Registry, Understood, World, step
-from atlas.protocol import ChannelTerminate, IntentRequest, Pong, Reason
+from atlas.protocol import ChannelAsk, ChannelTerminate, IntentRequest, Pong, Reason
 
 from .helpers import (
     ASK_TIMEOUT,
     SKILL_TIMEOUT,
     VERSION,
     KeywordUnderstanding,
+    ask,
     context,
     new_channel,
     of,
@@ -111,3 +112,23 @@ def test_slots_go_as_objects_to_the_skills_configured_so() -> None:
     [request] = of(step(new_channel(), said("add milk"), objects)[1], IntentRequest)
     assert request.slots == {"item": [{"value": "milk", "raw": "milk", "entity": "item"}]}
     assert request.to_dict()["item"][0]["value"] == "milk"
+
+
+def test_the_answer_for_a_slot_the_intent_does_not_declare_is_taken_as_typed() -> None:
+    w = world(GAME, SHOP)
+    channel, _ = run(new_channel(), [said("shop", "c1"),
+                                     ask("c1", "Name of the list?", slot="title")], w)
+    _, effects = step(channel, said("Sunday market", "c2"), w)
+    [request] = of(effects, IntentRequest)
+    assert request.slots == {"title": "Sunday market"}
+
+
+def test_a_declared_slot_still_needs_a_value_the_interpreter_reads() -> None:
+    understanding = KeywordUnderstanding(keywords=(("add", "add"),),
+                                         slot_patterns={"item": r"milk|eggs"})
+    w = replace(world(Pong("lists", intents={"add": ["item"]})), understanding=understanding)
+    channel, _ = run(new_channel(), [said("add", "c1"), ask("c1", "What?", slot="item")], w)
+    _, effects = step(channel, said("whatever", "c2"), w)
+    assert not of(effects, IntentRequest) and of(effects, ChannelAsk)
+    _, effects = step(channel, said("milk", "c2"), w)
+    assert of(effects, IntentRequest)[0].slots == {"item": "milk"}

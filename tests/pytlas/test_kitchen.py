@@ -93,7 +93,9 @@ async def test_english(stack: Config, kitchen: subprocess.Popen[bytes], log_file
         said = await channel.converse("pumpkin")
         assert isinstance(last(said), ChannelAsk) and last(said).text == "How many bowls?"
         said = await channel.converse("three")
-        assert texts(said) == ["3 bowls of pumpkin soup, coming."]
+        assert isinstance(last(said), ChannelAsk) and last(said).text == "Any topping?"
+        said = await channel.converse("crispy bacon")
+        assert texts(said) == ["3 bowls of pumpkin soup with crispy bacon, coming."]
 
         # A context, its intents, its own fallback, and leaving it.
         said = await channel.converse("open the pantry")
@@ -144,7 +146,9 @@ async def test_french(stack: Config) -> None:
         said = await channel.converse("je veux une soupe à la tomate")
         assert isinstance(last(said), ChannelAsk) and last(said).text == "Combien de bols ?"
         said = await channel.converse("deux")
-        assert texts(said) == ["2 bols de soupe (tomate), ça arrive."]
+        assert texts(said) == ["Une garniture ?"]
+        said = await channel.converse("de la crème")
+        assert texts(said) == ["2 bols de soupe (tomate) avec de la crème, ça arrive."]
         said = await channel.converse("entre dans le garde-manger")
         assert texts(said) == ["Vous êtes dans le garde-manger."]
         said = await channel.converse("prends la farine")

@@ -128,7 +128,8 @@ def fr_translations():
         'Today': "Aujourd'hui",
         'Which soup?': 'Quelle soupe ?',
         'How many bowls?': 'Combien de bols ?',
-        '{} bowls of {} soup, coming.': '{} bols de soupe ({}), ça arrive.',
+        'Any topping?': 'Une garniture ?',
+        '{} bowls of {} soup with {}, coming.': '{} bols de soupe ({}) avec {}, ça arrive.',
         'You are in the pantry.': 'Vous êtes dans le garde-manger.',
         'You take the {}.': 'Vous prenez : {}.',
         'Back in the kitchen.': 'Retour en cuisine.',
@@ -176,7 +177,12 @@ def on_order_soup(req):
     bowls = req.intent.slot('bowls').first().value
     if not bowls:
         return req.agent.ask('bowls', req._('How many bowls?'))
-    req.agent.answer(req._('{} bowls of {} soup, coming.').format(int(bowls), soup))
+    # A slot no training data describes: the answer comes back as typed.
+    topping = req.intent.slot('topping').first().value
+    if not topping:
+        return req.agent.ask('topping', req._('Any topping?'))
+    req.agent.answer(req._('{} bowls of {} soup with {}, coming.').format(int(bowls), soup,
+                                                                          topping))
     return req.agent.done()
 
 
