@@ -54,6 +54,7 @@ async def serve(settings: BrokerSettings,
         amqtt_log.setLevel(logging.CRITICAL)
         try:
             broker = Broker(config)
+            _snapshot_subscriptions(broker)
             await broker.start()
         except (BrokerError, PluginError, PluginLoadError, OSError) as error:
             cause = error.__cause__ or error
@@ -73,6 +74,23 @@ async def serve(settings: BrokerSettings,
     finally:
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(signum)
+
+
+class _SnapshotDict(dict[str, Any]):
+    """A dict whose ``items()`` is a copy, safe to iterate across awaits."""
+
+    def items(self) -> Any:
+        return list(super().items())
+
+
+def _snapshot_subscriptions(broker: Broker) -> None:
+    # amqtt 0.12.1 iterates its subscriptions table while awaiting the ACL check of
+    # each subscriber; a SUBSCRIBE handled meanwhile changes the table, and the
+    # "dictionary changed size" error kills its broadcast loop for good (nothing is
+    # routed any more). Iterating a snapshot instead keeps it alive.
+    table = getattr(broker, "_subscriptions", None)
+    if isinstance(table, dict):
+        broker._subscriptions = _SnapshotDict(table)
 
 
 def run(settings: BrokerSettings) -> None:

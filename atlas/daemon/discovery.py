@@ -39,6 +39,8 @@ class Discovery:
         #: Where each live skill's training came from (see TrainingFiles.apply).
         self.sources: dict[str, str] = {}
         self._polled = -float("inf")
+        #: The last skills list published (retained), to publish again after an outage.
+        self.published: Skills | None = None
 
     @property
     def cache_dir(self) -> Path:
@@ -110,4 +112,6 @@ class Discovery:
             replace(SkillSummary.of(pong), training_from=self.sources.get(name, ""),
                     untrained=training.untrained(pong))
             for name, pong in sorted(registry.skills.items()))
-        return Skills(self.ping.version, self.ping.started_at, summaries, self.conflicts)
+        self.published = Skills(self.ping.version, self.ping.started_at, summaries,
+                                self.conflicts)
+        return self.published

@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 from brokers import running_task
 
-from atlas import mqtt
 from atlas.config import Config
 from atlas.daemon import serve
 from atlas.store import Store
+from atlas.transport import BrokerAddress
 from tests.conftest import test_config
 from tests.daemon.helpers import wait_skills
 
@@ -124,7 +124,7 @@ def legacy_config(broker_url: str, data_dir: Path, training: Path) -> Config:
 
 async def test_an_atlas_sdk_skill_and_channel_converse(sdk_python: Path, legacy_config: Config,
                                                        training: Path) -> None:
-    address = mqtt.BrokerAddress.parse(legacy_config.broker)
+    address = BrokerAddress.parse(legacy_config.broker)
     store = Store.in_data_dir(legacy_config.data_dir)
     store.add_user("gardener", "en")
     store.set_env("gardener", {"GARDEN_OWNER": "Gus"})
