@@ -129,6 +129,10 @@ def test_finding_skills(tmp_path: Path) -> None:
         (tmp_path / name).write_text("")
     assert [p.name for p in find_skills(tmp_path)] == ["clock", "single.py", "timer"]
     assert find_skills(tmp_path / "missing") == []
+    # A pytlas skill folder has neither file: its code importing pytlas is enough.
+    (tmp_path / "weather").mkdir()
+    (tmp_path / "weather" / "__init__.py").write_text("from pytlas import intent\n")
+    assert "weather" in [p.name for p in find_skills(tmp_path)]
 
 
 # -- local commands, in process --------------------------------------------------------
