@@ -62,23 +62,42 @@ class Coverage:
     """
 
     def __init__(self, lang: str, sentences: Sequence[Sequence[str]],
-                 values: Iterable[str] = ()) -> None:
+                 values: Iterable[str] = (), intents: Sequence[str] = ()) -> None:
         self.lang = lang
         stem = stemmer_for(lang).stem
         self._function = function_words(lang)
         self._known: frozenset[str] = frozenset()
+        #: Per intent (``intents`` runs beside ``sentences``), the stems its sentences use.
+        self._by_intent: dict[str, frozenset[str]] = {}
+        self._values: frozenset[str] = frozenset()
         self.enabled = False
         if len(sentences) > MAX_SENTENCES:
             return  # not skill-sized: stemming it all would cost seconds for nothing
         stems = [{stem(w) for w in s if self._is_content(w)} for s in sentences]
         frequency = Counter(st for s in stems for st in s)
-        self._known = frozenset(frequency) | {stem(w) for w in values}
+        self._values = frozenset(stem(w) for w in values)
+        self._known = frozenset(frequency) | self._values
+        by_intent: dict[str, set[str]] = {}
+        for intent, sentence in zip(intents, stems, strict=False):
+            by_intent.setdefault(intent, set()).update(sentence)
+        self._by_intent = {intent: frozenset(known) for intent, known in by_intent.items()}
         shares = [sum(frequency[st] == 1 for st in s) / len(s) for s in stems if s]
         # Enabled for skill-sized, templated data only: where sentences are
         # full of one-off words (names the slot filler may miss), the test
         # would reject as much in-domain talk as out-of-domain.
         self.enabled = (len(sentences) <= MAX_SENTENCES and bool(shares)
                         and sum(shares) / len(shares) <= MAX_MEAN_FOREIGN_SHARE)
+
+    def strange_to(self, intent: str, words: Iterable[str]) -> bool:
+        """Some content word of `words` (outside the slots) appears in none of the
+        intent's own sentences: the strict test, for a context whose fallback should
+        get what its intents do not cover."""
+        known = self._by_intent.get(intent)
+        if known is None:
+            return self.out_of_domain(words, force=True)
+        stem = stemmer_for(self.lang).stem
+        return any(self._is_content(w) and (s := stem(w)) not in known and s not in self._values
+                   for w in words)
 
     def _is_content(self, word: str) -> bool:
         return bool(word) and word[0].isalpha() and word not in self._function

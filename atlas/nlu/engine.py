@@ -39,7 +39,7 @@ if TYPE_CHECKING:  # scikit-learn and crfsuite load only when a model is trained
     from .intent_classifier import IntentClassifier
     from .slot_filler import Example, SlotFiller
 
-ENGINE_VERSION = "7"  # bump when fitted models change shape or meaning
+ENGINE_VERSION = "8"  # bump when fitted models change shape or meaning
 MODEL_FILE = "model.pkl"
 PARALLEL_MIN_EXAMPLES = 4000  # below this, starting worker processes costs more
 # Built-ins every CRF sees as features, whatever the intent's slot types: a
@@ -58,10 +58,11 @@ def _coverage(lang: str, dataset: Dataset, gazetteers: dict[str, Gazetteer]) -> 
     if sum(len(utterances) for utterances in dataset.intents.values()) > MAX_SENTENCES:
         return Coverage(lang, [[]] * (MAX_SENTENCES + 1))  # disabled: not skill-sized
     sentences = [words(u.text) for utterances in dataset.intents.values() for u in utterances]
+    intents = [name for name, utterances in dataset.intents.items() for _ in utterances]
     values = [w for utterances in dataset.intents.values() for u in utterances
               for c in u.chunks if c.slot for w in words(c.text)]
     values.extend(w for gaz in gazetteers.values() for key in gaz.values for w in key)
-    return Coverage(lang, sentences, values)
+    return Coverage(lang, sentences, values, intents)
 
 
 @dataclass(frozen=True)
@@ -253,9 +254,10 @@ class SnipsLikeInterpreter:
         # An answer within a scope is expected, and often a bare word: only
         # free-standing utterances are checked for foreign vocabulary (and, when
         # asked, those of a context with a fallback of its own).
-        outside = (w for k, t in enumerate(tokens) if k not in covered and (w := fold_word(t.norm)))
-        if (scope is None or strict) and self._coverage is not None \
-                and self._coverage.out_of_domain(outside, force=strict):
+        outside = [w for k, t in enumerate(tokens) if k not in covered and (w := fold_word(t.norm))]
+        if self._coverage is not None and (
+                self._coverage.strange_to(intent, outside) if strict
+                else scope is None and self._coverage.out_of_domain(outside)):
             return Parse(typed.text, None, 1.0 - confidence, {})
         return Parse(typed.text, intent, confidence, slots)
 
