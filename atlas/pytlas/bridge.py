@@ -217,11 +217,12 @@ def run_pytlas(path: Path, broker: str) -> None:
     requirements = path / "requirements.txt" if path.is_dir() else None
     python = ensure(requirements=requirements)
     child = Child.start(python, path)
+    died: list[int] = []
     try:
         skill = build_skill(child.declaration(), child)
-        skill.check()
 
         def exited(code: int) -> None:
+            died.append(code)
             log.error("pytlas host exited (code %s): stopping", code)
             os.kill(os.getpid(), signal.SIGTERM)   # the SDK then says bye and returns
 
@@ -229,3 +230,6 @@ def run_pytlas(path: Path, broker: str) -> None:
         skill.run(broker)
     finally:
         child.stop()
+    if died:
+        # A failure, so that `atlas up` starts the skill again.
+        raise HostGone(f"the pytlas host exited (code {died[0]})")

@@ -156,7 +156,8 @@ class Skill:
             raise SkillError(f"{self.name}: training data for intents without a handler: "
                              + ", ".join(orphans))
         for intent in self._handlers:
-            if intent != FALLBACK_INTENT and intent not in self._trained_slots:
+            # Fallbacks (global, or a context's) take what nothing else covers.
+            if intent.rsplit("/", 1)[-1] != FALLBACK_INTENT and intent not in self._trained_slots:
                 log.warning("skill %s: intent %r has no training data; only other skills' "
                             "data or contexts can trigger it", self.name, intent)
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
@@ -162,3 +164,26 @@ async def test_french(stack: Config) -> None:
         said = await channel.converse("mets le feu à la cuisine")
         assert last(said).reason is Reason.ERROR
         assert texts(said) == ["Désolé, quelque chose s'est mal passé."]
+
+
+async def test_the_skill_stops_with_an_error_when_its_host_dies(
+        stack: Config, kitchen: subprocess.Popen[bytes], log_file: Path) -> None:
+    hosts = subprocess.run(["pgrep", "-P", str(kitchen.pid)], capture_output=True, text=True)
+    [host] = hosts.stdout.split()
+    os.kill(int(host), signal.SIGKILL)
+    code = await asyncio.to_thread(kitchen.wait, 30)
+    assert code != 0                          # so that `atlas up` starts it again
+    assert "the pytlas host exited" in log_file.read_text()
+
+
+def test_a_pytlas_skill_that_cannot_load_says_why(pytlas_python: Path, tmp_path: Path) -> None:
+    skill = tmp_path / "broken.py"
+    skill.write_text("from pytlas import intent\nimport no_such_module_here\n")
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])}
+    done = subprocess.run([sys.executable, "-m", "atlas", "skill", "run", str(skill),
+                           "--broker", "mqtt://127.0.0.1:1"], env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 1
+    assert "ModuleNotFoundError: No module named 'no_such_module_here'" in done.stderr
+    assert done.stderr.strip().endswith("the pytlas host could not load the skill "
+                                        "(its error is above)")
