@@ -32,6 +32,7 @@ import importlib
 import json
 import logging
 import os
+import re
 import sys
 import threading
 import traceback
@@ -80,15 +81,32 @@ class Link:
 
 
 def import_skill(path: Path) -> str:
-    """Import the skill as pytlas does (its folder's name is its package); returns it."""
+    """Import the skill as pytlas does (its folder's name is its package); returns it.
+
+    A folder with an ``__init__.py`` is imported as a package. Many public pytlas
+    skills are a folder of modules instead (``skill.py``, ``help.py``, tests beside
+    them): each top-level module that imports pytlas is imported, tests excepted,
+    as a module of the folder's package.
+    """
     path = path.resolve()
-    if path.is_dir():
-        parent, name = path.parent, path.name
-    else:
-        parent, name = path.parent, path.stem
+    parent, name = path.parent, (path.name if path.is_dir() else path.stem)
     sys.path.insert(0, str(parent))
-    importlib.import_module(name)
+    if not path.is_dir() or (path / "__init__.py").is_file():
+        importlib.import_module(name)
+        return name
+    sys.path.append(str(path))      # for skills that import their siblings absolutely
+    for file in sorted(path.glob("*.py")):
+        if _is_test(file.stem) or not _IMPORTS_PYTLAS.search(file.read_text(errors="replace")):
+            continue
+        importlib.import_module(f"{name}.{file.stem}")
     return name
+
+
+_IMPORTS_PYTLAS = re.compile(r"^\s*(?:from\s+pytlas[\s.]|import\s+pytlas\b)", re.MULTILINE)
+
+
+def _is_test(stem: str) -> bool:
+    return stem.startswith("test") or stem.endswith("_test") or stem in ("setup", "conftest")
 
 
 def declaration(package: str) -> dict[str, Any]:

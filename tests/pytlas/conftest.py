@@ -11,6 +11,9 @@ from atlas.pytlas.venv import ensure
 
 SKILLS = Path(__file__).with_name("skills")
 
+# The skills are pytlas code run by the host, with tests of their own: not ours.
+collect_ignore_glob = ["skills/*"]
+
 
 @pytest.fixture(scope="session")
 def pytlas_python() -> Path:

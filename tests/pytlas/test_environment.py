@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
+from typing import Any
 
 from atlas.pytlas import is_pytlas_skill
 from atlas.pytlas.host import PYTLAS_VERSION
@@ -42,3 +44,20 @@ def test_recognising_pytlas_skills(tmp_path: Path) -> None:
     assert not is_pytlas_skill(tmp_path)
     (tmp_path / "notes.txt").write_text("import pytlas")
     assert not is_pytlas_skill(tmp_path / "notes.txt")
+
+
+def declaration(python: Path, skill: Path) -> dict[str, Any]:
+    done = subprocess.run([str(python), str(HOST), str(skill)], input="", capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    data: dict[str, Any] = json.loads(done.stdout.splitlines()[0])
+    return data
+
+
+def test_a_folder_of_modules_without_init_is_imported_module_by_module(
+        pytlas_python: Path) -> None:
+    declared = declaration(pytlas_python, SKILLS / "fiction")
+    assert declared["kind"] == "declare" and declared["name"] == "fiction"
+    assert declared["intents"] == ["start_story", "story/__fallback__", "story/quit"]
+    assert declared["env"] == {"FICTION_STORY_DIR": "string"}
+    assert "%[start_story]" in declared["training"]["en"]
