@@ -278,9 +278,10 @@ class Host:
             return
         if agent.state != ASLEEP:
             self.reset(agent, model)    # a conversation atlas ended without telling us
-        if "/" in name:
-            # atlas tracks the context; the agent's state machine checks it too.
-            agent.current_context = name.rsplit("/", 1)[0]
+        # atlas tracks the context (a cancel leaves it without the skill knowing);
+        # the agent's state machine checks it, and picks a builtin intent's handler
+        # by it: set it from the intent atlas chose, silently.
+        agent.current_context = name.rsplit("/", 1)[0] if "/" in name else None
         intent = Intent(name)
         intent.update_slots(**slots)
         if name == FALLBACK or name.endswith("/" + FALLBACK):

@@ -187,3 +187,14 @@ def test_a_pytlas_skill_that_cannot_load_says_why(pytlas_python: Path, tmp_path:
     assert "ModuleNotFoundError: No module named 'no_such_module_here'" in done.stderr
     assert done.stderr.strip().endswith("the pytlas host could not load the skill "
                                         "(its error is above)")
+
+
+async def test_after_a_cancel_in_a_context_the_root_fallback_is_the_root_one(
+        stack: Config) -> None:
+    async with Channel(stack.broker, uid="alice") as channel:
+        said = await channel.converse("open the pantry")
+        assert texts(said) == ["You are in the pantry."]
+        said = await channel.converse("cancel")
+        assert ChannelContext(channel.sid, None) in said
+        said = await channel.converse("sing me a lullaby")
+        assert texts(said) == ['The kitchen does not understand "sing me a lullaby".']
