@@ -218,10 +218,13 @@ def run_pytlas(path: Path, broker: str) -> None:
     python = ensure(requirements=requirements)
     child = Child.start(python, path)
     died: list[int] = []
+    stopping = threading.Event()
     try:
         skill = build_skill(child.declaration(), child)
 
         def exited(code: int) -> None:
+            if stopping.is_set():
+                return      # we stopped it
             died.append(code)
             log.error("pytlas host exited (code %s): stopping", code)
             os.kill(os.getpid(), signal.SIGTERM)   # the SDK then says bye and returns
@@ -229,6 +232,7 @@ def run_pytlas(path: Path, broker: str) -> None:
         child.listen(exited)
         skill.run(broker)
     finally:
+        stopping.set()
         child.stop()
     if died:
         # A failure, so that `atlas up` starts the skill again.

@@ -33,6 +33,7 @@ import json
 import logging
 import os
 import re
+import signal
 import sys
 import threading
 import traceback
@@ -363,6 +364,9 @@ def main(argv: list[str]) -> int:
         print("usage: host.py SKILL_PATH | --check", file=sys.stderr)
         return 2
     # stdout is the link: anything the skill prints goes to stderr instead.
+    # The parent stops the host (closing stdin, or SIGTERM); a Ctrl-C in the terminal
+    # reaches both, and is the parent's to handle.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     link = Link(os.fdopen(os.dup(sys.stdout.fileno()), "w", encoding="utf-8"))
     sys.stdout = sys.stderr
     logging.basicConfig(level=os.environ.get("ATLAS_PYTLAS_LOG", "WARNING"),
