@@ -77,17 +77,24 @@ async def serve(settings: BrokerSettings,
 
 
 class _SnapshotDict(dict[str, Any]):
-    """A dict whose ``items()`` is a copy, safe to iterate across awaits."""
+    """A dict whose iteration goes over a copy, safe across awaits and deletions."""
+
+    def __iter__(self) -> Any:
+        return iter(list(super().keys()))
+
+    def keys(self) -> Any:
+        return list(super().keys())
 
     def items(self) -> Any:
         return list(super().items())
 
 
 def _snapshot_subscriptions(broker: Broker) -> None:
-    # amqtt 0.12.1 iterates its subscriptions table while awaiting the ACL check of
-    # each subscriber; a SUBSCRIBE handled meanwhile changes the table, and the
-    # "dictionary changed size" error kills its broadcast loop for good (nothing is
-    # routed any more). Iterating a snapshot instead keeps it alive.
+    # amqtt 0.12.1 iterates its subscriptions table with awaits inside the loop (the
+    # ACL check of each subscriber, retained messages for a new client); a SUBSCRIBE
+    # or a disconnection handled meanwhile changes the table, and "dictionary changed
+    # size during iteration" kills the broadcast loop for good (nothing is routed any
+    # more) or the connecting client. Iterating a snapshot instead keeps them alive.
     table = getattr(broker, "_subscriptions", None)
     if isinstance(table, dict):
         broker._subscriptions = _SnapshotDict(table)

@@ -71,7 +71,8 @@ class Cleared:
 
 @dataclass(frozen=True)
 class Reconnected:
-    """The broker came back and every subscription is in place again."""
+    """The broker came back: subscriptions are being restored, and every message of the
+    new connection comes after this marker (publish what the broker may have lost)."""
 
 
 @dataclass(frozen=True)
@@ -320,6 +321,9 @@ class Session:
                 from None
         finally:
             self._connack = None
+        if not first:
+            # Before re-subscribing: every message of the new connection comes after it.
+            self._inbox.put_nowait(Reconnected())
         if self._filters:
             await self._send_subscribe(list(self._filters))
         self._connected.set()
@@ -336,7 +340,6 @@ class Session:
                 log.warning("%s: %s; retrying", self.name, error)
                 continue
             log.info("%s reconnected to %s", self.name, self.address)
-            self._inbox.put_nowait(Reconnected())
             return
 
     async def _keep_alive(self) -> None:
@@ -350,6 +353,8 @@ class Session:
         for start in range(0, len(filters), SUBSCRIBE_CHUNK):
             chunk = filters[start:start + SUBSCRIBE_CHUNK]
             result, mid = self._client.subscribe([(f, QOS) for f in chunk])
+            if result == MQTTErrorCode.MQTT_ERR_NO_CONN:
+                return  # the connection just went: the reconnection subscribes to all
             if result != MQTTErrorCode.MQTT_ERR_SUCCESS or mid is None:
                 raise TransportError(f"subscribe failed: {paho.error_string(result)}")
             waiter: asyncio.Future[list[Any]] = loop.create_future()
