@@ -224,6 +224,8 @@ class Host:
         self.models: dict[str, Model] = {}
 
     def agent_for(self, sid: str, lang: str) -> tuple[Any, Model]:
+        # pytlas keys translations and training by language ("fr"), not by region.
+        lang = lang.replace("-", "_").split("_")[0].lower() or "en"
         model = self.models.get(sid)
         if model is not None and model.agent is not None and model.agent.lang == lang:
             return model.agent, model
@@ -233,7 +235,7 @@ class Host:
 
         model = Model(self.link, sid)
         self.models[sid] = model
-        model.agent = Agent(Interpreter(lang), model=model)
+        model.agent = Agent(null_interpreter(lang), model=model)
         return model.agent, model
 
     def forget(self, sid: str) -> None:
@@ -303,7 +305,7 @@ class Host:
         agent.end_conversation()
 
 
-def Interpreter(lang: str) -> Any:
+def null_interpreter(lang: str) -> Any:
     """A pytlas interpreter that understands nothing: atlas understands for it.
 
     The agent only needs its language and intents (for its state machine).

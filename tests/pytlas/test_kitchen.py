@@ -40,7 +40,10 @@ def log_file(tmp_path: Path) -> Path:
 def kitchen(pytlas_python: Path, config: Config, log_file: Path
             ) -> Iterator[subprocess.Popen[bytes]]:
     """``atlas skill run`` on the pytlas skill folder, as a user would start it."""
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])}
+    # Settings: the user's __env first, then this environment, then the default.
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[2]),
+           "KITCHEN_CHEF": "the chef from the environment"}
+    env.pop("KITCHEN_OVEN", None)
     with open(log_file, "wb") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "atlas", "skill", "run", str(SKILLS / "kitchen"),
@@ -79,9 +82,9 @@ async def test_english(stack: Config, kitchen: subprocess.Popen[bytes], log_file
     async with Channel(stack.broker, uid="alice") as channel:
         said = await channel.converse("hello kitchen")
         show = next(m for m in said if isinstance(m, ChannelShow))
-        # No __env value: pytlas settings fall back to the default.
-        assert show.text == "Hello stranger!"
-        assert show.extra["mood"] == "cheerful"
+        # No __env value: pytlas settings read the environment, then the default.
+        assert show.text == "Hello the chef from the environment!"
+        assert show.extra["mood"] == "cheerful" and show.extra["oven"] == "cold"
         assert show.extra["cards"] == [{"header": "Menu", "subhead": "Today",
                                         "text": "tomato, onion, pumpkin",
                                         "header_link": "https://example.org/menu"}]
@@ -122,7 +125,7 @@ async def test_english(stack: Config, kitchen: subprocess.Popen[bytes], log_file
         assert "Traceback" in logged and "RuntimeError: the toast is on fire" in logged
         assert "in on_burn" in logged      # the skill's own frame, from the host
         said = await channel.converse("hi kitchen")
-        assert texts(said)[0] == "Hello stranger!"
+        assert texts(said)[0] == "Hello the chef from the environment!"
 
         # Hooks: this channel's agent was created (on the channel's creation).
         said = await channel.converse("count the cooks")
@@ -143,7 +146,7 @@ async def test_french(stack: Config) -> None:
     async with Channel(stack.broker, uid="berthe") as channel:
         said = await channel.converse("bonjour la cuisine")
         show = next(m for m in said if isinstance(m, ChannelShow))
-        assert show.text == "Bonjour Berthe !"      # the user's __env setting
+        assert show.text == "Bonjour Berthe !"      # the user's __env setting first
         assert show.extra["cards"][0]["header"] == "Carte"
         said = await channel.converse("je veux une soupe à la tomate")
         assert isinstance(last(said), ChannelAsk) and last(said).text == "Combien de bols ?"

@@ -145,7 +145,7 @@ def kitchen_meta(_):
         'description': _('Soups and a pantry'),
         'version': '2.1.0',
         'author': 'atlas tests',
-        'settings': ['kitchen.chef'],
+        'settings': ['kitchen.chef', 'kitchen.oven'],
     }
 
 
@@ -162,10 +162,11 @@ def agent_destroyed(agent):
 @intent('greet')
 def on_greet(req):
     chef = req.agent.settings.get('chef', section='kitchen', default='stranger')
+    oven = req.agent.settings.get('oven', section='kitchen', default='cold')
     req.agent.answer(req._('Hello {}!').format(chef),
                      cards=[Card(req._('Menu'), 'tomato, onion, pumpkin', subhead=req._('Today'),
                                  header_link='https://example.org/menu')],
-                     mood='cheerful')
+                     mood='cheerful', oven=oven)
     return req.agent.done()
 
 
