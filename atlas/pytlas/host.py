@@ -32,6 +32,7 @@ import importlib
 import json
 import logging
 import os
+import queue
 import re
 import signal
 import sys
@@ -378,14 +379,67 @@ def main(argv: list[str]) -> int:
     host = Host(link)
     guard_handlers(link, host)
     link.send(DECLARE, **declaration(package))
+    lanes = Lanes(host)
     for line in sys.stdin:
         if not line.strip():
             continue
         try:
-            host.handle(json.loads(line))
+            lanes.put(json.loads(line))
         except Exception:
             log.exception("could not handle a message from atlas")
+    lanes.close()
     return 0
+
+
+class Lanes:
+    """One thread per sid, so that a slow handler (a web API) holds up its own
+    channel only; a sid's messages are handled in order. Lanes idle for a while end.
+    """
+
+    IDLE = 60.0
+
+    def __init__(self, host: Host) -> None:
+        self.host = host
+        self._lanes: dict[str, queue.Queue[dict[str, Any] | None]] = {}
+        self._lock = threading.Lock()
+        self._threads: list[threading.Thread] = []
+
+    def put(self, message: dict[str, Any]) -> None:
+        sid = str(message.get("sid"))
+        with self._lock:
+            lane = self._lanes.get(sid)
+            if lane is None:
+                lane = self._lanes[sid] = queue.Queue()
+                thread = threading.Thread(target=self._run, args=(sid, lane), daemon=True,
+                                          name=f"pytlas-{sid}")
+                self._threads = [t for t in self._threads if t.is_alive()] + [thread]
+                thread.start()
+            lane.put(message)
+
+    def _run(self, sid: str, lane: queue.Queue[dict[str, Any] | None]) -> None:
+        while True:
+            try:
+                message = lane.get(timeout=self.IDLE)
+            except queue.Empty:
+                with self._lock:
+                    if lane.empty():
+                        del self._lanes[sid]
+                        return
+                continue
+            if message is None:
+                return
+            try:
+                self.host.handle(message)
+            except Exception:
+                log.exception("could not handle a message from atlas")
+
+    def close(self) -> None:
+        with self._lock:
+            for lane in self._lanes.values():
+                lane.put(None)
+            threads = list(self._threads)
+        for thread in threads:
+            thread.join(5)
 
 
 if __name__ == "__main__":

@@ -201,3 +201,14 @@ async def test_after_a_cancel_in_a_context_the_root_fallback_is_the_root_one(
         assert ChannelContext(channel.sid, None) in said
         said = await channel.converse("sing me a lullaby")
         assert texts(said) == ['The kitchen does not understand "sing me a lullaby".']
+
+
+async def test_a_slow_handler_holds_up_its_own_channel_only(stack: Config) -> None:
+    async with Channel(stack.broker, uid="alice") as one, \
+            Channel(stack.broker, uid="alice") as other:
+        # "simmer" waits until "stir" runs: on a host serving one message at a
+        # time, the stir would wait behind the simmer forever.
+        simmering = asyncio.ensure_future(one.converse("simmer the stock"))
+        said = await other.converse("stir the pot")
+        assert texts(said) == ["Stirred."]
+        assert texts(await simmering) == ["The stock is ready."]

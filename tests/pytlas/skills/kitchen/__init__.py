@@ -3,11 +3,15 @@
 Plain pytlas 5.1.3 code, run by the pytlas host as any public pytlas skill is.
 """
 
+import threading
+
 from pytlas import Card, intent, meta, training, translations
 from pytlas.handling.hooks import on_agent_created, on_agent_destroyed
 
 #: Agents the hooks saw, by id: the "cooks" intent reports them.
 AGENTS = {"created": 0, "destroyed": 0}
+#: The stock simmers (one channel) until someone stirs the pot (another channel).
+STIRRED = threading.Event()
 
 
 @training('en')
@@ -49,6 +53,14 @@ def en_data():
 %[cooks]
   how many cooks are there
   count the cooks
+
+%[simmer]
+  simmer the stock
+  let the stock simmer
+
+%[stir]
+  stir the pot
+  give the pot a stir
 
 @[soup]
   tomato
@@ -225,6 +237,21 @@ def on_fallback(req):
 @intent('burn')
 def on_burn(req):
     raise RuntimeError('the toast is on fire')
+
+
+@intent('simmer')
+def on_simmer(req):
+    stirred = STIRRED.wait(20)
+    STIRRED.clear()
+    req.agent.answer('The stock is ready.' if stirred else 'The stock burnt.')
+    return req.agent.done()
+
+
+@intent('stir')
+def on_stir(req):
+    STIRRED.set()
+    req.agent.answer('Stirred.')
+    return req.agent.done()
 
 
 @intent('cooks')
