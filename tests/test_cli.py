@@ -38,6 +38,7 @@ from atlas.protocol import (
     ChannelShow,
     ChannelTerminate,
     ChannelWork,
+    DialogNotify,
     Ping,
     Pong,
     Reason,
@@ -97,7 +98,7 @@ def test_tables() -> None:
                                         "stop": []}, {"SOUND": "string"}, ["en"])])
     assert "set_timer(duration), stop" in skills and "SOUND:string" in skills
     skills = skills_table([SkillSummary("old", "1.0", "me", "", {"a": [], "b": []}, {}, ["fr"],
-                                        "/srv/training/old", ["b"])])
+                                        training_from="/srv/training/old", untrained=["b"])])
     _first, row, warning = skills.splitlines()
     assert row.split()[-2:] == ["/srv/training/old", "fr"]
     assert warning == ("warning: old: no training data for b "
@@ -330,6 +331,37 @@ async def test_chat(config: Config) -> None:
     assert "Hello bob" in lines
     assert lines[lines.index("Which one?") + 1:][:2] == ["    1. red", "    2. blue"]
     assert "You chose blue" in lines
+
+
+async def test_chat_prompts_again_after_a_notification(config: Config) -> None:
+    async with running_daemon(config):
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "atlas", "chat", "--uid", "bob", "--sid", "term-3",
+            "--broker", config.broker, env=atlas_env(), stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL)
+        assert process.stdin is not None and process.stdout is not None
+        shown = b""
+
+        async def until(wanted: bytes) -> None:
+            nonlocal shown
+            while wanted not in shown:
+                chunk = await asyncio.wait_for(process.stdout.read(100), 60)  # type: ignore[union-attr]
+                assert chunk, shown
+                shown += chunk
+
+        try:
+            await until(b"> ")          # the prompt waits for a line
+            async with Session(config.broker, "notifier") as notifier:
+                notifier.publish(DialogNotify("term-3", "Ding!"))
+                await notifier.drain(30)
+            # on a line of its own, then the prompt again
+            await until(b"> \nDing!\n> ")
+            process.stdin.close()
+            assert await asyncio.wait_for(process.wait(), 60) == 0
+        finally:
+            if process.returncode is None:
+                process.kill()
+                await process.wait()
 
 
 async def test_chat_stops_when_its_reader_goes_away(config: Config) -> None:

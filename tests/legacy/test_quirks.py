@@ -60,7 +60,8 @@ def test_the_daemons_version_is_semantic_versioning() -> None:
 def test_skill_summaries_carry_where_training_came_from() -> None:
     own = SkillSummary("garden", "1.0", "", "", {"plant": ["plant"]}, {}, [])
     daemon = Skills("1", "t", (SkillSummary("garden", "1.0", "", "", {"plant": ["plant"]}, {},
-                                            ["en"], "/srv/training/garden", ["hello"]),))
+                                            ["en"], training_from="/srv/training/garden",
+                                            untrained=["hello"]),))
     merged = with_daemon_view(own, daemon)
     assert (merged.training_from, merged.untrained) == ("/srv/training/garden", ["hello"])
     assert SkillSummary.from_dict(merged.to_dict()) == merged
