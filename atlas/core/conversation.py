@@ -69,11 +69,12 @@ class Understood:
 class Understanding(Protocol):
     """What the core asks of the interpreter (pure functions of their arguments)."""
 
-    def parse(self, lang: str, text: str, scope: frozenset[str], *,
-              strict: bool = False) -> Understood:
+    def parse(self, lang: str, text: str, scope: frozenset[str],
+              now: float | None = None, *, strict: bool = False) -> Understood:
         """``strict``: what the scope's intents do not clearly cover is not understood."""
 
-    def parse_slot(self, lang: str, intent: str, slot: str, text: str) -> SlotValues: ...
+    def parse_slot(self, lang: str, intent: str, slot: str, text: str,
+                   now: float | None = None) -> SlotValues: ...
 
     def match_choice(self, lang: str, text: str, choices: Sequence[str]) -> str | None: ...
 
@@ -172,8 +173,8 @@ def _start(channel: Channel, said: UserSaid, world: World) -> Step:
     # A context with a fallback of its own (interactive fiction) wants what its
     # intents do not cover, never the closest of them.
     strict = fallback is not None and fallback != FALLBACK_INTENT
-    understood = (world.understanding.parse(said.lang, said.text, scope, strict=True) if strict
-                  else world.understanding.parse(said.lang, said.text, scope))
+    understood = (world.understanding.parse(said.lang, said.text, scope, said.now, strict=True)
+                  if strict else world.understanding.parse(said.lang, said.text, scope, said.now))
     intent, slots = understood.intent, understood.slots
     skill = world.catalog.skill_for(intent) if intent else None
     if skill is None and fallback is not None:
@@ -221,13 +222,15 @@ def _read_answer(conversation: Conversation, ask: DialogAsk, said: UserSaid,
         values = [{"value": choice, "raw": said.text, "entity": "choice"}]
         # A choice for a number-like slot resolves as one ("10 minutes" -> 600);
         # a textual one keeps the skill's own spelling of the choice.
-        resolved = understanding.parse_slot(said.lang, conversation.intent, ask.slot, choice)
+        resolved = understanding.parse_slot(said.lang, conversation.intent, ask.slot, choice,
+                                            said.now)
         if resolved and not isinstance(resolved[0].get("value"), str):
             values = resolved
         return _Answer({**conversation.slots, ask.slot: values}, None)
     if ask.slot is None:
         return None     # no slot and no choice: nothing can answer it
-    values = understanding.parse_slot(said.lang, conversation.intent, ask.slot, said.text)
+    values = understanding.parse_slot(said.lang, conversation.intent, ask.slot, said.text,
+                                      said.now)
     if not values and not declared:
         # A slot no training describes (pytlas skills ask such ones): the answer
         # as typed is its value, as pytlas gives it.
@@ -249,7 +252,8 @@ def _choice(conversation: Conversation, ask: DialogAsk, said: UserSaid,
     choice = understanding.match_choice(said.lang, said.text, ask.choices)
     if choice is not None or ask.slot is None:
         return choice
-    for value in understanding.parse_slot(said.lang, conversation.intent, ask.slot, said.text):
+    for value in understanding.parse_slot(said.lang, conversation.intent, ask.slot, said.text,
+                                          said.now):
         named = value.get("value")
         if isinstance(named, str) and not _same(named, str(value.get("raw", ""))):
             exact = [c for c in ask.choices if _same(c, named)]
@@ -266,7 +270,7 @@ def _is_new_request(channel: Channel, conversation: Conversation, said: UserSaid
                     world: World) -> bool:
     """The text is clearly a request for another intent, which a live skill serves."""
     scope = world.catalog.scope(channel.context)
-    understood = world.understanding.parse(said.lang, said.text, scope)
+    understood = world.understanding.parse(said.lang, said.text, scope, said.now)
     return (understood.intent is not None and understood.intent != conversation.intent
             and understood.confidence >= NEW_REQUEST_CONFIDENCE
             and world.catalog.skill_for(understood.intent) is not None)

@@ -57,7 +57,8 @@ class KeywordUnderstanding:
     synonyms: Mapping[str, str] = field(default_factory=dict)
     unsure: Mapping[str, float] = field(default_factory=dict)
 
-    def parse(self, lang: str, text: str, scope: frozenset[str]) -> Understood:
+    def parse(self, lang: str, text: str, scope: frozenset[str],
+              now: float | None = None) -> Understood:
         words = set(re.findall(r"\w+", text.lower()))
         for keyword, intent in self.keywords:
             if keyword in words and intent in scope:
@@ -66,7 +67,8 @@ class KeywordUnderstanding:
                 return Understood(intent, slots, self.unsure.get(keyword, 1.0))
         return Understood(None)
 
-    def parse_slot(self, lang: str, intent: str, slot: str, text: str) -> SlotValues:
+    def parse_slot(self, lang: str, intent: str, slot: str, text: str,
+                   now: float | None = None) -> SlotValues:
         return self._values(slot, text)
 
     def match_choice(self, lang: str, text: str, choices: Sequence[str]) -> str | None:

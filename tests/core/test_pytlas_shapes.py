@@ -31,11 +31,11 @@ SHOP = Pong("shop", intents={"shop": [], "shop/add": ["item"]})
 class Picky(KeywordUnderstanding):
     """Strict parsing understands a text only when it is exactly a keyword."""
 
-    def parse(self, lang: str, text: str, scope: frozenset[str], *,
-              strict: bool = False) -> Understood:
+    def parse(self, lang: str, text: str, scope: frozenset[str], now: float | None = None,
+              *, strict: bool = False) -> Understood:
         if strict and text.strip().lower() not in dict(self.keywords):
             return Understood(None)
-        return super().parse(lang, text, scope)
+        return super().parse(lang, text, scope, now)
 
 
 UNDERSTANDING = Picky(keywords=(("play", "play"), ("look", "cave/look"), ("shop", "shop"),
