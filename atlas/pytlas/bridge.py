@@ -138,9 +138,10 @@ class Child:
 
 def build_skill(declared: dict[str, Any], child: Child) -> Skill:
     """The atlas skill the declaration describes, forwarding its intents to ``child``."""
+    descriptions = {str(k): str(v) for k, v in (declared.get("descriptions") or {}).items()}
     skill = Skill(str(declared["name"]), version=str(declared.get("version") or ""),
                   author=str(declared.get("author") or ""),
-                  description=str(declared.get("description") or ""),
+                  description=descriptions or str(declared.get("description") or ""),
                   env=dict(declared.get("env") or {}))
     for lang, chatl in sorted((declared.get("training") or {}).items()):
         skill.training(lang, chatl)

@@ -128,9 +128,16 @@ def declaration(package: str) -> dict[str, Any]:
     for langs in GLOBAL_TRANSLATIONS._data.values():
         for lang, func in langs.items():
             translations.setdefault(lang, {}).update(func() or {})
-    langs = sorted(trainings) or ["en"]
+    langs = sorted(set(trainings) | set(translations)) or ["en"]
+
+    def meta_in(lang: str) -> Any:
+        return GLOBAL_METAS.get(package, lang) or next(iter(GLOBAL_METAS.all(lang)), None)
+
     lang = "en" if "en" in langs else langs[0]
-    meta = GLOBAL_METAS.get(package, lang) or next(iter(GLOBAL_METAS.all(lang)), None)
+    meta = meta_in(lang)
+    # @meta receives a translating function: its description in each language.
+    descriptions = {each: described.description for each in langs
+                    if (described := meta_in(each)) is not None and described.description}
     env: dict[str, str] = {}
     if meta is not None:
         for setting in meta.settings:
@@ -141,6 +148,7 @@ def declaration(package: str) -> dict[str, Any]:
         "version": meta.version if meta is not None else "",
         "author": meta.author if meta is not None else "",
         "description": meta.description if meta is not None else "",
+        "descriptions": descriptions,
         "env": env,
         "intents": sorted(GLOBAL_HANDLERS._data),
         "training": {lang: "\n".join(parts) for lang, parts in trainings.items()},

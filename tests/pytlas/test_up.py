@@ -49,6 +49,9 @@ async def test_up_runs_a_pytlas_skill_folder(pytlas_python: Path, tmp_path: Path
             await asyncio.sleep(0.5)
         assert listed["kitchen"]["training_from"] == "skill"
         assert listed["kitchen"]["languages"] == ["en", "fr"]
+        # @meta's description, in each language through the skill's translations.
+        assert listed["kitchen"]["description"] == "Soups and a pantry"
+        assert listed["kitchen"]["descriptions"] == {"fr": "Des soupes et un garde-manger"}
         host = [int(pid) for pid in
                 Path(f"/proc/{skill_pid}/task/{skill_pid}/children").read_text().split()]
         assert len(host) == 1

@@ -147,6 +147,7 @@ def fr_translations():
         'Back in the kitchen.': 'Retour en cuisine.',
         'Nothing happens when you say "{}".': 'Il ne se passe rien quand vous dites « {} ».',
         'The kitchen does not understand "{}".': 'La cuisine ne comprend pas « {} ».',
+        'Soups and a pantry': 'Des soupes et un garde-manger',
     }
 
 
