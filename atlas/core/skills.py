@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
-from ..protocol import FALLBACK_INTENT, Pong
+from ..protocol import FALLBACK_INTENT, WELCOME_INTENT, Pong
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,10 @@ class Catalog:
     def fallback(self) -> str | None:
         return self.owners.get(FALLBACK_INTENT)
 
+    @property
+    def welcome(self) -> str | None:
+        return self.owners.get(WELCOME_INTENT)
+
     def fallback_in(self, context: str | None) -> str | None:
         """The intent for what nothing in ``context`` understands: ``<context>/__fallback__``
         when a skill declares it, else the global fallback (``None`` when neither)."""
@@ -49,10 +53,11 @@ class Catalog:
         Fallbacks are never candidates: they take what the others leave.
         """
         if context is None:
-            return frozenset(i for i in self.owners if "/" not in i and i != FALLBACK_INTENT)
+            # The "__" intents (fallback, welcome) are called by the daemon, never parsed to.
+            return frozenset(i for i in self.owners if "/" not in i and not i.startswith("__"))
         prefix = context + "/"
         return frozenset(i for i in self.owners
-                         if i.startswith(prefix) and i != prefix + FALLBACK_INTENT)
+                         if i.startswith(prefix) and not i[len(prefix):].startswith("__"))
 
 
 @dataclass(frozen=True)
