@@ -60,5 +60,11 @@ async def test_up_runs_a_pytlas_skill_folder(pytlas_python: Path, tmp_path: Path
         assert gone(skill_pid) and gone(host[0])
     finally:
         if process.returncode is None:
-            process.kill()
-            await process.wait()
+            # SIGTERM first: `atlas up` then stops its children (each in its own
+            # process group, which a kill of `atlas up` alone would leave running).
+            process.terminate()
+            try:
+                await asyncio.wait_for(process.wait(), 30)
+            except TimeoutError:
+                process.kill()
+                await process.wait()
