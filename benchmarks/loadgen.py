@@ -39,7 +39,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 QOS = 1
 #: Texts for the trivial skill's one intent (turns.py trains it on the same words).
-REPEATED = "what is the weather like"
+REPEATED = "what is the weather like right now"
 TEMPLATES = (
     "what will the weather be like in {n} days",
     "tell me the weather forecast for day {n}",
@@ -203,7 +203,7 @@ def ceiling(url: str, echo: bool) -> None:
     clients = (daemon, skill)
     # paho's external-loop pattern: one thread, select() over both sockets.
     while not stop.is_set():
-        sockets = {c.socket(): c for c in clients}
+        sockets: dict[Any, paho.Client] = {c.socket(): c for c in clients}
         writers = [s for s, c in sockets.items() if c.want_write()]
         try:
             readable, writable, _ = select.select(list(sockets), writers, [], 0.2)
@@ -298,9 +298,15 @@ class Load:
         else:
             for sid in self.sids:
                 self.send(sid)
+            pause = self.window[0] - time.perf_counter()
+            if pause > 0:
+                time.sleep(pause)
+            # turns.py reads the processes' CPU time at these marks.
+            emit({"mark": "start"})
             deadline = start + warmup + (duration if not count else 600)
             while time.perf_counter() < deadline and not (count and self.completed >= count):
-                time.sleep(0.01)
+                time.sleep(0.005)
+            emit({"mark": "end"})
         end = time.perf_counter()
         self.running = False
         measured = (min(end, self.window[1]) - self.window[0])
