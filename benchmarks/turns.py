@@ -304,13 +304,13 @@ def ceiling(url: str, count: int, seconds: float, logs: Path, broker: int) -> di
 
 
 def throughput(url: str, seconds: float, logs: Path, pids: dict[str, int],
-               profile: Path | None) -> dict[str, Any]:
+               profile: Path | None, profile_at: str = "repeated/100") -> dict[str, Any]:
     out: dict[str, Any] = {}
     for mode in ("repeated", "different"):
         for sids in (1, 10, 100, 1000):
             stage(f"throughput: {sids} sids, {mode}")
             spy = None
-            if profile is not None and sids == 100 and mode == "repeated":
+            if profile is not None and f"{mode}/{sids}" == profile_at:
                 spy = subprocess.Popen(
                     ["py-spy", "record", "--pid", str(pids["daemon"]), "--format", "raw", "--rate",
                      "250", "--nonblocking", "--duration", str(int(seconds + 1)), "-o",
@@ -570,8 +570,15 @@ def profile_summary(path: Path) -> dict[str, Any]:
         for frame in set(frames):
             inclusive[frame] += count
     share = lambda c: round(100 * c / max(total, 1), 1)  # noqa: E731
+    # A sample in epoll is the loop waiting (py-spy counts a runnable thread as
+    # active, and on a loaded machine a woken thread waits for a core there):
+    # shares of the busy samples leave it out.
+    busy = total - self_by_group["waiting in epoll"]
+    busy_share = lambda c: round(100 * c / max(busy, 1), 1)  # noqa: E731
     return {"samples": total,
             "self_by_layer": {k: share(v) for k, v in self_by_group.most_common()},
+            "busy_by_layer": {k: busy_share(v) for k, v in self_by_group.most_common()
+                              if k != "waiting in epoll"},
             "top_self": [(k, share(v)) for k, v in self_by_function.most_common(25)],
             "top_inclusive": [(k, share(v)) for k, v in inclusive.most_common(40)]}
 
@@ -581,7 +588,7 @@ LAYERS = (
     ("atlas/nlu", "NLU parse"), ("atlas/core", "core"), ("atlas/protocol", "protocol"),
     ("atlas/store", "store lookups"), ("sqlite3", "store lookups"),
     ("atlas/daemon", "daemon shell"), ("atlas/mqtt", "daemon shell"),
-    ("asyncio", "asyncio"), ("selectors", "asyncio"), ("logging", "logging"),
+    ("selectors", "waiting in epoll"), ("asyncio", "asyncio"), ("logging", "logging"),
     ("socket", "socket"), ("uuid", "uuid"), ("dataclasses", "dataclasses"),
     ("numpy", "NLU parse"), ("sklearn", "NLU parse"), ("scipy", "NLU parse"),
 )
@@ -607,12 +614,19 @@ def main() -> None:
     parser.add_argument("--soak", type=float, help="soak seconds (default 60 quick, 600 full)")
     parser.add_argument("--soak-rate", type=float, default=200, help="turns/s during the soak")
     parser.add_argument("--profile", action="store_true",
-                        help="py-spy the daemon during the 100-sid repeated run")
+                        help="py-spy the daemon during one throughput run (--profile-at)")
+    parser.add_argument("--profile-at", default="repeated/100", metavar="MODE/SIDS",
+                        help="the run to profile (default repeated/100)")
     parser.add_argument("--json", type=Path, default=HERE / "results" / "turns.json")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (logs)")
+    parser.add_argument("--report", type=Path, metavar="JSON",
+                        help="print the table of an earlier run's JSON and stop")
     parser.add_argument("--only", nargs="+", choices=STAGES, default=STAGES, metavar="STAGE",
                         help=f"run only these stages ({', '.join(STAGES)})")
     args = parser.parse_args()
+    if args.report is not None:
+        report(json.loads(args.report.read_text()), args.report)
+        return
     quick = args.quick
     count = 1000 if quick else 3000
     seconds = 3.0 if quick else 10.0
@@ -622,6 +636,7 @@ def main() -> None:
     if args.profile and shutil.which("py-spy") is None:
         parser.error("--profile needs py-spy (pip install py-spy)")
 
+    args.json.parent.mkdir(parents=True, exist_ok=True)
     folder = Path(tempfile.mkdtemp(prefix="atlas-turns-"))
     logs = folder
     results: dict[str, Any] = {
@@ -661,7 +676,8 @@ def main() -> None:
                 profile = folder / "profile.txt" if args.profile else None
                 if "throughput" in args.only:
                     pids = {"daemon": daemon.pid, "skill": skill.pid, "broker": broker_pid}
-                    results["throughput"] = throughput(url, seconds, logs, pids, profile)
+                    results["throughput"] = throughput(url, seconds, logs, pids, profile,
+                                                       args.profile_at)
                 if profile is not None and profile.exists():
                     results["profile"] = profile_summary(profile)
                     shutil.copy(profile, args.json.with_suffix(".profile.txt"))
@@ -684,17 +700,24 @@ def main() -> None:
             print(f"logs in {folder}")
         else:
             shutil.rmtree(folder, ignore_errors=True)
-    rows = summarise(results)
-    print()
-    print_table([("what", "figure", "target", ""), *rows])
-    print(f"\nload average before {results['machine']['load_average_before']}, after "
-          f"{results['machine']['load_average_after']}; {results['seconds']} s; "
-          f"JSON in {args.json}")
-    if "profile" in results:
-        print("\ndaemon profile (py-spy, 100 sids repeated), self time by layer:")
-        for layer, share in results["profile"]["self_by_layer"].items():
-            print(f"  {share:5.1f} %  {layer}")
+    report(results, args.json)
 
+
+def report(results: dict[str, Any], path: Path) -> None:
+    print()
+    print_table([("what", "figure", "target", ""), *summarise(results)])
+    machine = results["machine"]
+    print(f"\nload average before {machine['load_average_before']}, after "
+          f"{machine.get('load_average_after')}; {results.get('seconds')} s; JSON in {path}")
+    profile = path.with_suffix(".profile.txt")
+    if profile.exists():
+        summary = profile_summary(profile)
+        print(f"\ndaemon profile (py-spy, {summary['samples']} samples), share of busy samples"
+              f" by layer ({summary['self_by_layer'].get('waiting in epoll', 0)} % of all"
+              " samples were in epoll):")
+        for layer, share in summary["busy_by_layer"].items():
+            if share >= 0.5:
+                print(f"  {share:5.1f} %  {layer}")
 
 if __name__ == "__main__":
     main()
