@@ -38,6 +38,8 @@ class LineReader:
         self._loop = asyncio.get_running_loop()
         self._fd = fd
         self._requests: queue.Queue[tuple[str, asyncio.Future[str | None]]] = queue.Queue()
+        #: The prompt on screen while a line is awaited, else ``None``.
+        self.showing: str | None = None
         threading.Thread(target=self._run, daemon=True, name="chat-input").start()
 
     async def read(self, text: str) -> str | None:
@@ -59,23 +61,19 @@ class LineReader:
     def _line(self, text: str, pending: bytes) -> tuple[str | None, bytes]:
         sys.stdout.write(text)
         sys.stdout.flush()
-        while b"\n" not in pending:
-            chunk = os.read(self._fd, 4096)
-            if not chunk:
-                break
-            pending += chunk
+        self.showing = text
+        try:
+            while b"\n" not in pending:
+                chunk = os.read(self._fd, 4096)
+                if not chunk:
+                    break
+                pending += chunk
+        finally:
+            self.showing = None
         line, newline, pending = pending.partition(b"\n")
         if not line and not newline:
             return None, pending
         return line.decode(errors="replace").rstrip("\r"), pending
-
-
-def _still_running() -> None:
-    # Python 3.11's asyncio.wait_for, inside aiomqtt's publish, can lose a
-    # cancellation (Ctrl-C) arriving as the broker acknowledges: honour it here.
-    task = asyncio.current_task()
-    if task is not None and task.cancelling():
-        raise asyncio.CancelledError
 
 
 def _resolve(future: asyncio.Future[str | None], line: str | None) -> None:
@@ -83,9 +81,18 @@ def _resolve(future: asyncio.Future[str | None], line: str | None) -> None:
         future.set_result(line)
 
 
+def _write(text: str) -> None:
+    click.echo(text, nl=False)
+
+
 async def converse(channel: Channel, reader: LineReader,
-                   out: Callable[[str], None] = click.echo) -> None:
-    """Prompt, send, show the answer; the next prompt comes when the turn ends."""
+                   out: Callable[[str], None] = click.echo,
+                   write: Callable[[str], None] = _write) -> None:
+    """Prompt, send, show the answer; the next prompt comes when the turn ends.
+
+    What arrives while the prompt waits (a notification) goes on its own lines,
+    and the prompt is shown again under it.
+    """
     context: str | None = None
     choices: tuple[str, ...] | None = None
     turn_over = asyncio.Event()
@@ -94,8 +101,14 @@ async def converse(channel: Channel, reader: LineReader,
     async def show() -> None:
         nonlocal context, choices
         async for message in channel:
-            for line in message_lines(message):
+            lines = message_lines(message)
+            waiting = reader.showing
+            if waiting is not None and lines:
+                out("")     # off the prompt's line
+            for line in lines:
                 out(line)
+            if waiting is not None and lines:
+                write(waiting)
             context = context_of(message, context)
             if isinstance(message, ChannelAsk):
                 choices = message.choices
@@ -129,7 +142,6 @@ async def converse(channel: Channel, reader: LineReader,
                 continue
             turn_over.clear()
             await channel.say(text)
-            _still_running()
     finally:
         printer.cancel()
         await asyncio.gather(printer, return_exceptions=True)

@@ -40,7 +40,8 @@ class NluUnderstanding:
             log.exception("interpreter %s failed to parse a message", lang)
             return Understood(None)
         return Understood(parsed.intent, {name: _rich(values)
-                                          for name, values in parsed.slots.items()})
+                                          for name, values in parsed.slots.items()},
+                          parsed.confidence)
 
     def parse_slot(self, lang: str, intent: str, slot: str, text: str) -> SlotValues:
         interpreter = self._for(lang)
