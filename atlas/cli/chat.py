@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import getpass
 import os
 import queue
 import sys
 import threading
+import time
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import click
@@ -22,6 +24,7 @@ from ..protocol import (
     DialogParse,
     ProtocolError,
 )
+from ..transport import Session
 from .common import BadUsage, Failure, broker_address, config_option, connected, load_config
 from .render import choice_answer, context_of, message_lines, prompt
 
@@ -74,6 +77,41 @@ class LineReader:
         if not line and not newline:
             return None, pending
         return line.decode(errors="replace").rstrip("\r"), pending
+
+
+#: Seconds one channel/create waits for its answer before it is sent again.
+CREATE_ATTEMPT = 3.0
+#: Default of ``--wait``: how long chat waits for a daemon that is still starting.
+WAIT = 300.0
+
+
+@contextlib.asynccontextmanager
+async def open_channel(session: Session, sid: str, uid: str, wait: float,
+                       say: Callable[[str], None]) -> AsyncIterator[Channel]:
+    """A channel, asking again until the daemon answers (it may still be starting):
+    "waiting for the assistant…" once, then a clear error after ``wait`` seconds."""
+    deadline = time.monotonic() + wait
+    waiting = False
+    while True:
+        attempt = max(0.1, min(CREATE_ATTEMPT, deadline - time.monotonic()))
+        began = time.monotonic()
+        try:
+            channel = Channel(session, sid, uid, create_timeout=attempt)
+            await channel.__aenter__()
+            break
+        except ChannelError as error:
+            if time.monotonic() - began < attempt:
+                raise Failure(str(error)) from None  # not silence: the connection ended
+            if time.monotonic() >= deadline:
+                raise Failure(f"the assistant did not answer within {wait:.0f} s: is `atlas up` "
+                              "(or `atlas daemon`) running on this broker?") from None
+            if not waiting:
+                say("waiting for the assistant…")
+                waiting = True
+    try:
+        yield channel
+    finally:
+        await channel.__aexit__(None, None, None)
 
 
 def _resolve(future: asyncio.Future[str | None], line: str | None) -> None:
@@ -157,8 +195,11 @@ async def converse(channel: Channel, reader: LineReader,
               help="Who is speaking (see atlas users).")
 @click.option("--sid", help="Channel id (default: a new one); reuse one to resume.")
 @click.option("--broker", help="Broker URL (default: ATLAS_BROKER, then the configuration).")
+@click.option("--wait", type=click.FloatRange(0), default=WAIT, show_default=True,
+              help="Seconds to wait for an assistant that is still starting.")
 @config_option
-def chat(uid: str, sid: str | None, broker: str | None, config_path: Path | None) -> None:
+def chat(uid: str, sid: str | None, broker: str | None, wait: float,
+         config_path: Path | None) -> None:
     """Talk to atlas from the terminal. Ctrl-D or Ctrl-C to quit."""
     config = load_config(config_path, broker=broker)
     address = broker_address(config.broker_url)
@@ -167,7 +208,7 @@ def chat(uid: str, sid: str | None, broker: str | None, config_path: Path | None
     async def main() -> None:
         async with connected(address, "atlas-chat") as client:
             try:
-                async with Channel(client, sid, uid) as channel:
+                async with open_channel(client, sid, uid, wait, _say) as channel:
                     click.echo(f"connected as {uid} ({channel.lang}) on channel {sid}; "
                                "Ctrl-D to quit", err=True)
                     await converse(channel, LineReader())
@@ -186,3 +227,7 @@ def chat(uid: str, sid: str | None, broker: str | None, config_path: Path | None
         # and keep Python's final flush of stdout from complaining.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         sys.exit(1)
+
+
+def _say(text: str) -> None:
+    click.echo(text, err=True)

@@ -457,6 +457,8 @@ class Session:
             sock = client.socket()
             if not (isinstance(sock, BufferedSocket) and sock.buffered):
                 return
+        # Still bytes in memory, which the selector cannot see: go on next turn.
+        self._require_loop().call_soon(self._readable)
 
     def _on_connect(self, client: paho.Client, userdata: Any, flags: Any, reason: Any,
                     properties: Any) -> None:

@@ -23,6 +23,7 @@ from atlas.core import (
     Registry,
     SlotValues,
     Understood,
+    UserGave,
     UserSaid,
     World,
     step,
@@ -57,7 +58,8 @@ class KeywordUnderstanding:
     synonyms: Mapping[str, str] = field(default_factory=dict)
     unsure: Mapping[str, float] = field(default_factory=dict)
 
-    def parse(self, lang: str, text: str, scope: frozenset[str]) -> Understood:
+    def parse(self, lang: str, text: str, scope: frozenset[str],
+              now: float | None = None) -> Understood:
         words = set(re.findall(r"\w+", text.lower()))
         for keyword, intent in self.keywords:
             if keyword in words and intent in scope:
@@ -66,7 +68,8 @@ class KeywordUnderstanding:
                 return Understood(intent, slots, self.unsure.get(keyword, 1.0))
         return Understood(None)
 
-    def parse_slot(self, lang: str, intent: str, slot: str, text: str) -> SlotValues:
+    def parse_slot(self, lang: str, intent: str, slot: str, text: str,
+                   now: float | None = None) -> SlotValues:
         return self._values(slot, text)
 
     def match_choice(self, lang: str, text: str, choices: Sequence[str]) -> str | None:
@@ -106,6 +109,7 @@ TIMER = Pong("timer", version="1.0",
 LIGHTS = Pong("lights", version="1.0", intents={"lights_on": ["room"]},
               env={"LIGHTS_TOPIC": "string"})
 CATCHALL = Pong("catchall", intents={"__fallback__": []})
+GREETER = Pong("greeter", intents={"__welcome__": []}, env={"GREETING": "string"})
 
 UNDERSTANDING = KeywordUnderstanding(
     keywords=(("time", "get_time"), ("date", "get_date"), ("timer", "set_timer"),
@@ -216,16 +220,21 @@ def restore_channel(data: Mapping[str, Any]) -> Channel:
 
     The core has no loader of its own yet; this one proves the plain data holds
     everything. Queue entries carry no type tag, so they are told apart by shape
-    (only a user's text has a ``cid``).
+    (only a user's text or input has a ``cid``, only input has ``data``).
     """
     conversation = data["conversation"]
     return Channel(
         sid=data["sid"], uid=data["uid"], lang=data["lang"], context=data["context"],
         conversation=None if conversation is None else _restore_conversation(conversation),
-        queue=tuple(UserSaid(**item) if "cid" in item else DialogNotify(**item)
-                    for item in data["queue"]),
-        generation=data["generation"],
+        queue=tuple(_restore_queued(item) for item in data["queue"]),
+        generation=data["generation"], session=data["session"],
     )
+
+
+def _restore_queued(item: Mapping[str, Any]) -> UserSaid | UserGave | DialogNotify:
+    if "cid" not in item:
+        return DialogNotify(**item)
+    return UserGave(**item) if "data" in item else UserSaid(**item)
 
 
 def _restore_conversation(data: Mapping[str, Any]) -> Conversation:

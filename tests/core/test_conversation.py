@@ -755,7 +755,8 @@ def test_a_context_still_served_stays_when_another_skill_goes() -> None:
 
 
 class NumericDurations(KeywordUnderstanding):
-    def parse_slot(self, lang: str, intent: str, slot: str, text: str) -> SlotValues:
+    def parse_slot(self, lang: str, intent: str, slot: str, text: str,
+                   now: float | None = None) -> SlotValues:
         return [{"value": int(v["value"].split()[0]) * 60, "raw": v["raw"], "entity": "dur"}
                 for v in super().parse_slot(lang, intent, slot, text)]
 
