@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .augmentation import augment
-from .coverage import MAX_SENTENCES, Coverage, function_words
+from .coverage import MAX_SENTENCES, Coverage, Said, function_words
 from .dataset import Dataset, Entity, is_builtin
 from .deterministic import DeterministicMatcher
 from .entities import builtin_words, places
@@ -39,8 +39,9 @@ if TYPE_CHECKING:  # scikit-learn and crfsuite load only when a model is trained
     from .intent_classifier import IntentClassifier
     from .slot_filler import Example, SlotFiller
 
-ENGINE_VERSION = "7"  # bump when fitted models change shape or meaning
+ENGINE_VERSION = "8"  # bump when fitted models change shape or meaning
 MODEL_FILE = "model.pkl"
+RERANK = 2  # intents tried against the vocabulary check, likeliest first
 PARALLEL_MIN_EXAMPLES = 4000  # below this, starting worker processes costs more
 # Built-ins every CRF sees as features, whatever the intent's slot types: a
 # custom slot often holds a date or a number ("timeRange", "party_size"), or
@@ -50,18 +51,22 @@ CRF_BUILTINS = {"snips/number", "snips/ordinal", "snips/datetime", *places.KINDS
 
 
 def _coverage(lang: str, dataset: Dataset, gazetteers: dict[str, Gazetteer]) -> Coverage:
-    """The vocabulary test, from the folded words of the training sentences
-    and of the entity values."""
+    """The vocabulary test, from the folded words of each intent's training
+    sentences and of the values of its entities."""
     def words(text: str) -> list[str]:
         return [w for t in tokenize(text) if (w := fold_word(t.norm))]
 
     if sum(len(utterances) for utterances in dataset.intents.values()) > MAX_SENTENCES:
-        return Coverage(lang, [[]] * (MAX_SENTENCES + 1))  # disabled: not skill-sized
-    sentences = [words(u.text) for utterances in dataset.intents.values() for u in utterances]
-    values = [w for utterances in dataset.intents.values() for u in utterances
-              for c in u.chunks if c.slot for w in words(c.text)]
-    values.extend(w for gaz in gazetteers.values() for key in gaz.values for w in key)
-    return Coverage(lang, sentences, values)
+        return Coverage(lang, {"": [[]] * (MAX_SENTENCES + 1)})  # disabled: not skill-sized
+    sentences = {intent: [words(u.text) for u in utterances]
+                 for intent, utterances in dataset.intents.items()}
+    phrases = {intent: [[w for c in u.chunks if not c.slot for w in words(c.text)]
+                        for u in utterances]
+               for intent, utterances in dataset.intents.items()}
+    values = {intent: [w for entity in set(dataset.slot_entities(intent).values())
+                       for key in getattr(gazetteers.get(entity), "values", ()) for w in key]
+              for intent in dataset.intents}
+    return Coverage(lang, sentences, values, phrases)
 
 
 @dataclass(frozen=True)
@@ -98,6 +103,7 @@ class SnipsLikeInterpreter:
         self._classifier: IntentClassifier | None = None
         self._fillers: dict[str, SlotFiller] = {}
         self._coverage: Coverage | None = None
+        self._function: frozenset[str] = frozenset()
         self._speller: Speller | None = None
 
     @property
@@ -114,6 +120,7 @@ class SnipsLikeInterpreter:
         self._slot_entities = {i: dataset.slot_entities(i) for i in self._intents}
         self._build_entities(dataset)
         self._coverage = _coverage(self.lang, dataset, self._gazetteers)
+        self._function = function_words(self.lang)
         self._speller = self._spelling(dataset) if self._coverage.enabled else None
         self._deterministic = DeterministicMatcher(dataset) if self.use_deterministic else None
         slot_intents = [i for i in self._intents if self._slot_entities[i]]
@@ -240,21 +247,27 @@ class SnipsLikeInterpreter:
         if not any(fold_word(t.norm) for t in typed.tokens):
             return Parse(text, None, 1.0, {})
         # Parsing reads the text with its slips corrected; slots keep what was typed.
-        text, tokens = self._corrected(typed.text, typed.tokens) or (typed.text, typed.tokens)
+        fixed = self._corrected(typed.text, typed.tokens)
+        text, tokens = fixed or (typed.text, typed.tokens)
         exact = self._parse_exact(text, tokens, scope, now, typed)
         if exact is not None:
             return exact
-        intent, confidence = self._classify(text, scope)
-        if intent is None:
-            return Parse(typed.text, None, confidence, {})
-        slots, covered = self._fill(text, tokens, intent, now, typed)
-        # An answer within a scope is expected, and often a bare word: only
-        # free-standing utterances are checked for foreign vocabulary.
-        if scope is None and self._coverage is not None and self._coverage.out_of_domain(
-            w for k, t in enumerate(tokens) if k not in covered and (w := fold_word(t.norm))
-        ):
-            return Parse(typed.text, None, 1.0 - confidence, {})
-        return Parse(typed.text, intent, confidence, slots)
+        ranked, none = self._ranked(text, scope)
+        if not ranked:
+            return Parse(typed.text, None, none, {})
+        if self._coverage is None or not self._coverage.enabled:
+            intent, confidence = ranked[0]
+            return Parse(typed.text, intent, confidence,
+                         self._fill(text, tokens, intent, now, typed)[0])
+        # Whatever the scope (the root intents, a context's), the intent must
+        # cover what was said (see coverage.py): the likeliest one that does.
+        for intent, confidence in ranked[:RERANK]:
+            slots, covered, held, free = self._fill(text, tokens, intent, now, typed)
+            said = [Said(w, t.norm != typed.tokens[k].norm) for k, t in enumerate(tokens)
+                    if k not in covered and (w := fold_word(t.norm))]
+            if not self._coverage.out_of_domain(intent, said, held, free, scope, confidence):
+                return Parse(typed.text, intent, confidence, slots)
+        return Parse(typed.text, None, 1.0 - ranked[0][1], {})
 
     def _corrected(self, text: str, tokens: Sequence[Token]
                    ) -> tuple[str, tuple[Token, ...]] | None:
@@ -264,48 +277,98 @@ class SnipsLikeInterpreter:
         return self._speller.fix(text, tokens, places.places(self.lang).is_well_known)
 
     def _classify(self, text: str, scope: Collection[str] | None) -> tuple[str | None, float]:
+        ranked, none = self._ranked(text, scope)
+        return ranked[0] if ranked else (None, none)
+
+    def _ranked(self, text: str, scope: Collection[str] | None
+                ) -> tuple[list[tuple[str, float]], float]:
+        """The intents the classifier accepts, likeliest first, and the None
+        class's probability (renormalised over the scope)."""
         assert self._classifier is not None
         probs = self._classifier.probabilities(text)
         candidates = [i for i in self._intents if scope is None or i in scope]
         if not candidates:
-            return None, 1.0
+            return [], 1.0
         none = probs.get(NONE_LABEL, 0.0)
-        best = max(candidates, key=lambda i: probs.get(i, 0.0))
-        p = probs.get(best, 0.0)
+        total = 1.0
         if scope is not None:  # renormalise over what the context allows
             total = none + sum(probs.get(i, 0.0) for i in candidates)
-            p, none = (p / total, none / total) if total else (0.0, 1.0)
-        if p < self.threshold or none >= p:
-            return None, none
-        return best, p
+            if not total:
+                return [], 1.0
+            none /= total
+        ranked = sorted(((i, probs.get(i, 0.0) / total) for i in candidates),
+                        key=lambda pair: -pair[1])
+        return [(i, p) for i, p in ranked if p >= self.threshold and p > none], none
 
     def _fill(self, text: str, tokens: Sequence[Token], intent: str,
               now: datetime | None, typed: Typed | None = None
-              ) -> tuple[dict[str, list[SlotValue]], set[int]]:
-        """The slots, and the tokens inside slots or known entity values.
-        `typed` is the text as typed when `text` has slips corrected."""
+              ) -> tuple[dict[str, list[SlotValue]], set[int], int, int]:
+        """The slots; the tokens inside slots or known entity values; how many
+        slots hold a known value, and how many a free one. `typed` is the text as typed when `text` has
+        slips corrected."""
         filler = self._fillers.get(intent)
         entities = self._slot_entities[intent]
         names = sorted(set(entities.values()) | CRF_BUILTINS)
         spans: list[EntitySpan] = self._matcher.spans(text, tokens, names, now)
-        # Place names are everywhere ("Cook", "Rice" and "Mobile" are towns):
-        # they cover words for the vocabulary check only where the intent
-        # takes places.
+        # Values cover words for the vocabulary check. Place names are
+        # everywhere ("Cook", "Rice" and "Mobile" are towns): they cover words
+        # only where the intent takes places; a number the intent has no slot
+        # for ("wake me up at 7") is left to count as foreign.
         covered = {k for start, end, name in spans
-                   if name not in places.KINDS or name in entities.values()
-                   for k in range(start, end)}
+                   if name in entities.values() or name not in places.KINDS
+                   for k in range(start, end)
+                   if name in entities.values() or not tokens[k].norm[:1].isdigit()}
         slots: dict[str, list[SlotValue]] = {}
+        held = free = 0
         if filler is None:
-            return slots, covered
+            return slots, covered, held, free
         for slot, start, end in filler.tag(tokens, spans):
-            covered.update(range(start, end))
             entity = entities.get(slot)
             if entity is None:
                 continue
             ok, value, raw = self._resolve(entity, text, tokens, start, end, now, typed)
-            if ok:
-                slots.setdefault(slot, []).append(SlotValue(value, raw, entity))
-        return slots, covered
+            if not ok:
+                continue
+            slots.setdefault(slot, []).append(SlotValue(value, raw, entity))
+            # A known value is evidence for the intent; a free value of an
+            # extensible entity ("turn on the heating", "baisse le son") is a
+            # foreign word, whatever its words.
+            inside = set(range(start, end))
+            known = self._is_known(entity, raw, start, end, spans, covered)
+            covered |= inside
+            if known:
+                held += 1
+            elif not self._mistagged(tokens, start, end, entity, spans):
+                free += 1
+        return slots, covered, held, free
+
+    def _mistagged(self, tokens: Sequence[Token], start: int, end: int, entity: str,
+                   spans: Sequence[EntitySpan]) -> bool:
+        """Function words tagged as a value while a known value of the same
+        entity is elsewhere ("plus de lumière dans la chambre s'il te plaît"):
+        the tagger's slip, not a foreign thing said."""
+        function = self._function
+        return (all(fold_word(t.norm) in function for t in tokens[start:end])
+                and any(name == entity and (b <= start or a >= end) for a, b, name in spans))
+
+    def _is_known(self, entity: str, raw: str, start: int, end: int,
+                  spans: Sequence[EntitySpan], covered: set[int]) -> bool:
+        """The slot value at tokens start:end is a known one: a place name, a
+        built-in value, a declared value of the entity (or a synonym, a near
+        miss) or a value seen in training."""
+        if entity in places.KINDS:
+            return set(range(start, end)) <= covered
+        if entity == "snips/duration":
+            # "à 7 heures", "at 7 hours": inside a time of day that does not
+            # read as a duration ("in 10 minutes" does), it is not one.
+            return not any(name == "snips/datetime" and a < start and b >= end
+                           and (a, "snips/duration") not in {(x, n) for x, _, n in spans}
+                           for a, b, name in spans)
+        if is_builtin(entity):
+            return True
+        resolver = self._resolvers.get(entity)
+        return resolver is None or (resolver.gazetteer.lookup(raw) is not None
+                                    or resolver.declared_value(raw) is not None)
 
     def _resolve(self, entity: str, text: str, tokens: Sequence[Token], start: int, end: int,
                  now: datetime | None, typed: Typed | None) -> tuple[bool, Any, str]:
