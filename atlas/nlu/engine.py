@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .augmentation import augment
-from .coverage import MAX_SENTENCES, Coverage, Said, function_words
+from .coverage import MAX_SENTENCES, Coverage, Said, Sentence, function_words
 from .dataset import Dataset, Entity, is_builtin
 from .deterministic import DeterministicMatcher
 from .entities import builtin_words, places
@@ -57,16 +57,17 @@ def _coverage(lang: str, dataset: Dataset, gazetteers: dict[str, Gazetteer]) -> 
         return [w for t in tokenize(text) if (w := fold_word(t.norm))]
 
     if sum(len(utterances) for utterances in dataset.intents.values()) > MAX_SENTENCES:
-        return Coverage(lang, {"": [[]] * (MAX_SENTENCES + 1)})  # disabled: not skill-sized
-    sentences = {intent: [words(u.text) for u in utterances]
+        return Coverage(lang, {})  # disabled: not skill-sized
+    sentences = {intent: [Sentence(words(u.text),
+                                   [w for c in u.chunks if not c.slot for w in words(c.text)],
+                                   [w for c in u.chunks if c.slot and c.entity
+                                    and not is_builtin(c.entity) for w in words(c.text)])
+                          for u in utterances]
                  for intent, utterances in dataset.intents.items()}
-    phrases = {intent: [[w for c in u.chunks if not c.slot for w in words(c.text)]
-                        for u in utterances]
-               for intent, utterances in dataset.intents.items()}
     values = {intent: [w for entity in set(dataset.slot_entities(intent).values())
                        for key in getattr(gazetteers.get(entity), "values", ()) for w in key]
               for intent in dataset.intents}
-    return Coverage(lang, sentences, values, phrases)
+    return Coverage(lang, sentences, values)
 
 
 @dataclass(frozen=True)
@@ -255,19 +256,32 @@ class SnipsLikeInterpreter:
         ranked, none = self._ranked(text, scope)
         if not ranked:
             return Parse(typed.text, None, none, {})
-        if self._coverage is None or not self._coverage.enabled:
+        if self._coverage is None or not self._coverage.checks(ranked[0][0]):
             intent, confidence = ranked[0]
             return Parse(typed.text, intent, confidence,
                          self._fill(text, tokens, intent, now, typed)[0])
         # Whatever the scope (the root intents, a context's), the intent must
-        # cover what was said (see coverage.py): the likeliest one that does.
+        # cover what was said (see coverage.py): of the likeliest intents, the
+        # one whose vocabulary covers it best.
+        best: tuple[float, str, float, dict[str, list[SlotValue]]] | None = None
         for intent, confidence in ranked[:RERANK]:
-            slots, covered, held, free = self._fill(text, tokens, intent, now, typed)
-            said = [Said(w, t.norm != typed.tokens[k].norm) for k, t in enumerate(tokens)
-                    if k not in covered and (w := fold_word(t.norm))]
-            if not self._coverage.out_of_domain(intent, said, held, free, scope, confidence):
-                return Parse(typed.text, intent, confidence, slots)
-        return Parse(typed.text, None, 1.0 - ranked[0][1], {})
+            slots, said = self._said(text, tokens, intent, now, typed)
+            margin = self._coverage.margin(intent, said, scope, confidence)
+            if margin is not None and (best is None or margin > best[0]):
+                best = (margin, intent, confidence, slots)
+        if best is None:
+            return Parse(typed.text, None, 1.0 - ranked[0][1], {})
+        return Parse(typed.text, best[1], best[2], best[3])
+
+    def _said(self, text: str, tokens: Sequence[Token], intent: str, now: datetime | None,
+              typed: Typed) -> tuple[dict[str, list[SlotValue]], list[Said]]:
+        """The slots, and what was said for the vocabulary check, in order."""
+        slots, covered, values = self._fill(text, tokens, intent, now, typed)
+        said: dict[int, Said] = {start: Said(value=known) for start, known in values.items()}
+        for k, t in enumerate(tokens):
+            if k not in covered and (w := fold_word(t.norm)):
+                said[k] = Said(w, t.norm != typed.tokens[k].norm)
+        return slots, [said[k] for k in sorted(said)]
 
     def _corrected(self, text: str, tokens: Sequence[Token]
                    ) -> tuple[str, tuple[Token, ...]] | None:
@@ -302,9 +316,9 @@ class SnipsLikeInterpreter:
 
     def _fill(self, text: str, tokens: Sequence[Token], intent: str,
               now: datetime | None, typed: Typed | None = None
-              ) -> tuple[dict[str, list[SlotValue]], set[int], int, int]:
-        """The slots; the tokens inside slots or known entity values; how many
-        slots hold a known value, and how many a free one. `typed` is the text as typed when `text` has
+              ) -> tuple[dict[str, list[SlotValue]], set[int], dict[int, bool]]:
+        """The slots; the tokens inside slots or known entity values; and
+        where each slot starts, with whether its value is a known one. `typed` is the text as typed when `text` has
         slips corrected."""
         filler = self._fillers.get(intent)
         entities = self._slot_entities[intent]
@@ -319,9 +333,9 @@ class SnipsLikeInterpreter:
                    for k in range(start, end)
                    if name in entities.values() or not tokens[k].norm[:1].isdigit()}
         slots: dict[str, list[SlotValue]] = {}
-        held = free = 0
+        values: dict[int, bool] = {}
         if filler is None:
-            return slots, covered, held, free
+            return slots, covered, values
         for slot, start, end in filler.tag(tokens, spans):
             entity = entities.get(slot)
             if entity is None:
@@ -336,11 +350,9 @@ class SnipsLikeInterpreter:
             inside = set(range(start, end))
             known = self._is_known(entity, raw, start, end, spans, covered)
             covered |= inside
-            if known:
-                held += 1
-            elif not self._mistagged(tokens, start, end, entity, spans):
-                free += 1
-        return slots, covered, held, free
+            if known or not self._mistagged(tokens, start, end, entity, spans):
+                values[start] = known
+        return slots, covered, values
 
     def _mistagged(self, tokens: Sequence[Token], start: int, end: int, entity: str,
                    spans: Sequence[EntitySpan]) -> bool:
