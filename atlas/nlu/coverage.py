@@ -37,6 +37,10 @@ from .normalize import fold_word, stemmer_for
 # bundled skills: 0 to 0.04).
 MAX_SENTENCES = 5000
 MAX_ONE_OFF = 0.15
+# ... and the mean share of one-off words in the sentences outside slots (the
+# bundled skills: 0.03 to 0.36, help alone the highest; names not marked as
+# slots: 0.75).
+MAX_ONE_OFF_WORDING = 0.5
 SLIPPED_WEIGHT = 0.5  # a corrected word counts this much, known or foreign
 NEARBY_WEIGHT = 0.5  # how foreign another intent's word is
 SURE = 0.9  # a classifier's confidence that stands for itself
@@ -104,11 +108,13 @@ class Coverage:
 
     `intents` maps an intent to its training sentences, `values` an intent to
     the words of its entities' values. Whether the test applies to an intent
-    is decided on its sentences: it does not where the values of its custom
-    slots are mostly one-off words (names, titles: the Snips benchmark's
-    "playlist" or "artist"). There, an unseen name is what to expect, and
-    the slot filler missing one would make an in-domain request foreign.
-    Skills' templated sentences repeat a few declared values (rooms).
+    is decided on its sentences: it does not where the undeclared values of
+    its custom slots are mostly one-off words (names, titles: the Snips
+    benchmark's "playlist" or "artist"), nor anywhere when the sentences are
+    full of one-off words outside slots (names not marked as slots). There,
+    an unseen name is what to expect, and the slot filler missing one would
+    make an in-domain request foreign. Skills' templated sentences repeat
+    their wording and a few declared values (rooms).
     """
 
     def __init__(self, lang: str, intents: Mapping[str, Sequence[Sentence]],
@@ -124,16 +130,29 @@ class Coverage:
         stem = stemmer_for(lang).stem
         frequency = Counter(st for each in intents.values() for s in each
                             for st in {stem(w) for w in s.words if self._is_content(w)})
+        if self._one_off_share([s for each in intents.values() for s in each],
+                               frequency) > MAX_ONE_OFF_WORDING:
+            return  # names not marked as slots: an unknown word is likely one
         for intent, each in intents.items():
-            named = [st for s in each for w in s.named if self._is_content(w)
-                     for st in (stem(w),)]
+            named = [stem(w) for s in each for w in s.named if self._is_content(w)]
             if named and sum(frequency[st] == 1 for st in named) / len(named) > MAX_ONE_OFF:
-                continue  # open slots: not checked
+                continue  # open slots, where names are expected: not checked
             words = {w for s in each for w in s.words} | set((values or {}).get(intent, ()))
             self._known[intent] = frozenset(stem(w) for w in words if self._is_content(w))
             self._phrases[intent] = [frozenset(s.words if s.literal is None else s.literal)
                                      for s in each if s.words]
-        self.enabled = bool(self._known)
+        # Mostly templated data: what the slip correction needs too (in
+        # name-heavy data, an unknown word is more often a name than a slip).
+        checked = sum(len(each) for intent, each in intents.items() if intent in self._known)
+        self.enabled = checked > 0 and checked >= sum(len(each) for each in intents.values()) / 2
+
+    def _one_off_share(self, sentences: Sequence[Sentence], frequency: Counter[str]) -> float:
+        """The mean share of words outside slots that no other sentence uses."""
+        stem = stemmer_for(self.lang).stem
+        shares = [sum(frequency[st] == 1 for st in stems) / len(stems) for s in sentences
+                  if (stems := {stem(w) for w in (s.words if s.literal is None else s.literal)
+                                if self._is_content(w)})]
+        return sum(shares) / len(shares) if shares else 0.0
 
     def checks(self, intent: str) -> bool:
         """Whether the test applies to `intent`."""

@@ -28,7 +28,7 @@ from .deterministic import DeterministicMatcher
 from .entities import builtin_words, places
 from .entity_matcher import EntityMatcher, EntitySpan
 from .errors import TrainingDataError
-from .gazetteer import Gazetteer
+from .gazetteer import Gazetteer, value_key
 from .noise import NONE_LABEL, noise_utterances
 from .normalize import Token, fold_word, tokenize
 from .resolve import EntityResolver, resolve_value
@@ -58,10 +58,16 @@ def _coverage(lang: str, dataset: Dataset, gazetteers: dict[str, Gazetteer]) -> 
 
     if sum(len(utterances) for utterances in dataset.intents.values()) > MAX_SENTENCES:
         return Coverage(lang, {})  # disabled: not skill-sized
+    # Values a skill declared are a closed list, however rarely its sentences
+    # use each; the others (the benchmark format declares none) may be names.
+    declared = {name: {value_key(text) for v in entity.values for text in (v.value, *v.synonyms)}
+                for name, entity in dataset.entities.items()}
     sentences = {intent: [Sentence(words(u.text),
                                    [w for c in u.chunks if not c.slot for w in words(c.text)],
                                    [w for c in u.chunks if c.slot and c.entity
-                                    and not is_builtin(c.entity) for w in words(c.text)])
+                                    and not is_builtin(c.entity)
+                                    and value_key(c.text) not in declared.get(c.entity, ())
+                                    for w in words(c.text)])
                           for u in utterances]
                  for intent, utterances in dataset.intents.items()}
     values = {intent: [w for entity in set(dataset.slot_entities(intent).values())
