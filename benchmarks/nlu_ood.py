@@ -40,6 +40,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from atlas.core.phrases import say  # noqa: E402
+from atlas.nlu import SnipsLikeInterpreter, load_chatl, merge  # noqa: E402
 from atlas.protocol import (  # noqa: E402
     ChannelAsk,
     ChannelTerminate,
@@ -150,8 +151,6 @@ async def through_daemon(lang: str, part: str) -> Tally:
 
 def in_process(part: str) -> dict[str, dict[str, object]]:
     """Each skill alone, the skills less one, and each skill behind a context."""
-    from atlas.nlu import SnipsLikeInterpreter, load_chatl, merge
-
     results: dict[str, dict[str, object]] = {}
     for lang in LANGS:
         sources = {name: (SKILLS / name / "training" / f"{lang}.chatl").read_text("utf-8")
@@ -163,10 +162,9 @@ def in_process(part: str) -> dict[str, dict[str, object]]:
         for label, names in sets:
             engine = SnipsLikeInterpreter(lang)
             engine.fit(merge([load_chatl(sources[n], source=n, lang=lang) for n in sorted(names)]))
-            scope = frozenset(engine.intents)
-            results[f"{lang}: {label}"] = _score(
-                lambda text: engine.parse(text, scope).intent, lang, part,
-                lambda intent: intent if owner[intent] in names else None)
+            expected = {i: i if name in names else None for i, name in owner.items()}
+            results[f"{lang}: {label}"] = _score(engine, frozenset(engine.intents), lang, part,
+                                                 expected)
         for name in BUNDLED:
             # The skill's intents as a context's (`<name>/<intent>`), the
             # others at the root; parsed within the context.
@@ -179,21 +177,23 @@ def in_process(part: str) -> dict[str, dict[str, object]]:
             engine = SnipsLikeInterpreter(lang)
             engine.fit(merge(parts))
             scope = frozenset(i for i in engine.intents if i.startswith(name + "/"))
-            results[f"{lang}: context {name}/"] = _score(
-                lambda text: engine.parse(text, scope).intent, lang, part,
-                lambda intent: f"{name}/{intent}" if owner[intent] == name else None)
+            expected = {i: f"{name}/{i}" if other == name else None for i, other in owner.items()}
+            results[f"{lang}: context {name}/"] = _score(engine, scope, lang, part, expected)
     return results
 
 
-def _score(parse, lang: str, part: str, expect) -> dict[str, object]:  # type: ignore[no-untyped-def]
-    off = [(text, None) for text in off_topic(lang, part)]
-    off += [(text, None) for intent, text in in_domain(lang, part) if expect(intent) is None]
-    on = [(text, expect(intent)) for intent, text in in_domain(lang, part)
-          if expect(intent) is not None]
-    tally = Tally([Outcome(t, None, parse(t) or "rejected") for t, _ in off],
-                  [Outcome(t, e, parse(t) or "rejected") for t, e in on])
-    figures = tally.figures()
-    return {k: v for k, v in figures.items() if not isinstance(v, list)}
+def _score(engine: SnipsLikeInterpreter, scope: frozenset[str], lang: str, part: str,
+           expected: dict[str, str | None]) -> dict[str, object]:
+    """Off-topic requests and the paraphrases of intents not expected here
+    should be rejected; the others understood as their `expected` intent."""
+    def parse(text: str) -> str:
+        return engine.parse(text, scope).intent or "rejected"
+
+    pairs = in_domain(lang, part)
+    tally = Tally([Outcome(t, None, parse(t)) for t in off_topic(lang, part)]
+                  + [Outcome(t, None, parse(t)) for i, t in pairs if expected[i] is None],
+                  [Outcome(t, expected[i], parse(t)) for i, t in pairs if expected[i] is not None])
+    return {k: v for k, v in tally.figures().items() if not isinstance(v, list)}
 
 
 def main() -> None:
@@ -214,8 +214,8 @@ def main() -> None:
         figures["seconds"] = round(time.perf_counter() - started, 1)
         answers = Counter(o.answer for o in tally.off if o.got == "rejected")
         figures["not_understood_answer"] = answers.most_common(1)[0][0] if answers else ""
-        figures["answer_is_the_phrase"] = (not answers or set(answers)
-                                           == {say("not_understood", lang)})
+        # The help skill is live: the answer points to it.
+        figures["answer_points_to_help"] = set(answers) <= {say("not_understood_help", lang)}
         report["daemon"][lang] = figures  # type: ignore[index]
     if args.engine:
         report["in_process"] = in_process(args.part)
@@ -230,6 +230,8 @@ def main() -> None:
               f"({f['off_topic_rejected_rate']:.1%}) | {f['in_domain_understood']}/"
               f"{f['in_domain']} ({f['in_domain_understood_rate']:.1%}) | "
               f"{f['in_domain_wrong_intent']} |")
+    for lang, f in report["daemon"].items():  # type: ignore[attr-defined]
+        print(f"\n{lang}, the answer when rejected: {f['not_understood_answer']}")
     for lang, f in report["daemon"].items():  # type: ignore[attr-defined]
         misses = f["off_topic_accepted"] + f["in_domain_missed"]
         if misses:

@@ -5,7 +5,8 @@ from __future__ import annotations
 PHRASES: dict[str, dict[str, str]] = {
     "en": {
         "not_understood": "Sorry, I didn't understand that.",
-        "not_understood_help": "Sorry, I didn't understand that. Say \"help\" to hear what I can do.",
+        "not_understood_help": "Sorry, I didn't understand that. "
+                               "Say \"help\" to hear what I can do.",
         "cancelled": "OK, cancelled.",
         "timeout": "Sorry, the skill took too long to answer.",
         "ask_timeout": "I stopped waiting for your answer.",

@@ -207,7 +207,6 @@ class Coverage:
                 others = True
             else:
                 foreign += 1.0
-        self.last = (known, foreign)
         if foreign:
             # A tie goes to what the command acts on, said last: "affiche
             # mes minuteurs" is about timers, "allume le ventilateur" is about

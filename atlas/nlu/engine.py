@@ -296,10 +296,6 @@ class SnipsLikeInterpreter:
             return None
         return self._speller.fix(text, tokens, places.places(self.lang).is_well_known)
 
-    def _classify(self, text: str, scope: Collection[str] | None) -> tuple[str | None, float]:
-        ranked, none = self._ranked(text, scope)
-        return ranked[0] if ranked else (None, none)
-
     def _ranked(self, text: str, scope: Collection[str] | None
                 ) -> tuple[list[tuple[str, float]], float]:
         """The intents the classifier accepts, likeliest first, and the None
@@ -324,8 +320,8 @@ class SnipsLikeInterpreter:
               now: datetime | None, typed: Typed | None = None
               ) -> tuple[dict[str, list[SlotValue]], set[int], dict[int, bool]]:
         """The slots; the tokens inside slots or known entity values; and
-        where each slot starts, with whether its value is a known one. `typed` is the text as typed when `text` has
-        slips corrected."""
+        where each slot starts, with whether its value is a known one.
+        `typed` is the text as typed when `text` has slips corrected."""
         filler = self._fillers.get(intent)
         entities = self._slot_entities[intent]
         names = sorted(set(entities.values()) | CRF_BUILTINS)

@@ -507,8 +507,8 @@ def test_not_understood_shows_a_localized_answer_and_terminates(lang: str, text:
 @pytest.mark.parametrize("lang", ["en", "fr"])
 def test_not_understood_points_to_help_when_a_skill_answers_it(lang: str) -> None:
     helper = Pong("help", intents={"help": []})
-    channel, effects = step(new_channel(lang=lang), said("gibberish", lang=lang),
-                            make_world(CLOCK, helper))
+    _, effects = step(new_channel(lang=lang), said("gibberish", lang=lang),
+                      make_world(CLOCK, helper))
     [shown] = of(effects, ChannelShow)
     assert shown.text == say("not_understood_help", lang)
     assert ("help" if lang == "en" else "aide") in shown.text

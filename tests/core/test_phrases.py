@@ -6,7 +6,8 @@ import pytest
 
 from atlas.core.phrases import PHRASES, say
 
-KEYS = ["not_understood", "not_understood_help", "cancelled", "timeout", "ask_timeout", "skill_gone", "error"]
+KEYS = ["not_understood", "not_understood_help", "cancelled", "timeout", "ask_timeout",
+        "skill_gone", "error"]
 
 
 @pytest.mark.parametrize("lang", sorted(PHRASES))
