@@ -190,8 +190,8 @@ class Coverage:
                 last_known = False
                 continue
             content = self._is_content(each.word)
-            if not content and not each.slipped and not each.word[0].isdigit():
-                continue  # a function word: it counts for nothing
+            if not content and not each.word[0].isdigit():
+                continue  # a function word (perhaps corrected into one): it counts for nothing
             root = stem(each.word)
             if content and root in vocabulary:
                 known += SLIPPED_WEIGHT if each.slipped else 1.0
@@ -201,7 +201,7 @@ class Coverage:
             if each.word[0].isdigit():
                 foreign += 1.0  # a number no slot of the intent took
             elif each.slipped:
-                foreign += SLIPPED_WEIGHT  # bent into a function word or another intent's
+                foreign += SLIPPED_WEIGHT  # bent into another intent's word
             elif root in nearby:
                 foreign += NEARBY_WEIGHT
                 others = True

@@ -212,8 +212,10 @@ def test_a_corrected_word_counts_half() -> None:
     # "tunr" corrected: half known, with "light" enough; alone, not enough
     assert not cov.out_of_domain("lights_on", words("turn the light", "turn"))
     assert cov.out_of_domain("lights_on", words("turn it", "turn"))
-    # a word bent into a function word ("sens" -> "sans") is half foreign
-    assert cov.out_of_domain("lights_on", words("the light the the", "the"))
+    # bent into another intent's word, it is half foreign
+    assert cov.out_of_domain("help", words("what can you do turn", "turn"))
+    # bent into a function word ("que peux-tu fsire"), it is one
+    assert not cov.out_of_domain("help", words("so what can you do", "do"))
 
 
 def test_function_words_alone_need_a_sentence_of_the_intent() -> None:
