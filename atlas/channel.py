@@ -5,10 +5,10 @@
         for message in await channel.converse("set a timer"):
             ...   # ChannelWork, ChannelShow, ..., then ChannelAsk or ChannelTerminate
 
-A channel opens its own connection when given an address, or shares an aiomqtt
-client with other channels (one connection, many sids): the first channel on a
-client starts reading that client's messages and routes them by sid, so do not
-iterate ``client.messages`` elsewhere while channels are open on it.
+A channel opens its own connection when given an address, or shares a transport
+:class:`~atlas.transport.Session` with other channels (one connection, many sids):
+the first channel on a session starts reading that session's messages and routes
+them by sid, so do not iterate the session elsewhere while channels are open on it.
 """
 
 from __future__ import annotations
@@ -21,9 +21,6 @@ import weakref
 from types import TracebackType
 from typing import Self
 
-import aiomqtt
-
-from . import mqtt
 from .protocol import (
     CHANNEL_INBOX,
     ChannelAsk,
@@ -33,9 +30,8 @@ from .protocol import (
     ChannelTerminate,
     DialogParse,
     Message,
-    ProtocolError,
-    parse_message,
 )
+from .transport import BrokerAddress, Session, TransportError, on
 
 log = logging.getLogger(__name__)
 
@@ -48,10 +44,10 @@ class ChannelError(Exception):
 
 
 class _Router:
-    """Reads one client's messages and hands each channel message to its sid's queue."""
+    """Reads one session's messages and hands each channel message to its sid's queue."""
 
-    def __init__(self, client: aiomqtt.Client) -> None:
-        self.client = client
+    def __init__(self, session: Session) -> None:
+        self.session = session
         self.queues: dict[str, asyncio.Queue[Message | BaseException]] = {}
         self.task: asyncio.Task[None] | None = None
 
@@ -73,40 +69,26 @@ class _Router:
                 await task
 
     async def _read(self) -> None:
-        try:
-            async for incoming in self.client.messages:
-                topic = str(incoming.topic)
-                payload = incoming.payload
-                try:
-                    message = parse_message(
-                        topic, payload if isinstance(payload, bytes | str) else b"",
-                        CHANNEL_INBOX)
-                except ProtocolError as error:
-                    log.warning("dropped a message on %s: %s", topic, error)
-                    continue
-                except Exception:  # a bug in one payload's decoding must not end the channel
-                    log.exception("dropped a message on %s", topic)
-                    continue
-                sid = getattr(message, "sid", None)
-                if message is not None and sid in self.queues:
-                    self.queues[sid].put_nowait(message)
-        except aiomqtt.MqttError as error:
-            # Wake every waiting channel instead of leaving it hanging.
-            for queue in self.queues.values():
-                queue.put_nowait(ChannelError(f"connection lost: {error}"))
+        async for message in self.session:
+            sid = getattr(message, "sid", None)
+            if isinstance(message, Message) and sid in self.queues:
+                self.queues[sid].put_nowait(message)
+        # The session was closed under the channels: wake them instead of leaving them hanging.
+        for queue in self.queues.values():
+            queue.put_nowait(ChannelError("the connection was closed"))
 
 
-_routers: weakref.WeakKeyDictionary[aiomqtt.Client, _Router] = weakref.WeakKeyDictionary()
+_routers: weakref.WeakKeyDictionary[Session, _Router] = weakref.WeakKeyDictionary()
 
 
 class Channel:
     """One sid's conversation with the daemon, as an async context manager.
 
-    ``connection`` is a broker URL, a :class:`~atlas.mqtt.BrokerAddress`, or a
-    connected aiomqtt client to share. ``sid`` defaults to a fresh random one.
+    ``connection`` is a broker URL, a :class:`~atlas.transport.BrokerAddress`, or an
+    open :class:`~atlas.transport.Session` to share. ``sid`` defaults to a fresh one.
     """
 
-    def __init__(self, connection: aiomqtt.Client | mqtt.BrokerAddress | str,
+    def __init__(self, connection: Session | BrokerAddress | str,
                  sid: str | None = None, uid: str = "user", *,
                  create_timeout: float = CREATE_TIMEOUT) -> None:
         self.sid = sid or f"channel-{uuid.uuid4().hex[:12]}"
@@ -114,8 +96,8 @@ class Channel:
         self.lang = ""
         self.create_timeout = create_timeout
         self._connection = connection
-        self._client: aiomqtt.Client | None = None
-        self._own_client = not isinstance(connection, aiomqtt.Client)
+        self._client: Session | None = None
+        self._own_client = not isinstance(connection, Session)
         self._router: _Router | None = None
         self._queue: asyncio.Queue[Message | BaseException] | None = None
         # Checked now (ProtocolError, a ValueError) so a bad sid or uid fails before
@@ -124,13 +106,14 @@ class Channel:
         self._create.topic()
 
     async def __aenter__(self) -> Self:
-        if isinstance(self._connection, aiomqtt.Client):
+        if isinstance(self._connection, Session):
             client = self._connection
         else:
-            address = (self._connection if isinstance(self._connection, mqtt.BrokerAddress)
-                       else mqtt.BrokerAddress.parse(self._connection))
-            client = mqtt.client(address, "channel")
-            await client.__aenter__()
+            client = Session(self._connection, "channel")
+            try:
+                await client.__aenter__()
+            except TransportError as error:
+                raise ChannelError(str(error)) from None
         self._client = client
         try:
             await self._open(client)
@@ -139,14 +122,13 @@ class Channel:
             raise
         return self
 
-    async def _open(self, client: aiomqtt.Client) -> None:
+    async def _open(self, client: Session) -> None:
         self._router = _routers.get(client)
         if self._router is None:
             self._router = _routers[client] = _Router(client)
         self._queue = self._router.attach(self.sid)
-        await client.subscribe([(kind.subscription(sid=self.sid), mqtt.QOS)
-                                for kind in CHANNEL_INBOX])
-        await mqtt.publish(client, self._create)
+        await client.subscribe(*(on(kind, sid=self.sid) for kind in CHANNEL_INBOX))
+        client.publish(self._create)
         try:
             async with asyncio.timeout(self.create_timeout):
                 while not isinstance(created := await self._take(), ChannelCreated):
@@ -159,8 +141,8 @@ class Channel:
     async def __aexit__(self, kind: type[BaseException] | None, error: BaseException | None,
                         traceback: TracebackType | None) -> None:
         if self._client is not None and self._queue is not None:
-            with contextlib.suppress(aiomqtt.MqttError):
-                await mqtt.publish(self._client, ChannelDestroy(self.sid))
+            with contextlib.suppress(TransportError):
+                self._client.publish(ChannelDestroy(self.sid))
         await self._close()
 
     async def _close(self) -> None:
@@ -174,18 +156,20 @@ class Channel:
         if client is None:
             return
         if self._own_client:
-            with contextlib.suppress(aiomqtt.MqttError):
-                await client.__aexit__(None, None, None)
+            await client.drain(1.0)  # the destroy, at least
+            await client.close()
         elif attached:
-            with contextlib.suppress(aiomqtt.MqttError):
-                await client.unsubscribe([kind.subscription(sid=self.sid)
-                                          for kind in CHANNEL_INBOX])
+            with contextlib.suppress(TransportError):
+                await client.unsubscribe(*(on(kind, sid=self.sid) for kind in CHANNEL_INBOX))
 
     async def say(self, text: str) -> None:
         """Send what the user typed to be understood (``dialog/parse``)."""
         if self._client is None:
             raise ChannelError("the channel is not open")
-        await mqtt.publish(self._client, DialogParse(self.sid, text))
+        try:
+            self._client.publish(DialogParse(self.sid, text))
+        except TransportError as error:
+            raise ChannelError(str(error)) from None
 
     async def _take(self) -> Message:
         if self._queue is None:

@@ -14,47 +14,42 @@ import argparse
 import asyncio
 import contextlib
 import json
-import socket
 import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-import aiomqtt
-
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from brokers import Mosquitto
 
-from atlas import mqtt
 from atlas.broker import EmbeddedBroker
 from atlas.config import Config, Discovery
 from atlas.daemon import serve
+from atlas.protocol import Bye
+from atlas.transport import RawMessage, Session, matches, raw, session
 
 TRAINING = "%[get_time]\n  what time is it\n  tell me the time\n  what's the time\n"
 
 
 async def skill(url: str, ready: asyncio.Event) -> None:
-    address = mqtt.BrokerAddress.parse(url)
     pong = json.dumps({"name": "bench", "version": "1", "intents": {"get_time": []},
                        "training": {"en": TRAINING}})
-    async with aiomqtt.Client(address.host, address.port,
-                              socket_options=[mqtt.NODELAY]) as client:
-        await client.subscribe("atlas/discovery/ping", qos=1)
-        await client.subscribe("atlas/intents/get_time", qos=1)
-        await client.publish("atlas/discovery/pong", pong, qos=1)
+    async with Session(url, "bench-skill", raw=True, will=Bye("bench")) as client:
+        await client.subscribe(raw("atlas/discovery/ping"), raw("atlas/intents/get_time"))
+        client.publish_raw("atlas/discovery/pong", pong)
         ready.set()
-        async for message in client.messages:
-            if message.topic.matches("atlas/discovery/ping"):
-                await client.publish("atlas/discovery/pong", pong, qos=1)
+        async for message in client:
+            assert isinstance(message, RawMessage)
+            if message.topic == "atlas/discovery/ping":
+                client.publish_raw("atlas/discovery/pong", pong)
                 continue
-            request = json.loads(message.payload)  # type: ignore[arg-type]
+            request = json.loads(message.payload)
             sid, cid = request["__sid"], request["__cid"]
-            await client.publish(f"atlas/{sid}/dialog/show",
-                                 json.dumps({"__cid": cid, "text": "noon"}), qos=1)
-            await client.publish(f"atlas/{sid}/dialog/terminate",
-                                 json.dumps({"__cid": cid}), qos=1)
+            client.publish_raw(f"atlas/{sid}/dialog/show",
+                               json.dumps({"__cid": cid, "text": "noon"}))
+            client.publish_raw(f"atlas/{sid}/dialog/terminate", json.dumps({"__cid": cid}))
 
 
 async def measure(url: str, count: int) -> list[float]:
@@ -64,24 +59,25 @@ async def measure(url: str, count: int) -> list[float]:
     ready = asyncio.Event()
     responder = asyncio.create_task(skill(url, ready))
     await ready.wait()
-    address = mqtt.BrokerAddress.parse(url)
     timings: list[float] = []
-    async with aiomqtt.Client(address.host, address.port,
-                              socket_options=[mqtt.NODELAY]) as client:
-        await client.subscribe("atlas/bench/channel/#", qos=1)
-        await client.subscribe("atlas/discovery/skills", qos=1)
-        async for message in client.messages:        # wait until trained for the skill
-            if message.topic.matches("atlas/discovery/skills") and b"bench" in message.payload:
-                break
-        await client.publish("atlas/bench/channel/create", '{"uid": "bench"}', qos=1)
-        messages = aiter(client.messages)
-        while not (await anext(messages)).topic.matches("atlas/bench/channel/created"):
-            pass
+    async with Session(url, "bench-channel", raw=True) as client:
+        await client.subscribe(raw("atlas/bench/channel/#"), raw("atlas/discovery/skills"))
+
+        async def until(topic: str) -> RawMessage:
+            async for message in client:
+                assert isinstance(message, RawMessage)
+                if matches(topic, message.topic):
+                    return message
+            raise AssertionError("the session ended")
+
+        while b"bench" not in (await until("atlas/discovery/skills")).payload:
+            pass                                     # wait until trained for the skill
+        client.publish_raw("atlas/bench/channel/create", '{"uid": "bench"}')
+        await until("atlas/bench/channel/created")
         for _ in range(count + 10):
             started = time.perf_counter()
-            await client.publish("atlas/bench/dialog/parse", "what time is it", qos=1)
-            while not (await anext(messages)).topic.matches("atlas/bench/channel/terminate"):
-                pass
+            client.publish_raw("atlas/bench/dialog/parse", "what time is it")
+            await until("atlas/bench/channel/terminate")
             timings.append(time.perf_counter() - started)
     for task in (daemon, responder):
         task.cancel()
@@ -107,7 +103,7 @@ def main() -> None:
     args = parser.parse_args()
     medians = {}
     for nodelay in (1,) if args.nodelay_only else (1, 0):
-        mqtt.NODELAY = (socket.IPPROTO_TCP, socket.TCP_NODELAY, nodelay)
+        session.NODELAY = bool(nodelay)
         with contextlib.ExitStack() as stack:
             if args.broker == "amqtt":
                 url = stack.enter_context(EmbeddedBroker(port=0)).url

@@ -19,9 +19,6 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
-import aiomqtt
-
-from atlas import mqtt
 from atlas.cli.common import cancel
 from atlas.config import Config
 from atlas.daemon import serve
@@ -34,10 +31,9 @@ from atlas.protocol import (
     Ping,
     Pong,
     Skills,
-    parse_message,
-    topic_for,
 )
 from atlas.store import Store
+from atlas.transport import Session, Subscription, on
 
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 MOSQUITTO_PASSWD = shutil.which("mosquitto_passwd") or "/usr/bin/mosquitto_passwd"
@@ -148,33 +144,22 @@ TRAINING = """
 """
 
 
-def payload_of(message: aiomqtt.Message) -> bytes | str:
-    return message.payload if isinstance(message.payload, bytes | str) else b""
-
-
 @contextlib.asynccontextmanager
 async def raw_skill(url: str, name: str) -> AsyncIterator[None]:
     """A skill written against the protocol only: greets, or asks for a colour."""
     pong = Pong(name=name, version="1.0", author="tests",
                 intents={"greet": [], "pick_color": []}, training={"en": TRAINING})
-    async with mqtt.client(mqtt.BrokerAddress.parse(url), name) as client:
-        await client.subscribe([(Ping.subscription(), mqtt.QOS),
-                                (topic_for("greet"), mqtt.QOS),
-                                (topic_for("pick_color"), mqtt.QOS)])
-        await mqtt.publish(client, pong)
+    async with Session(url, name) as client:
+        await client.subscribe(Ping, on(IntentRequest, intent="greet"),
+                               on(IntentRequest, intent="pick_color"))
+        client.publish(pong)
 
         async def serve_skill() -> None:
-            async for message in client.messages:
-                parsed = parse_message(str(message.topic), payload_of(message),
-                                       (Ping, IntentRequest))
+            async for parsed in client:
                 if isinstance(parsed, Ping):
-                    await mqtt.publish(client, pong)
+                    client.publish(pong)
                 elif isinstance(parsed, IntentRequest):
-                    await answer(client, parsed)
-                # aiomqtt's acknowledgement wait (asyncio.wait_for on Python 3.11) can
-                # lose a cancellation: honour it, or this loop outlives the test.
-                if (current := asyncio.current_task()) is not None and current.cancelling():
-                    raise asyncio.CancelledError
+                    answer(client, parsed)
 
         task = asyncio.create_task(serve_skill())
         try:
@@ -185,30 +170,29 @@ async def raw_skill(url: str, name: str) -> AsyncIterator[None]:
                 await task
 
 
-async def answer(client: aiomqtt.Client, request: IntentRequest) -> None:
+def answer(client: Session, request: IntentRequest) -> None:
     sid, cid = request.sid, request.cid
     if request.intent == "greet":
-        await mqtt.publish(client, DialogShow(sid, cid, f"Hello {request.uid}"))
+        client.publish(DialogShow(sid, cid, f"Hello {request.uid}"))
     elif request.choice is None:
-        await mqtt.publish(client, DialogAsk(sid, cid, "Which one?", choices=("red", "blue")))
+        client.publish(DialogAsk(sid, cid, "Which one?", choices=("red", "blue")))
         return
     else:
-        await mqtt.publish(client, DialogShow(sid, cid, f"You chose {request.choice}"))
-    await mqtt.publish(client, DialogTerminate(sid, cid))
+        client.publish(DialogShow(sid, cid, f"You chose {request.choice}"))
+    client.publish(DialogTerminate(sid, cid))
 
 
 @contextlib.asynccontextmanager
-async def watching(url: str, topic: str, accept: type[Message],
+async def watching(url: str, subscription: Subscription, accept: type[Message],
                    check: Callable[[Any], bool] = lambda _: True
                    ) -> AsyncIterator[asyncio.Task[Message]]:
     """Subscribed on entry; the task ends with the first ``accept`` message passing ``check``."""
-    async with mqtt.client(mqtt.BrokerAddress.parse(url), "watch") as client:
-        await client.subscribe(topic, qos=mqtt.QOS)
+    async with Session(url, "watch") as client:
+        await client.subscribe(subscription)
 
         async def first() -> Message:
-            async for message in client.messages:
-                parsed = parse_message(str(message.topic), payload_of(message), (accept,))
-                if parsed is not None and check(parsed):
+            async for parsed in client:
+                if isinstance(parsed, accept) and check(parsed):
                     return parsed
             raise AssertionError("the connection ended")
 
@@ -244,18 +228,16 @@ async def running_daemon(config: Config, users: dict[str, str] | None = None
     skill = f"colors-{uuid.uuid4().hex[:6]}"
     task: asyncio.Task[None] | None = None
     try:
-        async with watching(config.broker, Ping.subscription(), Ping) as pinged:
+        async with watching(config.broker, Ping, Ping) as pinged:
             task = asyncio.create_task(serve(config, store))
             # The daemon pings once subscribed: from then on it hears channels and skills.
             await asyncio.wait_for(pinged, 30)
-        async with watching(config.broker, Skills.subscription(), Skills,
+        async with watching(config.broker, Skills, Skills,
                             lambda skills: skill in {s.name for s in skills.skills}) as trained, \
                 raw_skill(config.broker, skill):
             await asyncio.wait_for(trained, 60)
             yield config
     finally:
         if task is not None:
-            # Cancelled until it stops: Python 3.11 can lose a cancellation inside
-            # aiomqtt's publish, and the daemon's loops do not check for it (yet).
             await cancel(task)
         store.close()

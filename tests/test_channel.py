@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator
 import pytest
 from brokers import running_daemon, watching
 
-from atlas import mqtt
 from atlas.channel import Channel, ChannelError
 from atlas.config import Config
 from atlas.protocol import (
@@ -20,6 +19,7 @@ from atlas.protocol import (
     ChannelWork,
     Reason,
 )
+from atlas.transport import Session, on
 
 
 @pytest.fixture
@@ -58,7 +58,7 @@ async def test_an_ask_ends_the_turn_then_the_answer_continues(daemon: Config) ->
 
 
 async def test_channels_sharing_a_connection_hear_only_themselves(daemon: Config) -> None:
-    async with mqtt.client(mqtt.BrokerAddress.parse(daemon.broker), "shared") as client:
+    async with Session(daemon.broker, "shared") as client:
         async with Channel(client, uid="one") as first, Channel(client, uid="two") as second:
             one, two = await asyncio.gather(first.converse("hello"), second.converse("hello"))
             # A second channel closing leaves the first one working on the shared client.
@@ -69,7 +69,7 @@ async def test_channels_sharing_a_connection_hear_only_themselves(daemon: Config
 
 
 async def test_the_same_sid_twice_on_one_connection_is_refused(daemon: Config) -> None:
-    async with mqtt.client(mqtt.BrokerAddress.parse(daemon.broker), "shared") as client, \
+    async with Session(daemon.broker, "shared") as client, \
             Channel(client, sid="same") as channel:
         with pytest.raises(ChannelError, match="already open"):
             async with Channel(client, sid="same"):
@@ -79,7 +79,7 @@ async def test_the_same_sid_twice_on_one_connection_is_refused(daemon: Config) -
 
 async def test_leaving_destroys_the_channel(daemon: Config) -> None:
     sid = f"leaving-{uuid.uuid4().hex[:6]}"
-    async with watching(daemon.broker, ChannelDestroyed.subscription(sid=sid),
+    async with watching(daemon.broker, on(ChannelDestroyed, sid=sid),
                         ChannelDestroyed) as destroyed:
         async with Channel(daemon.broker, sid=sid):
             pass
@@ -88,10 +88,10 @@ async def test_leaving_destroys_the_channel(daemon: Config) -> None:
 
 async def test_garbage_on_the_channel_is_ignored(daemon: Config) -> None:
     async with Channel(daemon.broker) as channel, \
-            mqtt.client(mqtt.BrokerAddress.parse(daemon.broker), "vandal") as vandal:
+            Session(daemon.broker, "vandal") as vandal:
         topic = ChannelShow(channel.sid, "x").topic()
-        await vandal.publish(topic, b"{not json", qos=mqtt.QOS)
-        await vandal.publish(topic, b"[1, 2]", qos=mqtt.QOS)
+        vandal.publish_raw(topic, b"{not json")
+        vandal.publish_raw(topic, b"[1, 2]")
         messages = await channel.converse("hello")
     assert kinds(messages) == [ChannelWork, ChannelShow, ChannelTerminate]
 

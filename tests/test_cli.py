@@ -19,7 +19,6 @@ import pytest
 from brokers import free_port, running_daemon, watching
 from click.testing import CliRunner, Result
 
-from atlas import mqtt
 from atlas.broker import EmbeddedBroker
 from atlas.cli import main
 from atlas.cli.render import (
@@ -43,9 +42,9 @@ from atlas.protocol import (
     Pong,
     Reason,
     SkillSummary,
-    parse_message,
 )
 from atlas.store import Store, User
+from atlas.transport import Session, on
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -237,17 +236,16 @@ async def ponging(url: str, *names: str) -> AsyncIterator[None]:
     """Raw skills that answer pings (one connection each, as real skills)."""
     async with contextlib.AsyncExitStack() as stack:
         for name in names:
-            client = await stack.enter_async_context(mqtt.client(mqtt.BrokerAddress.parse(url),
-                                                                 name))
-            await client.subscribe(Ping.subscription(), qos=mqtt.QOS)
+            client = await stack.enter_async_context(Session(url, name))
+            await client.subscribe(Ping)
             pong = Pong(name=name, version="2.1", author="tests",
                         intents={"set_timer": ["duration"]}, env={"SOUND": "string"},
                         training={"en": "%[set_timer]\n  set a timer\n"})
 
-            async def answer(client: Any = client, pong: Pong = pong) -> None:
-                async for message in client.messages:
-                    if parse_message(str(message.topic), message.payload, (Ping,)):
-                        await mqtt.publish(client, pong)
+            async def answer(client: Session = client, pong: Pong = pong) -> None:
+                async for message in client:
+                    if isinstance(message, Ping):
+                        client.publish(pong)
 
             task = asyncio.create_task(answer())
             stack.callback(task.cancel)
@@ -308,7 +306,7 @@ async def test_skill_run_a_folder_that_runs_itself(tmp_path: Path) -> None:
 
 async def test_chat(config: Config) -> None:
     async with running_daemon(config, {"alice": "fr"}), \
-            watching(config.broker, ChannelDestroyed.subscription(sid="term-1"),
+            watching(config.broker, on(ChannelDestroyed, sid="term-1"),
                      ChannelDestroyed) as destroyed:
         code, out, err = await atlas(
             "chat", "--uid", "bob", "--sid", "term-1", "--broker", config.broker,
@@ -354,7 +352,7 @@ async def test_chat_without_a_daemon_says_so(amqtt_url: str) -> None:
 
 async def test_chat_interrupted_destroys_its_channel(config: Config) -> None:
     async with running_daemon(config), \
-            watching(config.broker, ChannelDestroyed.subscription(sid="term-2"),
+            watching(config.broker, on(ChannelDestroyed, sid="term-2"),
                      ChannelDestroyed) as destroyed:
         process = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "atlas", "chat", "--uid", "bob", "--sid", "term-2",

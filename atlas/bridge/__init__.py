@@ -15,9 +15,9 @@ from collections.abc import Callable, Iterator
 import uvicorn
 from starlette.types import ASGIApp
 
-from atlas import mqtt
 from atlas.config import Config
 from atlas.store import Store
+from atlas.transport import BrokerAddress
 
 from .app import create_app
 from .link import Hub, Link, LinkUnavailable
@@ -31,9 +31,9 @@ class BridgeError(RuntimeError):
     """The bridge cannot start (its address is taken, say)."""
 
 
-def broker_address(config: Config) -> mqtt.BrokerAddress:
+def broker_address(config: Config) -> BrokerAddress:
     # "embedded" means atlas starts its own broker, on the default local address.
-    return mqtt.BrokerAddress.parse(config.broker_url)
+    return BrokerAddress.parse(config.broker_url)
 
 
 def listen(host: str, port: int) -> socket.socket:
@@ -46,7 +46,7 @@ def listen(host: str, port: int) -> socket.socket:
         # Without it, an answer sent right after "thinking" waits ~40 ms for the
         # client's delayed ACK (Nagle). Accepted sockets inherit it; asyncio also sets
         # it, but only on sockets whose protocol says TCP, hence ``proto`` above.
-        sock.setsockopt(*mqtt.NODELAY)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         sock.bind(address)
     except OSError as error:
         raise BridgeError(f"cannot listen on {host}:{port}: {error.strerror or error}") from None

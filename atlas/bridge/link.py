@@ -16,9 +16,7 @@ from collections.abc import Coroutine
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-import aiomqtt
-
-from atlas import mqtt
+from atlas import transport
 from atlas.protocol import (
     CHANNEL_INBOX,
     ChannelCreate,
@@ -26,10 +24,9 @@ from atlas.protocol import (
     DialogParse,
     Message,
     Ping,
-    ProtocolError,
     Skills,
-    parse_message,
 )
+from atlas.transport import BrokerAddress, Cleared, Reconnected, TransportError
 
 from .messages import TOO_SLOW, Close, Outgoing, Session, forgotten, on_channel, resume
 
@@ -148,56 +145,42 @@ class Hub:
 class Link:
     """The MQTT side of the bridge: connects (and reconnects), routes, publishes."""
 
-    def __init__(self, address: mqtt.BrokerAddress, hub: Hub | None = None, *,
+    def __init__(self, address: BrokerAddress, hub: Hub | None = None, *,
                  create_timeout: float = 10.0) -> None:
         self.address = address
         self.hub = hub or Hub()
         self.create_timeout = create_timeout
         self.skills: Skills | None = None
-        self._client: aiomqtt.Client | None = None
+        self._session: transport.Session | None = None
         self._connected = asyncio.Event()
         self._created: dict[str, list[asyncio.Future[str]]] = defaultdict(list)
         self._daemon_started: str | None = None
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def run(self) -> None:
-        """Stay connected until cancelled."""
-        delays = mqtt.backoff()
-        while True:
+        """Stay connected until cancelled (the session reconnects by itself)."""
+        async with transport.Session(self.address, "atlas-bridge", attempts=None) as session:
+            await session.subscribe(*_INBOX)
+            self._session = session
+            self._connected.set()
+            log.info("bridge connected to %s", self.address)
             try:
-                async with mqtt.client(self.address, "atlas-bridge") as client:
-                    for kind in _INBOX:
-                        await client.subscribe(kind.subscription(), qos=mqtt.QOS)
-                    self._client = client
-                    self._connected.set()
-                    delays = mqtt.backoff()
-                    log.info("bridge connected to %s", self.address)
-                    # After a broker outage the daemon may have lost our sids: re-attach.
-                    self._spawn(self._recreate_listened())
-                    async for message in client.messages:
-                        self._receive(str(message.topic), message.payload)
-            except aiomqtt.MqttError as error:
-                log.warning("broker %s unreachable (%s)", self.address, error)
+                async for message in session:
+                    self._receive(message)
             finally:
-                self._client = None
+                self._session = None
                 self._connected.clear()
-            await asyncio.sleep(next(delays))
 
     async def wait_connected(self, timeout: float | None = None) -> None:
         await asyncio.wait_for(self._connected.wait(), timeout)
 
-    def _receive(self, topic: str, payload: object) -> None:
-        if not isinstance(payload, bytes | str):
-            return
-        if not payload and Skills.TOPIC.match(topic) is not None:
+    def _receive(self, message: object) -> None:
+        if isinstance(message, Reconnected):
+            # After a broker outage the daemon may have lost our sids: re-attach.
+            self._spawn(self._recreate_listened())
+        elif isinstance(message, Cleared):
             self.skills = None  # the daemon cleared its retained list on the way out
-            return
-        try:
-            message = parse_message(topic, payload, _INBOX)
-        except ProtocolError as error:
-            log.warning("dropped a bad message on %s: %s", topic, error)
-            return
-        if isinstance(message, Skills):
+        elif isinstance(message, Skills):
             self.skills = message
             self._daemon_seen(message.started_at)
         elif isinstance(message, Ping):
@@ -207,7 +190,7 @@ class Link:
                 if not waiter.done():
                     waiter.set_result(message.lang)
             self.hub.deliver(message)
-        elif message is not None:
+        elif isinstance(message, Message):
             self.hub.deliver(message)
 
     def _daemon_seen(self, started_at: str) -> None:
@@ -238,12 +221,12 @@ class Link:
             self.hub.broadcast(sid, {"type": "ready", "language": lang})
 
     async def _publish(self, message: Message) -> None:
-        client = self._client
-        if client is None:
+        session = self._session
+        if session is None or not session.connected:
             raise LinkUnavailable("not connected to the broker")
         try:
-            await mqtt.publish(client, message)
-        except aiomqtt.MqttError as error:
+            session.publish(message)
+        except TransportError as error:
             raise LinkUnavailable(f"publish failed: {error}") from None
 
     async def open(self, sid: str, uid: str) -> str:

@@ -21,39 +21,30 @@ import sys
 import time
 from contextlib import suppress
 
-from ..mqtt import QOS, BrokerAddress, client, publish
-from ..protocol import ChannelShow, DialogParse, parse_message
+from ..protocol import ChannelShow, DialogParse
+from ..transport import Session, on
 
 _SID = "latency-probe"
 
 
 async def round_trips(url: str, count: int = 200) -> list[float]:
     """Seconds taken by each of ``count`` sequential request/reply exchanges."""
-    address = BrokerAddress.parse(url)
-    async with client(address, "latency-echo") as echo, client(address, "latency-ask") as ask:
-        await echo.subscribe(DialogParse.subscription(sid=_SID), qos=QOS)
-        await ask.subscribe(ChannelShow.subscription(sid=_SID), qos=QOS)
+    async with Session(url, "latency-echo") as echo, Session(url, "latency-ask") as ask:
+        await echo.subscribe(on(DialogParse, sid=_SID))
+        await ask.subscribe(on(ChannelShow, sid=_SID))
 
         async def answer() -> None:
-            async for message in echo.messages:
-                request = parse_message(str(message.topic), bytes(message.payload),
-                                        (DialogParse,))
+            async for request in echo:
                 if isinstance(request, DialogParse):
-                    await publish(echo, ChannelShow(_SID, request.text))
-                # aiomqtt's acknowledgement wait (asyncio.wait_for on 3.11) can lose
-                # a cancellation: check, or this loop outlives its caller.
-                task = asyncio.current_task()
-                if task is not None and task.cancelling():
-                    raise asyncio.CancelledError
+                    echo.publish(ChannelShow(_SID, request.text))
 
         responder = asyncio.create_task(answer())
-        replies = aiter(ask.messages)
         timings: list[float] = []
         try:
             for n in range(count):
                 started = time.perf_counter()
-                await publish(ask, DialogParse(_SID, str(n)))
-                await anext(replies)
+                ask.publish(DialogParse(_SID, str(n)))
+                await ask.next()
                 timings.append(time.perf_counter() - started)
         finally:
             responder.cancel()

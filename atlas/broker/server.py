@@ -54,6 +54,7 @@ async def serve(settings: BrokerSettings,
         amqtt_log.setLevel(logging.CRITICAL)
         try:
             broker = Broker(config)
+            _snapshot_subscriptions(broker)
             await broker.start()
         except (BrokerError, PluginError, PluginLoadError, OSError) as error:
             cause = error.__cause__ or error
@@ -73,6 +74,30 @@ async def serve(settings: BrokerSettings,
     finally:
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(signum)
+
+
+class _SnapshotDict(dict[str, Any]):
+    """A dict whose iteration goes over a copy, safe across awaits and deletions."""
+
+    def __iter__(self) -> Any:
+        return iter(list(super().keys()))
+
+    def keys(self) -> Any:
+        return list(super().keys())
+
+    def items(self) -> Any:
+        return list(super().items())
+
+
+def _snapshot_subscriptions(broker: Broker) -> None:
+    # amqtt 0.12.1 iterates its subscriptions table with awaits inside the loop (the
+    # ACL check of each subscriber, retained messages for a new client); a SUBSCRIBE
+    # or a disconnection handled meanwhile changes the table, and "dictionary changed
+    # size during iteration" kills the broadcast loop for good (nothing is routed any
+    # more) or the connecting client. Iterating a snapshot instead keeps them alive.
+    table = getattr(broker, "_subscriptions", None)
+    if isinstance(table, dict):
+        broker._subscriptions = _SnapshotDict(table)
 
 
 def run(settings: BrokerSettings) -> None:

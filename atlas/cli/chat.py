@@ -70,14 +70,6 @@ class LineReader:
         return line.decode(errors="replace").rstrip("\r"), pending
 
 
-def _still_running() -> None:
-    # Python 3.11's asyncio.wait_for, inside aiomqtt's publish, can lose a
-    # cancellation (Ctrl-C) arriving as the broker acknowledges: honour it here.
-    task = asyncio.current_task()
-    if task is not None and task.cancelling():
-        raise asyncio.CancelledError
-
-
 def _resolve(future: asyncio.Future[str | None], line: str | None) -> None:
     if not future.done():
         future.set_result(line)
@@ -129,7 +121,6 @@ async def converse(channel: Channel, reader: LineReader,
                 continue
             turn_over.clear()
             await channel.say(text)
-            _still_running()
     finally:
         printer.cancel()
         await asyncio.gather(printer, return_exceptions=True)

@@ -9,11 +9,10 @@ from collections.abc import AsyncIterator, Callable, Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
 
-import aiomqtt
 import click
 
 from .. import config as configuration
-from ..mqtt import BrokerAddress, backoff, client
+from ..transport import BrokerAddress, Refused, Session, TransportError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -67,30 +66,23 @@ def say(message: str) -> None:
 
 @contextlib.asynccontextmanager
 async def connected(address: BrokerAddress, name: str, *, attempts: int | None = 8,
-                    **options: Any) -> AsyncIterator[aiomqtt.Client]:
-    """A connected client, retrying with backoff and saying so (``attempts=None``: forever)."""
-    delays = backoff()
-    tried = 0
-    while True:
-        mqtt = client(address, name, **options)
-        try:
-            await mqtt.__aenter__()
-        except aiomqtt.MqttError as error:
-            tried += 1
-            if attempts is not None and tried >= attempts:
-                raise Unreachable(f"broker {address} unreachable: {error}") \
-                    from None
-            delay = next(delays)
-            say(f"broker {address} unreachable ({error}); retrying in {delay:.1f} s")
-            await asyncio.sleep(delay)
-            continue
-        break
+                    **options: Any) -> AsyncIterator[Session]:
+    """A connected session, retrying with backoff and saying so (``attempts=None``: forever)."""
+    def retrying(error: TransportError, delay: float) -> None:
+        say(f"{error}; retrying in {delay:.1f} s")
+
+    session = Session(address, name, attempts=attempts, on_retry=retrying, **options)
     try:
-        yield mqtt
+        await session.__aenter__()
+    except Refused as error:
+        raise Failure(str(error)) from None
+    except TransportError as error:
+        raise Unreachable(str(error)) from None
+    try:
+        yield session
     finally:
-        # Leaving must not fail because the broker already went away.
-        with contextlib.suppress(aiomqtt.MqttError):
-            await mqtt.__aexit__(None, None, None)
+        await session.drain(1.0)
+        await session.close()
 
 
 def run_until_signal(main: Coroutine[Any, Any, Any]) -> None:
@@ -116,10 +108,9 @@ def run_until_signal(main: Coroutine[Any, Any, Any]) -> None:
 async def cancel(task: asyncio.Future[Any], every: float = 3.0) -> None:
     """Cancel ``task`` and wait for it, cancelling again while it runs.
 
-    Python 3.11's ``asyncio.wait_for`` (used by aiomqtt for every acknowledgement)
-    loses a cancellation that arrives as the awaited operation completes; a loop
-    around a publish then keeps running. Asking again makes stopping certain; the
-    pause is longer than the daemon's own clean-up on cancel (2 s at most).
+    A task may swallow one cancellation (some library code catches it while cleaning
+    up); asking again makes stopping certain. The pause is longer than the daemon's
+    own clean-up on cancel (2 s at most).
     """
     while not task.done():
         task.cancel()

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import time
 
-import aiomqtt
-
-from .. import __version__, mqtt
-from ..protocol import Ping, Pong, ProtocolError, Skills, SkillSummary, parse_message
+from .. import __version__
+from ..protocol import Ping, Pong, Skills, SkillSummary
+from ..transport import Session
 
 log = logging.getLogger(__name__)
 
@@ -18,17 +16,16 @@ log = logging.getLogger(__name__)
 RETAINED_WAIT = 0.3
 
 
-async def live_skills(client: aiomqtt.Client, wait: float) -> list[SkillSummary]:
+async def live_skills(session: Session, wait: float) -> list[SkillSummary]:
     """Ping, then collect pongs for ``wait`` seconds; the skills that answered, by name.
 
     The ping repeats the daemon's ``version`` and ``started_at`` (read from its
     retained skills list) so that channels watching pings for a daemon restart,
     like the web bridge, do not mistake this probe for one.
     """
-    await client.subscribe([(Skills.subscription(), mqtt.QOS), (Pong.subscription(), mqtt.QOS)])
+    await session.subscribe(Skills, Pong)
     heard: dict[str, SkillSummary] = {}
     daemon: Skills | None = None
-    messages = aiter(client.messages)
     deadline = time.monotonic() + RETAINED_WAIT
     pinged = False
     while True:
@@ -37,24 +34,13 @@ async def live_skills(client: aiomqtt.Client, wait: float) -> list[SkillSummary]
             if pinged:
                 break
             ping = Ping(daemon.version, daemon.started_at) if daemon else Ping(__version__, "")
-            await mqtt.publish(client, ping)
+            session.publish(ping)
             pinged = True
             deadline = time.monotonic() + wait
             continue
-        incoming = None
+        message = None
         with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(left):
-                incoming = await anext(messages)
-        if incoming is None:
-            continue
-        payload = incoming.payload if isinstance(incoming.payload, bytes | str) else b""
-        if not payload:
-            continue  # an empty retained message is a cleared one: no daemon
-        try:
-            message = parse_message(str(incoming.topic), payload, (Skills, Pong))
-        except ProtocolError as error:
-            log.warning("ignored a message on %s: %s", incoming.topic, error)
-            continue
+            message = await session.next(left)
         if isinstance(message, Skills):
             daemon = message
         elif isinstance(message, Pong):

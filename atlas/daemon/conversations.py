@@ -25,6 +25,7 @@ from ..core import (
 )
 from ..protocol import ChannelCreate, ChannelDestroy, DialogParse, Message
 from ..store import Store, User
+from .inbox import FairInbox
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +49,7 @@ class Conversations:
     core sees them in order with everything else.
     """
 
-    def __init__(self, config: Config, store: Store, inbox: asyncio.Queue[Any]) -> None:
+    def __init__(self, config: Config, store: Store, inbox: FairInbox[Any]) -> None:
         self.config = config
         self.store = store
         self.inbox = inbox
@@ -111,7 +112,7 @@ class Conversations:
         if deadline.seconds is not None:
             fired = _Fired(DeadlinePassed(deadline.sid, deadline.generation))
             timer = asyncio.get_running_loop().call_later(
-                deadline.seconds, self.inbox.put_nowait, fired)
+                deadline.seconds, self.inbox.put, deadline.sid, fired)
             self._deadlines[deadline.sid] = (timer, fired)
 
     def _dismiss(self, dismissed: Dismissed) -> None:

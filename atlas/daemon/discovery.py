@@ -33,6 +33,8 @@ class Discovery:
         self.changed = asyncio.Event()
         self.changed.set()          # publish a fresh list at start-up, even an empty one
         self.trained = asyncio.Event()
+        #: The last skills list published (retained), to publish again after an outage.
+        self.published: Skills | None = None
 
     @property
     def cache_dir(self) -> Path:
@@ -89,4 +91,6 @@ class Discovery:
         if registry.skills:
             self.trained.set()
         summaries = tuple(SkillSummary.of(registry.skills[n]) for n in sorted(registry.skills))
-        return Skills(self.ping.version, self.ping.started_at, summaries, self.conflicts)
+        self.published = Skills(self.ping.version, self.ping.started_at, summaries,
+                                self.conflicts)
+        return self.published

@@ -135,6 +135,8 @@ class Message:
     """
 
     TOPIC: ClassVar[Topic]
+    #: Published retained; an empty payload then means "withdrawn", not "empty message".
+    RETAINED: ClassVar[bool] = False
 
     def topic(self) -> str:
         return self.TOPIC.format(**self.params())

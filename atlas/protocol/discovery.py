@@ -144,6 +144,7 @@ class Skills(Message):
     """
 
     TOPIC = Topic("atlas/discovery/skills")
+    RETAINED = True
     version: str
     started_at: str
     skills: tuple[SkillSummary, ...]

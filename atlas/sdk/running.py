@@ -1,5 +1,8 @@
-"""The MQTT shell around a :class:`~atlas.sdk.skill.Skill`: connection, discovery,
-dispatching, reconnection, and one sender that publishes the outbox in order.
+"""A skill on a broker: answers discovery, dispatches intent requests to the handlers.
+
+The transport session does the MQTT (connection, last will, reconnection, order);
+this module only dispatches what arrives and hands the handlers' answers over. It
+knows a skill through :class:`Servable`, so it does not import :mod:`.skill`.
 """
 
 from __future__ import annotations
@@ -12,68 +15,73 @@ import logging
 import os
 import signal
 import threading
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine, Mapping
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-import aiomqtt
-
-from .. import mqtt
-from ..protocol import Bye, IntentRequest, Message, Ping, ProtocolError, parse_message, topic_for
+from ..protocol import Bye, IntentRequest, Message, Ping, Pong
+from ..transport import Cleared, Reconnected, Session, TransportError, on
 from .request import Outbox, Outgoing, RawPublish, Sent
-
-if TYPE_CHECKING:
-    from .skill import Listener, Skill
 
 log = logging.getLogger("atlas.sdk")
 
 DEFAULT_BROKER = "mqtt://127.0.0.1:1883"
 #: How long a stopping skill gives its last messages and its bye to leave.
 STOP_GRACE = 2.0
-#: Attempts to publish one message across reconnections before giving up on it.
-PUBLISH_ATTEMPTS = 5
+
+Listener = Callable[[Any], Any]
+
+
+class Servable(Protocol):
+    """What the runner needs of a skill (:class:`~atlas.sdk.Skill` is one)."""
+
+    name: str
+
+    @property
+    def intents(self) -> dict[str, list[str]]: ...
+
+    @property
+    def listeners(self) -> Mapping[type[Message], list[Listener]]: ...
+
+    def check(self) -> None: ...
+
+    def pong(self) -> Pong: ...
+
+    async def handle(self, message: IntentRequest, outbox: Outbox) -> Any: ...
 
 
 class RunningSkill(Outbox):
     """A skill connected to a broker. Use as an async context manager, then ``serve()``."""
 
-    def __init__(self, skill: Skill, broker: str, *, retry: bool = False) -> None:
+    def __init__(self, skill: Servable, broker: str, *, retry: bool = False) -> None:
         skill.check()
         self.skill = skill
-        self.address = mqtt.BrokerAddress.parse(broker)
-        self._retry = retry
-        self._client: aiomqtt.Client | None = None
-        self._connected = asyncio.Event()
-        self._queue: asyncio.Queue[tuple[Outgoing, concurrent.futures.Future[None]]] = (
-            asyncio.Queue())
+        self._session = Session(broker, f"skill-{skill.name}", will=Bye(skill.name),
+                                attempts=None if retry else 1)
+        self.address = self._session.address
         self._tasks: set[asyncio.Task[Any]] = set()
-        self._sender: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread = 0
         self._intents = frozenset(skill.intents)
-        self._among: tuple[type[Message], ...] = (Ping, IntentRequest, *skill.listeners)
 
     @property
     def connected(self) -> bool:
-        return self._connected.is_set()
+        return self._session.connected
 
     async def __aenter__(self) -> RunningSkill:
         self._loop = asyncio.get_running_loop()
         self._thread = threading.get_ident()
-        delays = mqtt.backoff()
-        while True:
-            try:
-                await self._open()
-                break
-            except aiomqtt.MqttError as error:
-                if not self._retry:
-                    raise ConnectionError(f"skill {self.skill.name}: cannot reach the broker "
-                                          f"{self.address}: {error}") from None
-                delay = next(delays)
-                log.warning("skill %s: broker %s unreachable (%s), retrying in %.1fs",
-                            self.skill.name, self.address, error, delay)
-                await asyncio.sleep(delay)
-        self._sender = asyncio.create_task(self._send_loop(), name=f"{self.skill.name}-sender")
+        try:
+            await self._session.__aenter__()
+            await self._session.subscribe(
+                Ping, *(on(IntentRequest, intent=name) for name in sorted(self._intents)),
+                *self.skill.listeners)
+        except TransportError as error:
+            await self._session.close()
+            raise ConnectionError(f"skill {self.skill.name}: cannot reach the broker "
+                                  f"{self.address}: {error}") from None
+        self._session.publish(self.skill.pong())
+        log.info("skill %s connected to %s", self.skill.name, self.address)
         return self
 
     async def __aexit__(self, kind: type[BaseException] | None, error: BaseException | None,
@@ -81,43 +89,17 @@ class RunningSkill(Outbox):
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        # Let the last answers go out before saying bye, but never hang on a dead broker.
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._queue.join(), STOP_GRACE)
-        if self._sender is not None:
-            self._sender.cancel()
-            await asyncio.gather(self._sender, return_exceptions=True)
-        client, self._client = self._client, None
-        self._connected.clear()
-        if client is not None:
-            with contextlib.suppress(aiomqtt.MqttError, TimeoutError):
-                await asyncio.wait_for(mqtt.publish(client, Bye(self.skill.name)), STOP_GRACE)
-            with contextlib.suppress(aiomqtt.MqttError, TimeoutError):
-                await asyncio.wait_for(client.__aexit__(None, None, None), STOP_GRACE)
+        # Let the last answers and the bye go out, but never hang on a dead broker.
+        with contextlib.suppress(TransportError):
+            self._session.publish(Bye(self.skill.name))
+        await self._session.drain(STOP_GRACE)
+        await self._session.close()
         log.info("skill %s stopped", self.skill.name)
 
     async def serve(self) -> None:
-        """Handle messages until cancelled, reconnecting (and ponging again) as needed."""
-        delays = mqtt.backoff()
-        while True:
-            if self._client is None:
-                try:
-                    await self._open()
-                except aiomqtt.MqttError as error:
-                    delay = next(delays)
-                    log.warning("skill %s: reconnection failed (%s), retrying in %.1fs",
-                                self.skill.name, error, delay)
-                    await asyncio.sleep(delay)
-                    continue
-                delays = mqtt.backoff()
-            client = self._client
-            assert client is not None
-            try:
-                async for message in client.messages:
-                    self._dispatch(str(message.topic), message.payload)
-            except aiomqtt.MqttError as error:
-                log.warning("skill %s: connection lost (%s)", self.skill.name, error)
-            await self._drop()
+        """Handle messages until cancelled (the session reconnects by itself)."""
+        async for message in self._session:
+            self._dispatch(message)
 
     # Outbox.
 
@@ -126,10 +108,10 @@ class RunningSkill(Outbox):
         if self._loop is None:
             raise RuntimeError("the skill is not connected")
         if threading.get_ident() == self._thread:
-            self._queue.put_nowait((item, future))
+            self._publish(item, future)
         else:
             # A plain-function handler, in a worker thread.
-            self._loop.call_soon_threadsafe(self._queue.put_nowait, (item, future))
+            self._loop.call_soon_threadsafe(self._publish, item, future)
         return Sent(future)
 
     def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
@@ -147,52 +129,32 @@ class RunningSkill(Outbox):
 
     # Internals.
 
-    async def _open(self) -> None:
-        client = mqtt.client(self.address, f"skill-{self.skill.name}", will=Bye(self.skill.name))
-        await client.__aenter__()
-        try:
-            await client.subscribe([(topic, mqtt.QOS) for topic in self._subscriptions()])
-            await mqtt.publish(client, self.skill.pong())
-        except aiomqtt.MqttError:
-            with contextlib.suppress(aiomqtt.MqttError):
-                await client.__aexit__(None, None, None)
-            raise
-        self._client = client
-        self._connected.set()
-        log.info("skill %s connected to %s", self.skill.name, self.address)
-
-    async def _drop(self) -> None:
-        client, self._client = self._client, None
-        self._connected.clear()
-        if client is not None:
-            with contextlib.suppress(aiomqtt.MqttError):
-                await client.__aexit__(None, None, None)
-
-    def _subscriptions(self) -> list[str]:
-        topics = [Ping.subscription()]
-        topics += [topic_for(intent) for intent in sorted(self._intents)]
-        topics += [kind.subscription() for kind in self.skill.listeners]
-        return topics
-
-    def _dispatch(self, topic: str, payload: Any) -> None:
-        if not payload and any(kind.TOPIC.match(topic) is not None
-                               for kind in self.skill.listeners):
-            # A cleared retained message (the daemon stopping): nothing to hand over.
+    def _publish(self, item: Outgoing, future: concurrent.futures.Future[None]) -> None:
+        if not future.set_running_or_notify_cancel():
             return
         try:
-            message = parse_message(topic, payload if isinstance(payload, bytes | str) else b"",
-                                    self._among)
-        except ProtocolError as error:
-            log.warning("skill %s: dropped a message on %s: %s", self.skill.name, topic, error)
+            if isinstance(item, RawPublish):
+                self._session.publish_raw(item.topic, item.payload, retain=item.retain)
+            else:
+                self._session.publish(item)
+        except (TransportError, ValueError) as error:
+            future.set_exception(ConnectionError(str(error)))
             return
-        if isinstance(message, Ping):
-            self.send(self.skill.pong())
+        future.set_result(None)
+
+    def _dispatch(self, message: object) -> None:
+        if isinstance(message, Ping | Reconnected):
+            # Answer every ping, and announce ourselves again after an outage (the
+            # daemon may have restarted meanwhile).
+            self._publish(self.skill.pong(), concurrent.futures.Future())
         elif isinstance(message, IntentRequest):
             if message.intent in self._intents:
                 self._track(asyncio.create_task(self.skill.handle(message, self)))
-        elif message is not None:
+        elif isinstance(message, Message):
             for listener in self.skill.listeners.get(type(message), []):
                 self._track(asyncio.create_task(_call(listener, message)))
+        elif isinstance(message, Cleared):
+            pass  # a retained message withdrawn (the daemon stopping): nothing to hand over
 
     def _track(self, task: asyncio.Task[Any]) -> asyncio.Task[Any]:
         self._tasks.add(task)
@@ -205,36 +167,6 @@ class RunningSkill(Outbox):
             log.error("skill %s: background task failed", self.skill.name,
                       exc_info=task.exception())
 
-    async def _send_loop(self) -> None:
-        while True:
-            item, future = await self._queue.get()
-            try:
-                if future.set_running_or_notify_cancel():
-                    await self._deliver(item, future)
-            finally:
-                self._queue.task_done()
-
-    async def _deliver(self, item: Outgoing, future: concurrent.futures.Future[None]) -> None:
-        delays = mqtt.backoff()
-        for attempt in range(1, PUBLISH_ATTEMPTS + 1):
-            await self._connected.wait()
-            client = self._client
-            try:
-                if client is None:
-                    raise aiomqtt.MqttError("not connected")
-                if isinstance(item, RawPublish):
-                    await client.publish(item.topic, item.payload, qos=mqtt.QOS,
-                                         retain=item.retain)
-                else:
-                    await mqtt.publish(client, item)
-                future.set_result(None)
-                return
-            except aiomqtt.MqttError as error:
-                log.warning("skill %s: publish on %s failed (attempt %d): %s", self.skill.name,
-                            _topic(item), attempt, error)
-                await asyncio.sleep(next(delays))
-        future.set_exception(ConnectionError(f"could not publish on {_topic(item)}"))
-
 
 async def _call(listener: Listener, message: Message) -> None:
     if inspect.iscoroutinefunction(listener):
@@ -245,11 +177,7 @@ async def _call(listener: Listener, message: Message) -> None:
             await result
 
 
-def _topic(item: Outgoing) -> str:
-    return item.topic if isinstance(item, RawPublish) else item.topic()
-
-
-def run_forever(skill: Skill, broker: str | None = None) -> None:
+def run_forever(skill: Servable, broker: str | None = None) -> None:
     """Blocking entry point: serve until SIGINT/SIGTERM, then publish the bye."""
     url = broker or os.environ.get("ATLAS_BROKER") or DEFAULT_BROKER
     if not logging.getLogger().handlers:
@@ -258,7 +186,7 @@ def run_forever(skill: Skill, broker: str | None = None) -> None:
     asyncio.run(_serve_until_signal(skill, url))
 
 
-async def _serve_until_signal(skill: Skill, url: str) -> None:
+async def _serve_until_signal(skill: Servable, url: str) -> None:
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -274,6 +202,6 @@ async def _serve_until_signal(skill: Skill, url: str) -> None:
         raise failure
 
 
-async def _connect_and_serve(skill: Skill, url: str) -> None:
-    async with skill.connect(url, retry=True) as running:
+async def _connect_and_serve(skill: Servable, url: str) -> None:
+    async with RunningSkill(skill, url, retry=True) as running:
         await running.serve()

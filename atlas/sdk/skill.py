@@ -10,20 +10,17 @@ import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from ..nlu import TrainingDataError, load_training
 from ..protocol import FALLBACK_INTENT, IntentRequest, Message, Pong, topic_for, valid_level
 from .i18n import Translations
 from .request import Outbox, Request
-
-if TYPE_CHECKING:
-    from .running import RunningSkill
+from .running import Listener, RunningSkill, run_forever
 
 log = logging.getLogger("atlas.sdk")
 
 Handler = Callable[[Request], Awaitable[Any]] | Callable[[Request], Any]
-Listener = Callable[[Any], Awaitable[Any]] | Callable[[Any], Any]
 H = TypeVar("H", bound=Callable[..., Any])
 
 #: Training files are named after their language: ``en.chatl``, ``fr.json``.
@@ -211,12 +208,8 @@ class Skill:
         With ``retry`` the connection is attempted until it succeeds (a skill started
         before its broker); otherwise entering raises ``ConnectionError``.
         """
-        from .running import RunningSkill
-
         return RunningSkill(self, broker, retry=retry)
 
     def run(self, broker: str | None = None) -> None:
         """Serve until SIGINT/SIGTERM, then say bye. ``broker`` defaults to ``ATLAS_BROKER``."""
-        from .running import run_forever
-
         run_forever(self, broker)

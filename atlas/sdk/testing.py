@@ -21,9 +21,6 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
-import aiomqtt
-
-from .. import mqtt
 from ..config import Config, Discovery
 from ..protocol import (
     ChannelAsk,
@@ -37,11 +34,10 @@ from ..protocol import (
     IntentRequest,
     Message,
     Ping,
-    ProtocolError,
     Reason,
     Skills,
-    parse_message,
 )
+from ..transport import RawMessage, Session, raw
 from .loader import load_skill
 from .request import Outbox, Outgoing, RawPublish, Request, Sent
 from .skill import Skill
@@ -297,28 +293,22 @@ class SkillTester:
     @contextlib.asynccontextmanager
     async def _watching(self) -> AsyncIterator[None]:
         """One client that sees the daemon's pings and skills list, and device topics."""
-        async with mqtt.client(mqtt.BrokerAddress.parse(self.url), "skilltester") as client:
-            topics = [Ping.subscription(), Skills.subscription(), *self.watch]
-            await client.subscribe([(topic, mqtt.QOS) for topic in topics])
-            reader = asyncio.create_task(self._read(client))
+        async with Session(self.url, "skilltester") as session:
+            await session.subscribe(Ping, Skills, *(raw(pattern) for pattern in self.watch))
+            reader = asyncio.create_task(self._read(session))
             try:
                 yield
             finally:
                 await _cancel(reader)
 
-    async def _read(self, client: aiomqtt.Client) -> None:
-        async for incoming in client.messages:
-            topic = str(incoming.topic)
-            payload = incoming.payload if isinstance(incoming.payload, bytes) else b""
-            if any(incoming.topic.matches(pattern) for pattern in self.watch):
-                self._published.put_nowait((topic, payload))
-                continue
-            with contextlib.suppress(ProtocolError):
-                message = parse_message(topic, payload, (Ping, Skills))
-                if isinstance(message, Ping):
-                    self._pings.put_nowait(message)
-                elif isinstance(message, Skills):
-                    self._skills.put_nowait(message)
+    async def _read(self, session: Session) -> None:
+        async for message in session:
+            if isinstance(message, RawMessage):
+                self._published.put_nowait((message.topic, message.payload))
+            elif isinstance(message, Ping):
+                self._pings.put_nowait(message)
+            elif isinstance(message, Skills):
+                self._skills.put_nowait(message)
 
     async def say(self, text: str, timeout: float = TURN_TIMEOUT) -> Replies:
         """Say ``text``; the channel messages up to the next ask or terminate."""

@@ -12,18 +12,17 @@ import urllib.error
 import urllib.request
 from collections.abc import AsyncIterator
 
-import aiomqtt
 import pytest
 from brokers import running_task
 
-from atlas import mqtt
 from atlas.bridge import Link, broker_address, create_app, listen, server
 from atlas.bridge.messages import MAX_FRAME, sid_for
 from atlas.bridge.tokens import Tokens, load_secret
 from atlas.config import Config
 from atlas.daemon import serve as serve_daemon
-from atlas.protocol import ChannelCreate, DialogParse, parse_message
+from atlas.protocol import ChannelCreate, DialogParse
 from atlas.store import Store
+from atlas.transport import Session
 
 from .conftest import Person, wait_for_skill
 from .helpers import (
@@ -142,24 +141,20 @@ async def test_refresh_refuses_an_access_token(stack: Bridge, alice: Person) -> 
 async def spy(url: str) -> AsyncIterator[asyncio.Queue[object]]:
     """Everything channels send the daemon (create and parse), as protocol messages."""
     found: asyncio.Queue[object] = asyncio.Queue()
-    async with mqtt.client(mqtt.BrokerAddress.parse(url), "spy") as client:
-        for kind in (ChannelCreate, DialogParse):
-            await client.subscribe(kind.subscription(), qos=1)
+    async with Session(url, "spy") as client:
+        await client.subscribe(ChannelCreate, DialogParse)
 
         async def read() -> None:
-            async for message in client.messages:
-                assert isinstance(message.payload, bytes)
-                parsed = parse_message(str(message.topic), message.payload,
-                                       (ChannelCreate, DialogParse))
-                if parsed is not None:  # amqtt also hands out retained messages unasked
-                    found.put_nowait(parsed)
+            async for message in client:
+                if isinstance(message, ChannelCreate | DialogParse):
+                    found.put_nowait(message)
 
         task = asyncio.create_task(read())
         try:
             yield found
         finally:
             task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, aiomqtt.MqttError):
+            with contextlib.suppress(asyncio.CancelledError):
                 await task
 
 

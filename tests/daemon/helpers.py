@@ -1,6 +1,6 @@
 """Raw-MQTT peers for daemon tests: a skill and a channel written from the seed document.
 
-They use aiomqtt and JSON directly (no SDK), so the tests check the wire as a
+They use raw transport sessions and JSON (no SDK), so the tests check the wire as a
 third-party skill or device sees it.
 """
 
@@ -13,9 +13,8 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import aiomqtt
-
-from atlas import mqtt
+from atlas.protocol import Bye
+from atlas.transport import Session, raw
 
 CHATL_EN = """
 %[get_time]
@@ -108,7 +107,7 @@ class RawSkill:
     env: dict[str, str] = field(default_factory=lambda: {"LIGHTS_TOPIC": "string"})
     training: dict[str, Any] = field(default_factory=lambda: {"en": CHATL_EN, "fr": CHATL_FR})
     requests: asyncio.Queue[tuple[str, dict[str, Any]]] = field(default_factory=asyncio.Queue)
-    client: aiomqtt.Client | None = None
+    client: Session | None = None
     pings: int = 0
 
     def pong(self) -> bytes:
@@ -118,15 +117,12 @@ class RawSkill:
 
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[RawSkill]:
-        address = mqtt.BrokerAddress.parse(self.url)
-        will = aiomqtt.Will("atlas/discovery/bye", json.dumps({"name": self.name}), qos=1)
-        async with aiomqtt.Client(address.host, address.port, will=will,
-                                  socket_options=[mqtt.NODELAY]) as client:
+        async with Session(self.url, "raw-skill", raw=True, will=Bye(self.name)) as client:
             self.client = client
-            await client.subscribe("atlas/discovery/ping", qos=1)
+            await client.subscribe(raw("atlas/discovery/ping"))
             for intent in self.intents:
-                await client.subscribe(f"atlas/intents/{intent}", qos=1)
-            await client.publish("atlas/discovery/pong", self.pong(), qos=1)
+                await client.subscribe(raw(f"atlas/intents/{intent}"))
+            client.publish_raw("atlas/discovery/pong", self.pong())
             task = asyncio.create_task(self._serve(client))
             try:
                 yield self
@@ -135,12 +131,12 @@ class RawSkill:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
 
-    async def _serve(self, client: aiomqtt.Client) -> None:
-        async for message in client.messages:
-            topic = message.topic.value
+    async def _serve(self, client: Session) -> None:
+        async for message in client:
+            topic = message.topic
             if topic == "atlas/discovery/ping":
                 self.pings += 1
-                await client.publish("atlas/discovery/pong", self.pong(), qos=1)
+                client.publish_raw("atlas/discovery/pong", self.pong())
             elif topic.removeprefix("atlas/intents/") in self.intents:
                 # (amqtt also hands out retained messages nobody here asked for)
                 payload = json.loads(message.payload)
@@ -151,20 +147,20 @@ class RawSkill:
 
     async def say(self, sid: str, kind: str, **payload: Any) -> None:
         assert self.client is not None
-        await self.client.publish(f"atlas/{sid}/dialog/{kind}", json.dumps(payload), qos=1)
+        self.client.publish_raw(f"atlas/{sid}/dialog/{kind}", json.dumps(payload))
 
 
 @dataclass
 class RawChannel:
     """A device on ``atlas/{sid}/channel/#``; received messages as (kind, payload)."""
 
-    client: aiomqtt.Client
+    client: Session
     sid: str
     inbox: asyncio.Queue[tuple[str, dict[str, Any]]] = field(default_factory=asyncio.Queue)
 
     async def send(self, kind: str, payload: Any) -> None:
         data = payload if isinstance(payload, bytes | str) else json.dumps(payload)
-        await self.client.publish(f"atlas/{self.sid}/{kind}", data, qos=1)
+        self.client.publish_raw(f"atlas/{self.sid}/{kind}", data)
 
     async def parse(self, text: str) -> None:
         await self.send("dialog/parse", text)
@@ -187,9 +183,7 @@ class RawChannel:
 
 @contextlib.asynccontextmanager
 async def channels(url: str) -> AsyncIterator[ChannelFactory]:
-    address = mqtt.BrokerAddress.parse(url)
-    async with aiomqtt.Client(address.host, address.port,
-                              socket_options=[mqtt.NODELAY]) as client:
+    async with Session(url, "raw-channels", raw=True) as client:
         factory = ChannelFactory(client)
         task = asyncio.create_task(factory.route())
         try:
@@ -202,22 +196,22 @@ async def channels(url: str) -> AsyncIterator[ChannelFactory]:
 
 @dataclass
 class ChannelFactory:
-    client: aiomqtt.Client
+    client: Session
     open: dict[str, RawChannel] = field(default_factory=dict)
 
     async def channel(self, sid: str, uid: str | None = "alice", *,
                       create: bool = True) -> RawChannel:
         channel = RawChannel(self.client, sid)
         self.open[sid] = channel
-        await self.client.subscribe(f"atlas/{sid}/channel/#", qos=1)
+        await self.client.subscribe(raw(f"atlas/{sid}/channel/#"))
         if create:
             await channel.send("channel/create", {"uid": uid})
             await channel.expect("created")
         return channel
 
     async def route(self) -> None:
-        async for message in self.client.messages:
-            levels = message.topic.value.split("/")
+        async for message in self.client:
+            levels = message.topic.split("/")
             if len(levels) != 4 or levels[2] != "channel":
                 # amqtt hands a connecting client the retained messages matching
                 # *anyone's* subscriptions: every peer must ignore what it did not ask for.
@@ -231,11 +225,10 @@ class ChannelFactory:
 
 async def wait_skills(url: str, names: set[str], timeout: float = 20) -> dict[str, Any]:
     """Wait for the daemon's retained skills message to list exactly ``names``."""
-    address = mqtt.BrokerAddress.parse(url)
-    async with aiomqtt.Client(address.host, address.port) as client:
-        await client.subscribe("atlas/discovery/skills", qos=1)
+    async with Session(url, "skills-watch", raw=True) as client:
+        await client.subscribe(raw("atlas/discovery/skills"))
         async with asyncio.timeout(timeout):
-            async for message in client.messages:
+            async for message in client:
                 if not message.payload:
                     continue
                 data: dict[str, Any] = json.loads(message.payload)

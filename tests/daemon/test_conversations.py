@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 from core.helpers import make_world
@@ -10,6 +9,7 @@ from core.helpers import make_world
 from atlas.config import Config
 from atlas.core import Opened, UserSaid
 from atlas.daemon.conversations import Conversations
+from atlas.daemon.inbox import FairInbox
 from atlas.protocol import (
     ChannelCreate,
     ChannelDestroy,
@@ -22,7 +22,7 @@ from atlas.store import Store
 
 
 async def test_a_deadline_queued_before_the_sid_was_recreated_is_ignored(tmp_path: Path) -> None:
-    inbox: asyncio.Queue[object] = asyncio.Queue()
+    inbox: FairInbox[object] = FairInbox()
     shell = Conversations(Config(data_dir=tmp_path), Store.in_data_dir(tmp_path), inbox)
     world = make_world()
 
@@ -53,7 +53,7 @@ async def test_the_user_is_looked_up_in_the_store(tmp_path: Path) -> None:
     store.add_user("bob", "fr")
     store.set_env("bob", {"TIMER_SOUND": "gong"})
     shell = Conversations(Config(data_dir=tmp_path, env={"TIMER_SOUND": "bell", "X": 1}),
-                          store, asyncio.Queue())
+                          store, FairInbox())
     assert shell.event_for(ChannelCreate("s1", "bob")) == Opened("s1", "bob", "fr")
     assert shell.event_for(ChannelCreate("s2", "eve")) == Opened("s2", "eve", "en")
     shell.apply(Opened("s1", "bob", "fr"), make_world())

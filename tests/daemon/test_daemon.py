@@ -14,28 +14,27 @@ import sys
 import uuid
 from dataclasses import replace
 
-import aiomqtt
 import pytest
 from brokers import running_task
 
-from atlas import __version__, mqtt
+from atlas import __version__
 from atlas.config import Config
 from atlas.core.phrases import say
 from atlas.daemon import serve
 from atlas.store import Store
+from atlas.transport import Session, raw
 
 from .helpers import ChannelFactory, RawSkill, channels, dispatch, wait_skills
 
 
 async def test_discovery_announces_skills_after_training(daemon: Config) -> None:
-    address = mqtt.BrokerAddress.parse(daemon.broker)
-    async with aiomqtt.Client(address.host, address.port) as watcher:
-        await watcher.subscribe("atlas/discovery/ping", qos=1)
+    async with Session(daemon.broker, "watcher", raw=True) as watcher:
+        await watcher.subscribe(raw("atlas/discovery/ping"))
         skill = RawSkill(daemon.broker, name=f"raw-{uuid.uuid4().hex[:6]}")
         async with skill.running():
             listed = await wait_skills(daemon.broker, {skill.name})
             async with asyncio.timeout(5):
-                ping = json.loads((await anext(aiter(watcher.messages))).payload)
+                ping = json.loads((await anext(watcher)).payload)  # type: ignore[union-attr]
     assert ping["version"] == listed["version"] == __version__
     assert ping["started_at"] == listed["started_at"]
     (entry,) = listed["skills"]
@@ -47,17 +46,16 @@ async def test_discovery_announces_skills_after_training(daemon: Config) -> None
 
 async def test_a_skill_that_stops_or_dies_is_dropped(daemon: Config) -> None:
     """A clean stop says bye; a killed process leaves its last will, which says the same."""
-    address = mqtt.BrokerAddress.parse(daemon.broker)
     name = f"killed-{uuid.uuid4().hex[:6]}"
-    script = KILLED_SKILL.format(host=address.host, port=address.port, name=name)
+    script = KILLED_SKILL.format(url=daemon.broker, name=name)
     process = subprocess.Popen([sys.executable, "-c", script])
     try:
         polite = RawSkill(daemon.broker, name=f"polite-{uuid.uuid4().hex[:6]}")
         async with polite.running():
             await wait_skills(daemon.broker, {name, polite.name})
             assert polite.client is not None
-            await polite.client.publish("atlas/discovery/bye", json.dumps({"name": polite.name}))
-            await polite.client.unsubscribe("atlas/discovery/ping")
+            polite.client.publish_raw("atlas/discovery/bye", json.dumps({"name": polite.name}))
+            await polite.client.unsubscribe(raw("atlas/discovery/ping"))
             await wait_skills(daemon.broker, {name})
         process.kill()
         await wait_skills(daemon.broker, set())
@@ -67,16 +65,19 @@ async def test_a_skill_that_stops_or_dies_is_dropped(daemon: Config) -> None:
 
 
 KILLED_SKILL = """
-import json, time
-import paho.mqtt.client as mqtt
-client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
-client.will_set("atlas/discovery/bye", json.dumps({{"name": "{name}"}}), qos=1)
-pong = json.dumps({{"name": "{name}", "intents": {{}}}})
-client.on_connect = lambda c, *a: (c.subscribe("atlas/discovery/ping", 1),
-                                   c.publish("atlas/discovery/pong", pong, 1))
-client.on_message = lambda c, u, m: c.publish("atlas/discovery/pong", pong, 1)
-client.connect("{host}", {port})
-client.loop_forever()
+import asyncio, json
+from atlas.protocol import Bye
+from atlas.transport import Session, raw
+
+async def main():
+    pong = json.dumps({{"name": "{name}", "intents": {{}}}})
+    async with Session("{url}", "doomed", raw=True, will=Bye("{name}")) as session:
+        await session.subscribe(raw("atlas/discovery/ping"))
+        session.publish_raw("atlas/discovery/pong", pong)
+        async for _ in session:
+            session.publish_raw("atlas/discovery/pong", pong)
+
+asyncio.run(main())
 """
 
 
@@ -301,7 +302,7 @@ async def test_a_skill_that_leaves_mid_conversation(skill: RawSkill, devices: Ch
     device = await devices.channel(sid)
     await dispatch(device, skill, "what time is it")
     assert skill.client is not None
-    await skill.client.publish("atlas/discovery/bye", json.dumps({"name": skill.name}), qos=1)
+    skill.client.publish_raw("atlas/discovery/bye", json.dumps({"name": skill.name}))
     _, terminated = await device.expect("show", "terminate")
     assert terminated == {"reason": "skill_gone"}
 
@@ -388,7 +389,7 @@ async def test_bad_input_never_stops_the_daemon(skill: RawSkill, devices: Channe
         ("atlas/discovery/pong", b"{" * 2_000_000),
     ]
     for topic, payload in bad:
-        await client.publish(topic, payload, qos=1)
+        client.publish_raw(topic, payload)
     await device.quiet(0.5)
     intent, _ = await dispatch(device, skill, "turn on the lights in the kitchen")
     assert intent == "lights_on"
@@ -403,7 +404,7 @@ async def test_text_arriving_before_the_first_training_waits_for_it(
         assert skill.client is not None
         # Same client as the pong: the daemon receives the text right after it,
         # while it is still training for the new skill.
-        await skill.client.publish(f"atlas/{sid}/dialog/parse", "what time is it", qos=1)
+        skill.client.publish_raw(f"atlas/{sid}/dialog/parse", "what time is it")
         await device.expect("work")
         intent, _ = await skill.request()
         assert intent == "get_time"

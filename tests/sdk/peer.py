@@ -7,8 +7,8 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
-from atlas import mqtt
-from atlas.protocol import Message, parse_message
+from atlas.protocol import Message
+from atlas.transport import RawMessage, Session, raw
 
 M = TypeVar("M", bound=Message)
 
@@ -18,7 +18,7 @@ PATIENCE = 15.0
 
 class Peer:
     def __init__(self, url: str, *kinds: type[Message], raw: tuple[str, ...] = ()) -> None:
-        self.client = mqtt.client(mqtt.BrokerAddress.parse(url), "peer")
+        self.client = Session(url, "peer")
         self.kinds = kinds
         self.raw = raw
         self.inbox: asyncio.Queue[Message | tuple[str, bytes]] = asyncio.Queue()
@@ -26,8 +26,7 @@ class Peer:
 
     async def __aenter__(self) -> Self:
         await self.client.__aenter__()
-        topics = [kind.subscription() for kind in self.kinds] + list(self.raw)
-        await self.client.subscribe([(t, 1) for t in topics])
+        await self.client.subscribe(*self.kinds, *(raw(topic) for topic in self.raw))
         self._reader = asyncio.create_task(self._read())
         return self
 
@@ -39,18 +38,14 @@ class Peer:
         await self.client.__aexit__(None, None, None)
 
     async def _read(self) -> None:
-        async for message in self.client.messages:
-            topic, payload = str(message.topic), message.payload
-            assert isinstance(payload, bytes)
-            if topic in self.raw:
-                self.inbox.put_nowait((topic, payload))
-                continue
-            parsed = parse_message(topic, payload, self.kinds)
-            if parsed is not None:
-                self.inbox.put_nowait(parsed)
+        async for message in self.client:
+            if isinstance(message, RawMessage):
+                self.inbox.put_nowait((message.topic, message.payload))
+            elif isinstance(message, Message):
+                self.inbox.put_nowait(message)
 
     async def send(self, message: Message) -> None:
-        await mqtt.publish(self.client, message)
+        self.client.publish(message)
 
     async def expect(self, kind: type[M], where: Callable[[M], bool] = lambda m: True) -> M:
         """The next message of ``kind`` matching ``where`` (others are skipped)."""

@@ -108,8 +108,8 @@ async def test_bad_messages_do_not_stop_the_skill(broker_url: str) -> None:
             serving(echo_skill(), broker_url):
         await daemon.expect(Pong)
         for payload in (b"not json", b"[1]", b'{"__sid": "s"}', b'{"__cid": 3, "__sid": "s"}'):
-            await daemon.client.publish("atlas/intents/echo", payload, qos=1)
-        await daemon.client.publish("atlas/discovery/ping", b"\xff\xfe", qos=1)
+            daemon.client.publish_raw("atlas/intents/echo", payload)
+        daemon.client.publish_raw("atlas/discovery/ping", b"\xff\xfe")
         await daemon.send(request("echo", "c9", word="still"))
         assert (await daemon.expect(DialogShow)).text == "You said still"
 

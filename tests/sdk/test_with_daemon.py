@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import socket
 
-from atlas import mqtt
 from atlas.protocol import FALLBACK_INTENT, ChannelContext, Reason
 from atlas.sdk import Request, Skill
 from atlas.sdk.testing import Replies, SkillTester
+from atlas.transport import BrokerAddress
 
 SHOP = """\
 %[shop]
@@ -101,7 +101,7 @@ async def test_the_fallback_receives_what_nobody_understands(broker_url: str) ->
 
 
 def accepts(url: str) -> bool:
-    address = mqtt.BrokerAddress.parse(url)
+    address = BrokerAddress.parse(url)
     try:
         with socket.create_connection((address.host, address.port), timeout=5):
             return True

@@ -1,27 +1,10 @@
-"""MQTT connection habits shared by the daemon, the SDK, the bridge and the CLI.
-
-One place decides how atlas connects: broker URLs, TLS, ``TCP_NODELAY`` (without it a
-QoS 1 request/reply through a broker stalls ~40 ms per hop on Nagle and delayed
-ACKs), reconnection backoff, and publishing protocol messages.
-"""
+"""Where a broker is (``mqtt://user:pass@host:port``) and how patiently to reach it."""
 
 from __future__ import annotations
 
-import socket
-import ssl
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from urllib.parse import parse_qs, unquote, urlsplit
-
-import aiomqtt
-
-from .protocol import Message
-
-NODELAY = (socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-#: QoS used for every dialog, channel and intent message.
-QOS = 1
 
 
 @dataclass(frozen=True)
@@ -73,30 +56,6 @@ class BrokerAddress:
         if parts.password:
             return url.replace(f":{parts.password}@", ":***@")
         return url
-
-
-def client(address: BrokerAddress, name: str, *, will: Message | None = None,
-           clean_session: bool = True) -> aiomqtt.Client:
-    """An aiomqtt client with atlas's habits; ``name`` prefixes a unique client id."""
-    v5 = address.protocol == 5
-    return aiomqtt.Client(
-        address.host,
-        address.port,
-        username=address.username,
-        password=address.password,
-        identifier=f"{name}-{uuid.uuid4().hex[:8]}",
-        will=aiomqtt.Will(will.topic(), will.to_payload(), qos=QOS) if will else None,
-        tls_context=ssl.create_default_context() if address.tls else None,
-        socket_options=[NODELAY],
-        # MQTT 5 has clean start instead of clean session (paho refuses both).
-        protocol=aiomqtt.ProtocolVersion.V5 if v5 else aiomqtt.ProtocolVersion.V311,
-        clean_session=None if v5 else clean_session,
-        keepalive=30,
-    )
-
-
-async def publish(mqtt: aiomqtt.Client, message: Message, *, retain: bool = False) -> None:
-    await mqtt.publish(message.topic(), message.to_payload(), qos=QOS, retain=retain)
 
 
 def backoff(first: float = 0.2, most: float = 5.0) -> Iterator[float]:
