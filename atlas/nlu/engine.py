@@ -271,6 +271,8 @@ class SnipsLikeInterpreter:
         # one whose vocabulary covers it best.
         best: tuple[float, str, float, dict[str, list[SlotValue]]] | None = None
         for intent, confidence in ranked[:RERANK]:
+            if not self._coverage.checks(intent):
+                continue  # a runner-up never checked must not take what the first may not
             slots, said = self._said(text, tokens, intent, now, typed)
             margin = self._coverage.margin(intent, said, scope, confidence)
             if margin is not None and (best is None or margin > best[0]):
