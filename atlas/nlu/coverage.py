@@ -9,8 +9,10 @@ the slots that hold known values, the utterance's content words (neither
 function words nor vague verbs) are counted as *known* (their stem is in one
 of that intent's sentences or entity values) or *foreign*.
 
-- With at least as many foreign words as known ones, it is out of domain
-  ("turn up the volume": "turn" is known to lights_on, "volume" is not).
+- With more foreign words than known ones, it is out of domain ("lock the
+  front door"); with as many too ("turn up the volume": "turn" is known to
+  lights_on, "volume" is not), unless it ends with one of the intent's own
+  words and no foreign word is another intent's ("affiche mes minuteurs").
 - With no known content word at all ("hello", "how are you", a lone word the
   speller turned into a training word), one of the intent's sentences must be
   within the utterance ("so what can you do" holds "what can you do").
@@ -20,7 +22,9 @@ Paraphrases mostly add function words and fillers ("could you", "now",
 counts as half a known word: a slip within a known request passes ("set a
 timr for 10 minutes"), a real word the speller bent to a training word ("who
 made you" → "make") does not make a request on its own. A slot holding a
-known value of the intent's entity (a room, a duration) counts as a known word.
+known value of the intent's entity (a room, a duration) counts as a known
+word, a free value ("turn on the heating") or a number no slot took as a
+foreign one; a word of another intent of the scope is half foreign.
 """
 
 from __future__ import annotations
