@@ -254,8 +254,7 @@ class SnipsLikeInterpreter:
         if not any(fold_word(t.norm) for t in typed.tokens):
             return Parse(text, None, 1.0, {})
         # Parsing reads the text with its slips corrected; slots keep what was typed.
-        fixed = self._corrected(typed.text, typed.tokens)
-        text, tokens = fixed or (typed.text, typed.tokens)
+        text, tokens = self._corrected(typed.text, typed.tokens) or (typed.text, typed.tokens)
         exact = self._parse_exact(text, tokens, scope, now, typed)
         if exact is not None:
             return exact
@@ -284,7 +283,7 @@ class SnipsLikeInterpreter:
     def _said(self, text: str, tokens: Sequence[Token], intent: str, now: datetime | None,
               typed: Typed) -> tuple[dict[str, list[SlotValue]], list[Said]]:
         """The slots, and what was said for the vocabulary check, in order."""
-        slots, covered, values = self._fill(text, tokens, intent, now, typed)
+        slots, covered, values = self._fill(text, tokens, intent, now, typed, judged=True)
         said: dict[int, Said] = {start: Said(value=known) for start, known in values.items()}
         for k, t in enumerate(tokens):
             if k not in covered and (w := fold_word(t.norm)):
@@ -319,11 +318,12 @@ class SnipsLikeInterpreter:
         return [(i, p) for i, p in ranked if p >= self.threshold and p > none], none
 
     def _fill(self, text: str, tokens: Sequence[Token], intent: str,
-              now: datetime | None, typed: Typed | None = None
+              now: datetime | None, typed: Typed | None = None, *, judged: bool = False
               ) -> tuple[dict[str, list[SlotValue]], set[int], dict[int, bool]]:
-        """The slots; the tokens inside slots or known entity values; and
-        where each slot starts, with whether its value is a known one.
-        `typed` is the text as typed when `text` has slips corrected."""
+        """The slots; the tokens inside known entity values and, when
+        `judged` (for the vocabulary check), inside slots; and where each slot
+        starts, with whether its value is a known one. `typed` is the text as
+        typed when `text` has slips corrected."""
         filler = self._fillers.get(intent)
         entities = self._slot_entities[intent]
         names = sorted(set(entities.values()) | CRF_BUILTINS)
@@ -332,10 +332,10 @@ class SnipsLikeInterpreter:
         # everywhere ("Cook", "Rice" and "Mobile" are towns): they cover words
         # only where the intent takes places; a number the intent has no slot
         # for ("wake me up at 7") is left to count as foreign.
-        covered = {k for start, end, name in spans
-                   if name in entities.values() or name not in places.KINDS
-                   for k in range(start, end)
-                   if name in entities.values() or not tokens[k].norm[:1].isdigit()}
+        own = set(entities.values())
+        covered = {k for start, end, name in spans for k in range(start, end)
+                   if name in own or (name not in places.KINDS
+                                      and not tokens[k].norm[:1].isdigit())}
         slots: dict[str, list[SlotValue]] = {}
         values: dict[int, bool] = {}
         if filler is None:
@@ -348,6 +348,8 @@ class SnipsLikeInterpreter:
             if not ok:
                 continue
             slots.setdefault(slot, []).append(SlotValue(value, raw, entity))
+            if not judged:
+                continue
             # A known value is evidence for the intent; a free value of an
             # extensible entity ("turn on the heating", "baisse le son") is a
             # foreign word, whatever its words.
@@ -375,11 +377,11 @@ class SnipsLikeInterpreter:
         if entity in places.KINDS:
             return set(range(start, end)) <= covered
         if entity == "snips/duration":
-            # "à 7 heures", "at 7 hours": inside a time of day that does not
-            # read as a duration ("in 10 minutes" does), it is not one.
+            # "à 7 heures": inside a time of day that does not read as a
+            # duration from its start ("in 10 minutes" does), it is not one.
+            durations = {a for a, _, name in spans if name == entity}
             return not any(name == "snips/datetime" and a < start and b >= end
-                           and (a, "snips/duration") not in {(x, n) for x, _, n in spans}
-                           for a, b, name in spans)
+                           and a not in durations for a, b, name in spans)
         if is_builtin(entity):
             return True
         resolver = self._resolvers.get(entity)
