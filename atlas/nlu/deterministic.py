@@ -65,7 +65,10 @@ class DeterministicMatcher:
               scope: Collection[str] | None) -> Match | None:
         present = set(words)
         found: Match | None = None
-        candidates = [t for w in present for t in self.index.get(w, ())]
+        # In the words' order, not the set's: a set of strings iterates in an
+        # order that changes with each process's hash seed, and so did which
+        # of two matching templates gave the slots.
+        candidates = [t for w in dict.fromkeys(words) for t in self.index.get(w, ())]
         for t in candidates + self.slot_only:
             if scope is not None and t.intent not in scope:
                 continue
