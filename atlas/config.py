@@ -1,4 +1,13 @@
-"""Configuration: defaults < YAML file < environment variables < command-line options."""
+"""Configuration: defaults < YAML file < environment variables < command-line options.
+
+The file is the first of: ``--config FILE``, ``$ATLAS_CONFIG``, ``config/atlas.yml``
+in the current folder (a project checkout), ``$XDG_CONFIG_HOME/atlas/atlas.yml``
+(``~/.config/atlas/atlas.yml``). Data lives in ``$XDG_DATA_HOME/atlas``
+(``~/.local/share/atlas``) unless the file or ``ATLAS_DATA_DIR`` says otherwise, so
+every command finds the same users from any folder. A relative path in a file is
+relative to that file's folder; on the command line or in a variable, to the
+current folder.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +18,7 @@ from typing import Any
 
 import yaml
 
+#: The project-local file, relative to the current folder.
 DEFAULT_FILE = Path("config/atlas.yml")
 EMBEDDED = "embedded"
 #: Where the embedded broker listens unless told otherwise.
@@ -37,7 +47,7 @@ class Bridge:
 @dataclass(frozen=True)
 class Config:
     broker: str = "mqtt://127.0.0.1:1883"
-    data_dir: Path = Path("data")
+    data_dir: Path = field(default_factory=lambda: user_data_dir())
     default_lang: str = "en"
     discovery: Discovery = field(default_factory=Discovery)
     skill_timeout: float = 10.0
@@ -57,7 +67,36 @@ class Config:
         return EMBEDDED_URL if self.embedded else self.broker
 
 
-def _build(kind: type, data: dict[str, Any], where: str) -> Any:
+def _xdg(variable: str, fallback: str) -> Path:
+    # The XDG spec ignores a relative value: so do we.
+    value = os.environ.get(variable, "")
+    return Path(value) if os.path.isabs(value) else Path.home() / fallback
+
+
+def user_config_file() -> Path:
+    """``$XDG_CONFIG_HOME/atlas/atlas.yml``, by default ``~/.config/atlas/atlas.yml``."""
+    return _xdg("XDG_CONFIG_HOME", ".config") / "atlas" / "atlas.yml"
+
+
+def user_data_dir() -> Path:
+    """``$XDG_DATA_HOME/atlas``, by default ``~/.local/share/atlas``."""
+    return _xdg("XDG_DATA_HOME", ".local/share") / "atlas"
+
+
+def find_file(path: Path | None = None) -> Path | None:
+    """The configuration file to read: the first of ``path``, ``$ATLAS_CONFIG``, the
+    project's ``config/atlas.yml``, the user's file; ``None`` when none applies."""
+    if path is not None:
+        return path
+    if explicit := os.environ.get("ATLAS_CONFIG"):
+        return Path(explicit)
+    for candidate in (DEFAULT_FILE, user_config_file()):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _build(kind: type, data: dict[str, Any], where: str, base: Path | None = None) -> Any:
     known = {f.name: f for f in fields(kind)}
     values: dict[str, Any] = {}
     for key, value in data.items():
@@ -68,18 +107,22 @@ def _build(kind: type, data: dict[str, Any], where: str) -> Any:
         if is_dataclass(default):
             if not isinstance(value, dict):
                 raise ConfigError(f"{where}: {key!r} must be a mapping")
-            values[key] = _build(type(default), value, f"{where}.{key}")
+            values[key] = _build(type(default), value, f"{where}.{key}", base)
         elif key == "nlu_engine" and isinstance(value, dict):
             values[key] = str(value.get("engine", "default"))
         else:
-            values[key] = _coerce(default, value, f"{where}.{key}")
+            values[key] = _coerce(default, value, f"{where}.{key}", base)
     return kind(**values)
 
 
-def _coerce(default: Any, value: Any, where: str) -> Any:
+def _coerce(default: Any, value: Any, where: str, base: Path | None = None) -> Any:
+    """``value`` as the type of ``default``; a relative path is joined to ``base``."""
     try:
         if isinstance(default, Path):
-            return Path(value)
+            path = Path(os.path.expanduser(str(value)))
+            if base is None or path.is_absolute():
+                return path
+            return Path(os.path.normpath(base / path))
         if isinstance(default, bool):
             return bool(value)
         if isinstance(default, int | float):
@@ -101,7 +144,7 @@ def _coerce(default: Any, value: Any, where: str) -> Any:
 def load(path: Path | None = None, **overrides: Any) -> Config:
     """Load the configuration; ``overrides`` are command-line values (``None`` = not given)."""
     data: dict[str, Any] = {}
-    source = path if path is not None else (DEFAULT_FILE if DEFAULT_FILE.exists() else None)
+    source = find_file(path)
     if source is not None:
         try:
             data = yaml.safe_load(Path(source).read_text()) or {}
@@ -111,7 +154,8 @@ def load(path: Path | None = None, **overrides: Any) -> Config:
             raise ConfigError(f"{source}: invalid YAML ({error})") from None
         if not isinstance(data, dict):
             raise ConfigError(f"{source}: the top level must be a mapping")
-    config: Config = _build(Config, data, str(source or "config"))
+    base = Path(source).absolute().parent if source is not None else None
+    config: Config = _build(Config, data, str(source or "config"), base)
     env = {"broker": os.environ.get("ATLAS_BROKER"), "data_dir": os.environ.get("ATLAS_DATA_DIR")}
     for layer in (env, overrides):
         for key, value in layer.items():

@@ -9,6 +9,7 @@ special settings) starts its own with :class:`brokers.Mosquitto` or
 from __future__ import annotations
 
 import os
+import site
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -20,6 +21,25 @@ from atlas.broker import EmbeddedBroker
 from atlas.config import Config, Discovery
 
 BROKERS = ("amqtt", "mosquitto")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def private_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """HOME and the XDG folders in a temporary place, for this process and every
+    process the tests start: no test reads the developer's ~/.config/atlas or writes
+    to ~/.local/share/atlas. The cache (place names, built once per machine) stays
+    where it is, so the suite does not rebuild it."""
+    home = tmp_path_factory.mktemp("home")
+    cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("HOME", str(home))
+        patch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+        patch.setenv("XDG_DATA_HOME", str(home / ".local" / "share"))
+        patch.setenv("XDG_CACHE_HOME", cache)
+        # Packages installed with `pip install --user` stay importable in subprocesses.
+        patch.setenv("PYTHONUSERBASE", os.environ.get("PYTHONUSERBASE") or site.getuserbase())
+        patch.delenv("ATLAS_CONFIG", raising=False)
+        yield
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -8,8 +8,10 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
+import urllib.request
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -38,6 +40,7 @@ from atlas.protocol import (
     ChannelShow,
     ChannelTerminate,
     ChannelWork,
+    DialogNotify,
     Ping,
     Pong,
     Reason,
@@ -168,6 +171,22 @@ def test_users_passwd_lang_remove(cli: CliRunner, data_dir: Path) -> None:
     assert store.verify_password("bob", "pw") and store.user("bob").lang == "fr"  # type: ignore[union-attr]
     assert run(cli, "users", "remove", "bob").exit_code == 0
     assert store.user("bob") is None
+
+
+def test_users_are_the_same_from_any_folder(tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """No config file and no ATLAS_DATA_DIR: the data lives in XDG_DATA_HOME."""
+    monkeypatch.delenv("ATLAS_DATA_DIR", raising=False)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    for folder in ("one", "two"):
+        (tmp_path / folder).mkdir()
+    monkeypatch.chdir(tmp_path / "one")
+    assert run(CliRunner(), "users", "add", "carol", "--password-stdin",
+               input="pw\n").exit_code == 0
+    monkeypatch.chdir(tmp_path / "two")
+    assert "carol" in run(CliRunner(), "users", "list").output
+    assert (tmp_path / "xdg" / "atlas" / "atlas.sqlite3").is_file()
+    assert not (tmp_path / "one" / "data").exists()
 
 
 def test_user_errors(cli: CliRunner) -> None:
@@ -321,6 +340,37 @@ async def test_chat(config: Config) -> None:
     assert "You chose blue" in lines
 
 
+async def test_chat_prompts_again_after_a_notification(config: Config) -> None:
+    async with running_daemon(config):
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "atlas", "chat", "--uid", "bob", "--sid", "term-3",
+            "--broker", config.broker, env=atlas_env(), stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL)
+        assert process.stdin is not None and process.stdout is not None
+        shown = b""
+
+        async def until(wanted: bytes) -> None:
+            nonlocal shown
+            while wanted not in shown:
+                chunk = await asyncio.wait_for(process.stdout.read(100), 60)  # type: ignore[union-attr]
+                assert chunk, shown
+                shown += chunk
+
+        try:
+            await until(b"> ")          # the prompt waits for a line
+            async with Session(config.broker, "notifier") as notifier:
+                notifier.publish(DialogNotify("term-3", "Ding!"))
+                await notifier.drain(30)
+            # on a line of its own, then the prompt again
+            await until(b"> \nDing!\n> ")
+            process.stdin.close()
+            assert await asyncio.wait_for(process.wait(), 60) == 0
+        finally:
+            if process.returncode is None:
+                process.kill()
+                await process.wait()
+
+
 async def test_chat_stops_when_its_reader_goes_away(config: Config) -> None:
     """``atlas chat | head -1``: the pipe closes, and chat ends instead of hanging."""
     read_end, write_end = os.pipe()
@@ -344,10 +394,36 @@ async def test_chat_stops_when_its_reader_goes_away(config: Config) -> None:
                 await process.wait()
 
 
-async def test_chat_without_a_daemon_says_so(amqtt_url: str) -> None:
-    code, _, err = await atlas("chat", "--uid", "bob", "--broker", amqtt_url, stdin=b"hi\n")
+async def test_chat_without_a_daemon_waits_then_says_so(amqtt_url: str) -> None:
+    code, _, err = await atlas("chat", "--uid", "bob", "--broker", amqtt_url, "--wait", "4",
+                               stdin=b"hi\n")
     assert code == 1
-    assert err.strip().splitlines()[-1].endswith("is the daemon running?")
+    assert err.count("waiting for the assistant…") == 1
+    assert err.strip().splitlines()[-1] == (
+        "Error: the assistant did not answer within 4 s: is `atlas up` (or `atlas daemon`) "
+        "running on this broker?")
+
+
+async def test_chat_started_before_the_daemon_waits_for_it(config: Config) -> None:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "atlas", "chat", "--uid", "bob", "--broker", config.broker,
+        env=atlas_env(), stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE)
+    assert process.stdin is not None and process.stderr is not None
+    try:
+        line = await asyncio.wait_for(process.stderr.readline(), 60)
+        assert line.decode().strip() == "waiting for the assistant…"
+        async with running_daemon(config):
+            line = await asyncio.wait_for(process.stderr.readline(), 60)
+            assert b"connected as bob (en)" in line
+            out, err = await asyncio.wait_for(process.communicate(b"hello\n"), 60)
+        assert process.returncode == 0, err
+        assert "Hello bob" in out.decode()
+        assert b"waiting" not in err  # said once
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
 
 
 async def test_chat_interrupted_destroys_its_channel(config: Config) -> None:
@@ -407,32 +483,37 @@ def stack_dir(tmp_path: Path) -> Iterator[Path]:
     yield tmp_path
 
 
-async def test_up_runs_everything_and_stops_everything(stack_dir: Path) -> None:
+async def test_up_says_ready_once_ready_and_stops_everything(stack_dir: Path) -> None:
+    web_port = free_port()
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "atlas", "up", "--config", str(stack_dir / "atlas.yml"),
-        "--broker-port", "0", env=atlas_env(), cwd=stack_dir,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
-        stdin=asyncio.subprocess.DEVNULL)
+        "--broker-port", "0", "--bridge-port", str(web_port), "--host", "127.0.0.1",
+        env=atlas_env(), cwd=stack_dir, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL, stdin=asyncio.subprocess.DEVNULL)
     assert process.stdout is not None
     try:
         lines: list[str] = []
-        while not lines or not lines[-1].startswith("  skill"):
+        while not lines or not lines[-1].startswith("atlas is ready"):
             line = (await asyncio.wait_for(process.stdout.readline(), 120)).decode()
             assert line, f"atlas up ended early: {lines}"
             lines.append(line.rstrip("\n"))
         text = "\n".join(lines)
         url = re.search(r"broker  (mqtt://\S+)", text)
         assert url is not None, text
-        pids = [int(pid) for pid in re.findall(r"pid (\d+)", text)]
-        names = [line.split()[0] for line in lines[1:]]
-        assert names == ["broker", "daemon", "bridge", "skill"]
+        listing = lines[1:lines.index(next(x for x in lines if x.startswith("waiting")))]
+        pids = [int(pid) for pid in re.findall(r"pid (\d+)", "\n".join(listing))]
+        assert [line.split()[0] for line in listing] == ["broker", "daemon", "bridge", "skill"]
         assert len(pids) == 4 and not any(gone(pid) for pid in pids)
-        # The skill is live: it answers `atlas skills` through the embedded broker.
-        while True:
-            code, out, err = await atlas("skills", "--json", "--broker", url.group(1))
-            assert code == 0, err
-            if [skill["name"] for skill in json.loads(out)] == ["echo"]:
-                break
+        # Progress came before the ready line: the skill trained, the page listening.
+        assert "  skill   echo ready" in lines
+        assert f"  bridge  listening on http://127.0.0.1:{web_port}/" in lines
+        assert lines[-1].startswith("atlas is ready") and f":{web_port}/" in lines[-1]
+        # Ready means ready: no retry needed, the skill answers and the page is served.
+        code, out, err = await atlas("skills", "--json", "--broker", url.group(1))
+        assert code == 0, err
+        assert [skill["name"] for skill in json.loads(out)] == ["echo"]
+        page = await asyncio.to_thread(urllib.request.urlopen, f"http://127.0.0.1:{web_port}/")
+        assert page.status == 200
         process.send_signal(signal.SIGINT)
         assert await asyncio.wait_for(process.wait(), 60) == 0
         assert all(gone(pid) for pid in pids)
@@ -440,6 +521,21 @@ async def test_up_runs_everything_and_stops_everything(stack_dir: Path) -> None:
         if process.returncode is None:
             process.kill()
             await process.wait()
+
+
+@pytest.mark.parametrize("option", ["--broker-port", "--bridge-port"])
+async def test_up_with_a_port_in_use_fails_at_once(stack_dir: Path, option: str) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        other = "--bridge-port" if option == "--broker-port" else "--broker-port"
+        code, out, err = await atlas("up", "--config", str(stack_dir / "atlas.yml"),
+                                     option, str(port), other, "0", cwd=stack_dir, timeout=60)
+    assert code == 1
+    assert "ready" not in out and "starting" not in out  # nothing was started
+    assert f"port {port} on 127.0.0.1" in err and "in use" in err
+    assert f"with {option} PORT" in err
 
 
 async def test_up_stops_on_sigterm_too(stack_dir: Path) -> None:
@@ -451,12 +547,12 @@ async def test_up_stops_on_sigterm_too(stack_dir: Path) -> None:
     assert process.stdout is not None
     try:
         text = ""
-        while "  skill" not in text:
+        while "atlas is ready" not in text:
             line = (await asyncio.wait_for(process.stdout.readline(), 120)).decode()
             assert line, text
             text += line
         pids = [int(pid) for pid in re.findall(r"pid (\d+)", text)]
-        assert len(pids) == 3
+        assert len(pids) == 3 and "bridge" not in text
         process.terminate()
         assert await asyncio.wait_for(process.wait(), 60) == 0
         assert all(gone(pid) for pid in pids)

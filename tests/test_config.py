@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,10 @@ def clean(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     # No variable from the caller's shell, and no config/atlas.yml in the working dir.
     monkeypatch.delenv("ATLAS_BROKER", raising=False)
     monkeypatch.delenv("ATLAS_DATA_DIR", raising=False)
+    monkeypatch.delenv("ATLAS_CONFIG", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("XDG_CONFIG_HOME", raising=False)
+    monkeypatch.delenv("XDG_DATA_HOME", raising=False)
     monkeypatch.chdir(tmp_path)
 
 
@@ -33,10 +38,54 @@ def test_defaults_without_a_file() -> None:
     assert (config.skill_timeout, config.ask_timeout) == (10.0, 300.0)
 
 
-def test_the_default_file_is_read_from_the_working_dir(tmp_path: Path) -> None:
+def test_data_lives_in_the_users_data_folder(tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    assert load().data_dir == tmp_path / "home" / ".local" / "share" / "atlas"
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
+    assert load().data_dir == tmp_path / "xdg-data" / "atlas"
+    # The spec says a relative XDG value is to be ignored.
+    monkeypatch.setenv("XDG_DATA_HOME", "relative")
+    assert load().data_dir == tmp_path / "home" / ".local" / "share" / "atlas"
+
+
+def test_which_file_is_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """--config, then ATLAS_CONFIG, then ./config/atlas.yml, then the user's file."""
+    user = tmp_path / "home" / ".config" / "atlas" / "atlas.yml"
+    user.parent.mkdir(parents=True)
+    user.write_text("default_lang: de\n")
+    assert load().default_lang == "de"
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    assert load().default_lang == "en"
+    (tmp_path / "xdg" / "atlas").mkdir(parents=True)
+    (tmp_path / "xdg" / "atlas" / "atlas.yml").write_text("default_lang: it\n")
+    assert load().default_lang == "it"
     (tmp_path / "config").mkdir()
     (tmp_path / "config" / "atlas.yml").write_text("default_lang: fr\n")
     assert load().default_lang == "fr"
+    monkeypatch.setenv("ATLAS_CONFIG", str(write(tmp_path, "default_lang: es\n")))
+    assert load().default_lang == "es"
+    assert load(write(tmp_path / "config", "default_lang: nl\n")).default_lang == "nl"
+    # A named file that is missing is an error, never a silent fall-back.
+    monkeypatch.setenv("ATLAS_CONFIG", str(tmp_path / "missing.yml"))
+    with pytest.raises(ConfigError, match=r"missing\.yml"):
+        load()
+
+
+def test_relative_paths_in_a_file_are_relative_to_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "etc").mkdir()
+    path = write(tmp_path / "etc", "data_dir: data\nskills_dir: ../skills\n")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    config = load(Path("../etc/atlas.yml"))
+    assert config.data_dir == tmp_path / "etc" / "data"
+    assert config.skills_dir == tmp_path / "skills"
+    assert load(write(tmp_path, "data_dir: ~/atlas-data\n")).data_dir \
+        == tmp_path / "home" / "atlas-data"
+    # From a variable or an option, relative is to the current folder, as in any command.
+    monkeypatch.setenv("ATLAS_DATA_DIR", "here")
+    assert load(path).data_dir == Path("here")
 
 
 def test_the_file_overrides_defaults(tmp_path: Path) -> None:
@@ -112,5 +161,7 @@ def test_an_empty_file_means_defaults(tmp_path: Path) -> None:
 
 def test_the_shipped_file_documents_the_defaults() -> None:
     shipped = load(REPO / "config" / "atlas.yml")
-    # Only the broker differs, so that `atlas up` works with no set-up.
-    assert shipped == Config(broker="embedded")
+    # Only the broker differs, so that `atlas up` works with no set-up, and the
+    # skills folder, the checkout's own wherever atlas runs from.
+    assert shipped.skills_dir == REPO / "skills"
+    assert replace(shipped, skills_dir=Path("skills")) == Config(broker="embedded")

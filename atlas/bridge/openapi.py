@@ -25,6 +25,8 @@ def _obj(required: list[str], **properties: Any) -> dict[str, Any]:
 
 
 _STR = {"type": "string"}
+_TEXTS = {"type": "object", "description": "a text per language code",
+          "additionalProperties": _STR}
 
 SPEC: dict[str, Any] = {
     "openapi": "3.1.0",
@@ -45,12 +47,18 @@ SPEC: dict[str, Any] = {
                           author=_STR, description=_STR,
                           intents={"type": "object",
                                    "additionalProperties": {"type": "array", "items": _STR}},
-                          env={"type": "object", "additionalProperties": _STR},
+                          descriptions=_TEXTS,
+                          env={"type": "object", "additionalProperties": {"oneOf": [
+                              _STR, _obj(["type"], type=_STR, description=_TEXTS,
+                                         default={}, example={})]}},
                           languages={"type": "array", "items": _STR}),
             "EnvEntry": _obj(["key", "type", "secret", "set", "value"], key=_STR, type=_STR,
                              secret={"type": "boolean"}, set={"type": "boolean"},
                              has_default={"type": "boolean"},
-                             value={"description": "the value; masked when secret"}),
+                             value={"description": "the value; masked when secret"},
+                             description=_TEXTS,
+                             default={"description": "the skill's default, if it says"},
+                             example={"description": "an example value, if the skill gives"}),
             "Env": _obj(["skills"], skills={"type": "array", "items": _obj(
                 ["name", "env"], name=_STR,
                 env={"type": "array", "items": {"$ref": "#/components/schemas/EnvEntry"}})}),

@@ -35,16 +35,22 @@ def declared_env(skills: Iterable[SkillSummary]) -> dict[str, str]:
 
 def env_view(skills: Iterable[SkillSummary], values: Mapping[str, Any],
              defaults: Mapping[str, Any]) -> dict[str, Any]:
-    """The env parameters of each live skill with the user's values, secrets masked."""
-    def entry(key: str, kind: str) -> dict[str, Any]:
+    """The env parameters of each live skill with the user's values, secrets masked.
+
+    ``description`` (``{lang: text}``), ``default`` and ``example`` are what the
+    skill says of the parameter; ``has_default`` tells a default configured here.
+    """
+    def entry(skill: SkillSummary, key: str) -> dict[str, Any]:
         secret = is_secret(key)
         value = values.get(key)
-        return {"key": key, "type": kind, "secret": secret, "set": key in values,
+        setting = skill.setting(key)
+        return {"key": key, "type": setting.type, "secret": secret, "set": key in values,
                 "has_default": key in defaults,
-                "value": MASK if secret and key in values else value}
+                "value": MASK if secret and key in values else value,
+                "description": setting.description, "default": setting.default,
+                "example": setting.example}
 
-    return {"skills": [{"name": skill.name, "env": [entry(k, t) for k, t in
-                                                      sorted(skill.env.items())]}
+    return {"skills": [{"name": skill.name, "env": [entry(skill, k) for k in sorted(skill.env)]}
                        for skill in sorted(skills, key=lambda s: s.name)]}
 
 

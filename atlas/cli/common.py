@@ -42,7 +42,8 @@ class Unreachable(Failure):
 def config_option(function: F) -> F:
     return click.option(
         "--config", "config_path", type=click.Path(path_type=Path, dir_okay=False),
-        help=f"YAML configuration (default: {configuration.DEFAULT_FILE} where present).",
+        help=f"YAML configuration (default: $ATLAS_CONFIG, else {configuration.DEFAULT_FILE}, "
+             "else ~/.config/atlas/atlas.yml, the first present).",
     )(function)
 
 

@@ -7,6 +7,11 @@ does what it returns. Everything about how a conversation unfolds lives here.
 
 A channel is idle (no conversation), working (a skill has the floor) or asking
 (a skill waits for the user's answer); see :attr:`Channel.phase`.
+
+While asking, a text is read in this order: cancel; a valid answer (a choice, or
+a value of the slot); a clearly new request (another intent, understood with
+:data:`NEW_REQUEST_CONFIDENCE`), which drops the question and runs; otherwise
+the question again, saying why and what is valid.
 """
 
 from __future__ import annotations
@@ -40,11 +45,15 @@ from .events import (
     SkillGone,
     UserSaid,
 )
-from .phrases import say
+from .phrases import reask, say
 from .skills import Catalog
 
 #: Texts queued behind a running conversation, at most; more are dismissed.
 MAX_QUEUE = 32
+
+#: How sure the interpreter must be that a text typed during a question is a new
+#: request (another intent) for the question to be dropped in its favour.
+NEW_REQUEST_CONFIDENCE = 0.8
 
 #: One slot's values in the rich form: ``{"value", "raw", "entity"}`` each.
 SlotValues = list[dict[str, Any]]
@@ -54,14 +63,17 @@ SlotValues = list[dict[str, Any]]
 class Understood:
     intent: str | None
     slots: dict[str, SlotValues] = field(default_factory=dict)
+    confidence: float = 1.0
 
 
 class Understanding(Protocol):
     """What the core asks of the interpreter (pure functions of their arguments)."""
 
-    def parse(self, lang: str, text: str, scope: frozenset[str]) -> Understood: ...
+    def parse(self, lang: str, text: str, scope: frozenset[str],
+              now: float | None = None) -> Understood: ...
 
-    def parse_slot(self, lang: str, intent: str, slot: str, text: str) -> SlotValues: ...
+    def parse_slot(self, lang: str, intent: str, slot: str, text: str,
+                   now: float | None = None) -> SlotValues: ...
 
     def match_choice(self, lang: str, text: str, choices: Sequence[str]) -> str | None: ...
 
@@ -153,7 +165,7 @@ def _cancel(channel: Channel, world: World) -> Step:
 
 def _start(channel: Channel, said: UserSaid, world: World) -> Step:
     scope = world.catalog.scope(channel.context)
-    understood = world.understanding.parse(said.lang, said.text, scope)
+    understood = world.understanding.parse(said.lang, said.text, scope, said.now)
     intent, slots = understood.intent, understood.slots
     skill = world.catalog.skill_for(intent) if intent else None
     if skill is None and world.catalog.fallback is not None:
@@ -168,31 +180,97 @@ def _start(channel: Channel, said: UserSaid, world: World) -> Step:
     return _call(channel, conversation, world, choice=None)
 
 
+@dataclass(frozen=True)
+class _Answer:
+    """A valid answer to the pending question."""
+
+    slots: dict[str, SlotValues]    # the conversation's slots, with the answer's
+    choice: str | None              # for a question without a slot
+    verbatim: bool = False          # the whole text taken as the value, nothing resolved
+
+
 def _answer(channel: Channel, conversation: Conversation, said: UserSaid, world: World) -> Step:
     ask = conversation.ask
     assert ask is not None
-    understanding = world.understanding
-    choice = (understanding.match_choice(said.lang, said.text, ask.choices)
-              if ask.choices else None)
-    if ask.slot is None:
-        if choice is None:
-            return _ask_again(channel, ask, world)
-        return _call(channel, replace(conversation, ask=None), world, choice=choice)
+    answer = _read_answer(conversation, ask, said, world.understanding)
+    if (answer is None or answer.verbatim) and _is_new_request(channel, conversation, said,
+                                                                world):
+        return _drop_question(channel, said, world)
+    if answer is None:
+        return _ask_again(channel, ask, world, retry=said.lang)
+    conversation = replace(conversation, slots=answer.slots, ask=None)
+    return _call(channel, conversation, world, choice=answer.choice)
+
+
+def _read_answer(conversation: Conversation, ask: DialogAsk, said: UserSaid,
+                 understanding: Understanding) -> _Answer | None:
     if ask.choices:
+        choice = _choice(conversation, ask, said, understanding)
         if choice is None:
-            return _ask_again(channel, ask, world)
+            return None
+        if ask.slot is None:
+            return _Answer(conversation.slots, choice)
         values = [{"value": choice, "raw": said.text, "entity": "choice"}]
         # A choice for a number-like slot resolves as one ("10 minutes" -> 600);
         # a textual one keeps the skill's own spelling of the choice.
-        resolved = understanding.parse_slot(said.lang, conversation.intent, ask.slot, choice)
+        resolved = understanding.parse_slot(said.lang, conversation.intent, ask.slot, choice,
+                                            said.now)
         if resolved and not isinstance(resolved[0].get("value"), str):
             values = resolved
-    else:
-        values = understanding.parse_slot(said.lang, conversation.intent, ask.slot, said.text)
-        if not values:
-            return _ask_again(channel, ask, world)
-    slots = {**conversation.slots, ask.slot: values}
-    return _call(channel, replace(conversation, slots=slots, ask=None), world, choice=None)
+        return _Answer({**conversation.slots, ask.slot: values}, None)
+    if ask.slot is None:
+        return None     # no slot and no choice: nothing can answer it
+    values = understanding.parse_slot(said.lang, conversation.intent, ask.slot, said.text,
+                                          said.now)
+    if not values:
+        return None
+    verbatim = len(values) == 1 and _same(values[0].get("value"), said.text)
+    return _Answer({**conversation.slots, ask.slot: values}, None, verbatim)
+
+
+def _choice(conversation: Conversation, ask: DialogAsk, said: UserSaid,
+            understanding: Understanding) -> str | None:
+    """The choice the text names: directly, or through the slot's own vocabulary.
+
+    For a question with a slot, a synonym the skill taught for the slot ("all the
+    lights" for "everywhere") names the choice its value names.
+    """
+    assert ask.choices
+    choice = understanding.match_choice(said.lang, said.text, ask.choices)
+    if choice is not None or ask.slot is None:
+        return choice
+    for value in understanding.parse_slot(said.lang, conversation.intent, ask.slot, said.text,
+                                          said.now):
+        named = value.get("value")
+        if isinstance(named, str) and not _same(named, str(value.get("raw", ""))):
+            exact = [c for c in ask.choices if _same(c, named)]
+            if exact:
+                return exact[0]
+    return None
+
+
+def _same(value: Any, text: str) -> bool:
+    return isinstance(value, str) and value.strip().casefold() == text.strip().casefold()
+
+
+def _is_new_request(channel: Channel, conversation: Conversation, said: UserSaid,
+                    world: World) -> bool:
+    """The text is clearly a request for another intent, which a live skill serves."""
+    scope = world.catalog.scope(channel.context)
+    understood = world.understanding.parse(said.lang, said.text, scope, said.now)
+    return (understood.intent is not None and understood.intent != conversation.intent
+            and understood.confidence >= NEW_REQUEST_CONFIDENCE
+            and world.catalog.skill_for(understood.intent) is not None)
+
+
+def _drop_question(channel: Channel, said: UserSaid, world: World) -> Step:
+    """End the conversation as a cancel does, then take the text as a request.
+
+    The text goes to the back of the queue, so what waited before it still comes first.
+    """
+    effects: list[Effect] = [_show(channel, say("question_dropped", said.lang))]
+    channel, effects = _finish(channel, Reason.CANCELLED, effects)
+    return _drain(replace(channel, queue=(*channel.queue, said)), effects, world)
 
 
 def _call(channel: Channel, conversation: Conversation, world: World, choice: str | None) -> Step:
@@ -214,13 +292,13 @@ def _flat(values: SlotValues) -> Any:
     return plain[0] if len(plain) == 1 else plain
 
 
-def _ask_again(channel: Channel, ask: DialogAsk, world: World) -> Step:
+def _ask_again(channel: Channel, ask: DialogAsk, world: World, retry: str | None = None
+               ) -> Step:
+    """Forward the question; ``retry`` (a language) says why it comes again."""
     channel, deadline = _arm(channel, world.ask_timeout)
-    return channel, [Publish(_channel_ask(ask)), deadline]
-
-
-def _channel_ask(ask: DialogAsk) -> ChannelAsk:
-    return ChannelAsk(ask.sid, ask.text, ask.slot, ask.choices, ask.extra)
+    text = ask.text if retry is None else reask(ask.text, retry, ask.choices)
+    return channel, [Publish(ChannelAsk(ask.sid, text, ask.slot, ask.choices, ask.extra)),
+                     deadline]
 
 
 # --- the skill speaks --------------------------------------------------------------

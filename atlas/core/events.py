@@ -41,7 +41,8 @@ class UserSaid:
 
     ``cid`` is a fresh id, used if this text starts a conversation; ``settings``
     are the user's env values over the configured defaults; ``lang`` is the
-    user's current language.
+    user's current language; ``now`` (POSIX seconds) is when it was said, what
+    "in ten minutes" counts from, so that replaying events gives the same result.
     """
 
     sid: str
@@ -49,6 +50,7 @@ class UserSaid:
     cid: str
     lang: str
     settings: dict[str, Any] = field(default_factory=dict)
+    now: float | None = None
 
 
 @dataclass(frozen=True)

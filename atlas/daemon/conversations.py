@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass
@@ -78,7 +79,8 @@ class Conversations:
             user = self._user(channel.uid)
             settings = {**self.config.env, **(user.env if user else {})}
             lang = user.lang if user else self.config.default_lang
-            return UserSaid(message.sid, message.text, uuid.uuid4().hex, lang, settings)
+            return UserSaid(message.sid, message.text, uuid.uuid4().hex, lang, settings,
+                            time.time())
         return message  # type: ignore[return-value]  # dialog messages are core events
 
     def apply(self, event: Event, world: World) -> list[Publish]:

@@ -32,6 +32,8 @@ log = logging.getLogger("atlas.daemon")
 TRAIN_DEBOUNCE = 0.05
 #: The longest a text waits for the interpreters at start-up, in seconds.
 FIRST_TRAINING_WAIT = 15.0
+#: Events handled between two turns of the loop (reading, writing, timers).
+BATCH = 32
 
 
 async def serve(config: Config, store: Store | None = None) -> None:
@@ -76,20 +78,24 @@ async def _read(session: Session, inbox: FairInbox[Any], discovery: Discovery) -
 async def _converse(session: Session, inbox: FairInbox[Any], conversations: Conversations,
                     discovery: Discovery) -> None:
     while True:
-        item = await inbox.get()
-        if isinstance(item, DialogParse) and discovery.untrained:
-            # Right after start-up, understanding nothing would be a wrong answer:
-            # hold the text (and everything behind it) until the first training.
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(discovery.trained.wait(), FIRST_TRAINING_WAIT)
-        try:
-            event = conversations.event_for(item)
-            publishes = conversations.apply(event, discovery.world()) if event else []
-        except Exception:  # the daemon never dies of one event
-            log.exception("could not handle %s", type(item).__name__)
-            continue
-        _publish(session, publishes)
-        await asyncio.sleep(0)  # let the socket read and write between two events
+        item: Any = await inbox.get()
+        for handled in range(1, BATCH + 1):
+            if isinstance(item, DialogParse) and discovery.untrained:
+                # Right after start-up, understanding nothing would be a wrong answer:
+                # hold the text (and everything behind it) until the first training.
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(discovery.trained.wait(), FIRST_TRAINING_WAIT)
+            try:
+                event = conversations.event_for(item)
+                publishes = conversations.apply(event, discovery.world()) if event else []
+            except Exception:  # the daemon never dies of one event
+                log.exception("could not handle %s", type(item).__name__)
+                publishes = []
+            _publish(session, publishes)
+            if handled == BATCH or (item := inbox.get_nowait()) is None:
+                break
+        # Let the socket read and write: what this batch published leaves together.
+        await asyncio.sleep(0)
 
 
 def _publish(session: Session, publishes: list[Publish]) -> None:

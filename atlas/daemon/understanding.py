@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from .. import nlu
@@ -19,35 +19,41 @@ def _rich(values: Sequence[nlu.SlotValue]) -> SlotValues:
     return [{"value": v.value, "raw": v.raw, "entity": v.entity} for v in values]
 
 
+def _when(now: float | None) -> datetime:
+    # Dates are read in the daemon's local time, as the user says them.
+    return datetime.now() if now is None else datetime.fromtimestamp(now)
+
+
 class NluUnderstanding:
     """One trained interpreter per language; an interpreter's failure is "not understood"."""
 
-    def __init__(self, interpreters: Mapping[str, nlu.Interpreter],
-                 now: Callable[[], datetime] = datetime.now) -> None:
+    def __init__(self, interpreters: Mapping[str, nlu.Interpreter]) -> None:
         self.interpreters = dict(interpreters)
-        self._now = now
 
     def _for(self, lang: str) -> nlu.Interpreter | None:
         return self.interpreters.get(lang) or self.interpreters.get(lang.split("_")[0][:2])
 
-    def parse(self, lang: str, text: str, scope: frozenset[str]) -> Understood:
+    def parse(self, lang: str, text: str, scope: frozenset[str],
+              now: float | None = None) -> Understood:
         interpreter = self._for(lang)
         if interpreter is None or not scope:
             return Understood(None)
         try:
-            parsed = interpreter.parse(text, scope, now=self._now())
+            parsed = interpreter.parse(text, scope, now=_when(now))
         except Exception:
             log.exception("interpreter %s failed to parse a message", lang)
             return Understood(None)
         return Understood(parsed.intent, {name: _rich(values)
-                                          for name, values in parsed.slots.items()})
+                                          for name, values in parsed.slots.items()},
+                          parsed.confidence)
 
-    def parse_slot(self, lang: str, intent: str, slot: str, text: str) -> SlotValues:
+    def parse_slot(self, lang: str, intent: str, slot: str, text: str,
+                   now: float | None = None) -> SlotValues:
         interpreter = self._for(lang)
         if interpreter is None:
             return []
         try:
-            return _rich(interpreter.parse_slot(text, intent, slot, now=self._now()))
+            return _rich(interpreter.parse_slot(text, intent, slot, now=_when(now)))
         except Exception:
             log.exception("interpreter %s failed to parse a value of %s", lang, slot)
             return []

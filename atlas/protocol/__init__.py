@@ -29,7 +29,16 @@ from .dialog import (
     DialogShow,
     DialogTerminate,
 )
-from .discovery import FALLBACK_INTENT, Bye, Ping, Pong, Skills, SkillSummary
+from .discovery import (
+    FALLBACK_INTENT,
+    Bye,
+    EnvSetting,
+    Ping,
+    Pong,
+    Skills,
+    SkillSummary,
+    in_language,
+)
 from .intents import IntentRequest, topic_for
 
 #: Messages the daemon listens to.
@@ -64,6 +73,7 @@ __all__ = [
     "Bye", "ChannelAsk", "ChannelContext", "ChannelCreate", "ChannelCreated",
     "ChannelDestroy", "ChannelDestroyed", "ChannelShow", "ChannelTerminate", "ChannelWork",
     "DialogAsk", "DialogContext", "DialogNotify", "DialogParse", "DialogShow",
-    "DialogTerminate", "IntentRequest", "Message", "Ping", "Pong", "ProtocolError", "Reason",
-    "SkillSummary", "Skills", "Topic", "parse_message", "topic_for", "valid_level",
+    "DialogTerminate", "EnvSetting", "IntentRequest", "Message", "Ping", "Pong",
+    "ProtocolError", "Reason", "SkillSummary", "Skills", "Topic", "in_language",
+    "parse_message", "topic_for", "valid_level",
 ]

@@ -11,6 +11,82 @@ from .base import Message, ProtocolError, Topic, read, valid_level
 FALLBACK_INTENT = "__fallback__"
 
 
+def _texts(value: Any, what: str) -> dict[str, str]:
+    """A ``{lang: text}`` object, as descriptions in several languages are given."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+        raise ProtocolError(f"{what} must be an object of language: text")
+    return {k: v for k, v in value.items() if v.strip()}
+
+
+def in_language(texts: dict[str, str], lang: str) -> str:
+    """The text for ``lang`` (``fr_CA`` finds ``fr``), or ``""``."""
+    base = lang.replace("-", "_").split("_")[0].lower()
+    return texts.get(lang) or texts.get(base) or ""
+
+
+@dataclass(frozen=True)
+class EnvSetting:
+    """How a skill describes a setting (an addition to the seed protocol's type string).
+
+    On the wire, a setting with only a type stays a type string, as the seed has it;
+    one with a description, a default or an example is an object
+    ``{"type", "description": {lang: text}, "default", "example"}``.
+    """
+
+    type: str = "string"
+    description: dict[str, str] = field(default_factory=dict)
+    default: Any = None
+    example: Any = None
+
+    @property
+    def plain(self) -> bool:
+        return not self.description and self.default is None and self.example is None
+
+    def to_wire(self) -> str | dict[str, Any]:
+        if self.plain:
+            return self.type
+        data: dict[str, Any] = {"type": self.type}
+        if self.description:
+            data["description"] = self.description
+        for key in ("default", "example"):
+            if getattr(self, key) is not None:
+                data[key] = getattr(self, key)
+        return data
+
+    @classmethod
+    def from_wire(cls, value: Any, what: str) -> EnvSetting:
+        if isinstance(value, str):
+            return cls(value)
+        if not isinstance(value, dict):
+            raise ProtocolError(f"{what} must be a type name or an object")
+        kind = value.get("type", "string")
+        if not isinstance(kind, str):
+            raise ProtocolError(f"{what}: 'type' must be a string")
+        return cls(kind, _texts(value.get("description"), f"{what}: 'description'"),
+                   value.get("default"), value.get("example"))
+
+
+def _env(data: dict[str, Any], what: str) -> tuple[dict[str, str], dict[str, EnvSetting]]:
+    """Env entries as types, and the details of the described ones."""
+    env = read(data, "env", dict, what, required=False, default={})
+    types: dict[str, str] = {}
+    details: dict[str, EnvSetting] = {}
+    for key, value in env.items():
+        setting = EnvSetting.from_wire(value, f"{what}: env {key!r}")
+        types[str(key)] = setting.type
+        if not setting.plain:
+            details[str(key)] = setting
+    return types, details
+
+
+def _env_wire(types: dict[str, str], details: dict[str, EnvSetting]) -> dict[str, Any]:
+    return {key: details[key].to_wire() if key in details else kind
+            for key, kind in types.items()}
+
+
 @dataclass(frozen=True)
 class Ping(Message):
     TOPIC = Topic("atlas/discovery/ping")
@@ -32,7 +108,12 @@ class Ping(Message):
 
 @dataclass(frozen=True)
 class Pong(Message):
-    """A skill's description; ``training`` maps a language to chatl text or a snips dataset."""
+    """A skill's description; ``training`` maps a language to chatl text or a snips dataset.
+
+    ``env`` maps each setting to its type; ``env_details`` describes some of them
+    (see :class:`EnvSetting`). ``descriptions`` has the skill's description in other
+    languages than ``description``'s (English): both are additions to the seed.
+    """
 
     TOPIC = Topic("atlas/discovery/pong")
     name: str
@@ -42,6 +123,8 @@ class Pong(Message):
     intents: dict[str, list[str]] = field(default_factory=dict)
     env: dict[str, str] = field(default_factory=dict)
     training: dict[str, str | dict[str, Any]] = field(default_factory=dict)
+    descriptions: dict[str, str] = field(default_factory=dict)
+    env_details: dict[str, EnvSetting] = field(default_factory=dict)
 
     def params(self) -> dict[str, str]:
         return {}
@@ -53,8 +136,11 @@ class Pong(Message):
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
             "name": self.name, "author": self.author, "description": self.description,
-            "version": self.version, "intents": self.intents, "env": self.env,
+            "version": self.version, "intents": self.intents,
+            "env": _env_wire(self.env, self.env_details),
         }
+        if self.descriptions:
+            data["descriptions"] = self.descriptions
         if self.training:
             data["training"] = self.training
         return data
@@ -70,7 +156,7 @@ class Pong(Message):
             if not valid_level(intent.replace("/", "_")) or not isinstance(slots, list) \
                     or not all(isinstance(s, str) for s in slots):
                 raise ProtocolError(f"{what} of {name!r}: intent {intent!r} needs a list of slots")
-        env = read(data, "env", dict, what, required=False, default={})
+        env, env_details = _env(data, f"{what} of {name!r}")
         training = read(data, "training", dict, what, required=False, default={})
         for lang, value in training.items():
             if not isinstance(value, str | dict):
@@ -82,8 +168,10 @@ class Pong(Message):
             author=str(data.get("author") or ""),
             description=str(data.get("description") or ""),
             intents={k: list(v) for k, v in intents.items()},
-            env={str(k): str(v) for k, v in env.items()},
+            env=env,
             training=dict(training),
+            descriptions=_texts(data.get("descriptions"), f"{what} of {name!r}: 'descriptions'"),
+            env_details=env_details,
         )
 
 
@@ -116,24 +204,41 @@ class SkillSummary:
     intents: dict[str, list[str]]
     env: dict[str, str]
     languages: list[str]
+    descriptions: dict[str, str] = field(default_factory=dict)
+    env_details: dict[str, EnvSetting] = field(default_factory=dict)
 
     @classmethod
     def of(cls, pong: Pong) -> SkillSummary:
         return cls(pong.name, pong.version, pong.author, pong.description,
-                   pong.intents, pong.env, pong.languages)
+                   pong.intents, pong.env, pong.languages, pong.descriptions, pong.env_details)
+
+    def description_in(self, lang: str) -> str:
+        """The description in ``lang``; ``description`` is the English one."""
+        return in_language({"en": self.description, **self.descriptions}, lang)
+
+    def setting(self, key: str) -> EnvSetting:
+        return self.env_details.get(key) or EnvSetting(self.env.get(key, "string"))
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "version": self.version, "author": self.author,
-                "description": self.description, "intents": self.intents, "env": self.env,
-                "languages": self.languages}
+        data: dict[str, Any] = {
+            "name": self.name, "version": self.version, "author": self.author,
+            "description": self.description, "intents": self.intents,
+            "env": _env_wire(self.env, self.env_details), "languages": self.languages}
+        if self.descriptions:
+            data["descriptions"] = self.descriptions
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SkillSummary:
         what = "skill summary"
-        return cls(read(data, "name", str, what), str(data.get("version") or ""),
+        name = read(data, "name", str, what)
+        env, env_details = _env(data, f"{what} of {name!r}")
+        return cls(name, str(data.get("version") or ""),
                    str(data.get("author") or ""), str(data.get("description") or ""),
-                   dict(data.get("intents") or {}), dict(data.get("env") or {}),
-                   list(data.get("languages") or []))
+                   dict(data.get("intents") or {}), env,
+                   list(data.get("languages") or []),
+                   _texts(data.get("descriptions"), f"{what} of {name!r}: 'descriptions'"),
+                   env_details)
 
 
 @dataclass(frozen=True)

@@ -191,17 +191,40 @@ async def _serve_until_signal(skill: Servable, url: str) -> None:
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    main = asyncio.create_task(_connect_and_serve(skill, url))
-    stopping = asyncio.create_task(stop.wait())
-    await asyncio.wait({main, stopping}, return_when=asyncio.FIRST_COMPLETED)
-    stopping.cancel()
-    main.cancel()
-    await asyncio.gather(main, stopping, return_exceptions=True)
-    failure = main.exception() if main.done() and not main.cancelled() else None
-    if failure is not None:
-        raise failure
+    await _serve_until(skill, url, stop)
 
 
-async def _connect_and_serve(skill: Servable, url: str) -> None:
-    async with RunningSkill(skill, url, retry=True) as running:
-        await running.serve()
+async def _serve_until(skill: Servable, url: str, stop: asyncio.Event) -> None:
+    """Connect and serve until ``stop`` is set, then leave with a bye.
+
+    Stopping is a state, not one cancellation sent into whatever the skill is
+    awaiting: such a cancellation can be lost (Python 3.11's ``asyncio.wait_for``
+    drops one that arrives as the awaited operation completes), and a lost one left
+    the skill serving after SIGTERM, without a bye. Only two waits are ever
+    cancelled here: connecting, and reading the next message.
+    """
+    running = RunningSkill(skill, url, retry=True)
+    if not await _until(stop, running.__aenter__()):
+        return  # stopped while connecting: no daemon knew this skill yet
+    try:
+        await _until(stop, running.serve())
+    finally:
+        await running.__aexit__(None, None, None)
+
+
+async def _until(stop: asyncio.Event, work: Coroutine[Any, Any, Any]) -> bool:
+    """Run ``work`` until it ends (True, its error raised) or ``stop`` is set (False)."""
+    task = asyncio.ensure_future(work)
+    stopping = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait({task, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopping.cancel()
+        if not task.done():
+            task.cancel()
+        await asyncio.gather(task, stopping, return_exceptions=True)
+    if task.cancelled():
+        return False
+    task.result()
+    # Done, even if stop came at the same moment: a connection made must be closed.
+    return True

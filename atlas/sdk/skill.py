@@ -13,7 +13,16 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from ..nlu import TrainingDataError, load_training
-from ..protocol import FALLBACK_INTENT, IntentRequest, Message, Pong, topic_for, valid_level
+from ..protocol import (
+    FALLBACK_INTENT,
+    EnvSetting,
+    IntentRequest,
+    Message,
+    Pong,
+    ProtocolError,
+    topic_for,
+    valid_level,
+)
 from .i18n import Translations
 from .request import Outbox, Request
 from .running import Listener, RunningSkill, run_forever
@@ -31,24 +40,56 @@ class SkillError(ValueError):
     """A skill declared inconsistently (bad name, training without handler…)."""
 
 
+def _texts(value: str | Mapping[str, str], what: str) -> dict[str, str]:
+    """A text in English, or ``{lang: text}``."""
+    if isinstance(value, str):
+        return {"en": value} if value else {}
+    if not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+        raise SkillError(f"{what} must be a text or a mapping of language to text")
+    return dict(value)
+
+
+def _setting(key: str, value: str | Mapping[str, Any]) -> EnvSetting:
+    if isinstance(value, str):
+        return EnvSetting(value)
+    data = dict(value)
+    if "description" in data:
+        data["description"] = _texts(data["description"], f"env {key!r}: description")
+    try:
+        return EnvSetting.from_wire(data, f"env {key!r}")
+    except ProtocolError as error:
+        raise SkillError(str(error)) from None
+
+
 class Skill:
     """Everything the daemon needs to know about a skill, and its handlers.
 
-    ``env`` maps the settings the skill reads from ``__env`` to a type name
-    (``"string"``, ``"list"``…), as shown to users; ``intents`` declares the
-    slots of intents that have no training data of their own.
+    ``description`` is a text in English, or ``{lang: text}``. ``env`` maps the
+    settings the skill reads from ``__env`` to a type name (``"string"``,
+    ``"list"``…), or to ``{"type", "description", "default", "example"}`` (the
+    description a text in English or ``{lang: text}``), as shown to users;
+    ``intents`` declares the slots of intents that have no training data of their own.
     """
 
     def __init__(self, name: str, *, version: str = "0.0.0", author: str = "",
-                 description: str = "", env: Mapping[str, str] | None = None,
+                 description: str | Mapping[str, str] = "",
+                 env: Mapping[str, str | Mapping[str, Any]] | None = None,
                  intents: Mapping[str, list[str]] | None = None) -> None:
         if not valid_level(name):
             raise SkillError(f"invalid skill name {name!r}: no '/', '+', '#', 1-128 characters")
         self.name = name
         self.version = version
         self.author = author
-        self.description = description
-        self.env: dict[str, str] = {str(k): str(v) for k, v in (env or {}).items()}
+        texts = _texts(description, "description")
+        self.description = texts.pop("en", "")
+        self.descriptions = texts
+        self.env: dict[str, str] = {}
+        self.env_details: dict[str, EnvSetting] = {}
+        for key, value in (env or {}).items():
+            setting = _setting(key, value)
+            self.env[str(key)] = setting.type
+            if not setting.plain:
+                self.env_details[str(key)] = setting
         self._declared: dict[str, list[str]] = {k: list(v) for k, v in (intents or {}).items()}
         self._training: dict[str, str | dict[str, Any]] = {}
         self._trained_slots: dict[str, list[str]] = {}
@@ -163,7 +204,8 @@ class Skill:
     def pong(self) -> Pong:
         return Pong(name=self.name, version=self.version, author=self.author,
                     description=self.description, intents=self.intents, env=dict(self.env),
-                    training=dict(self._training))
+                    training=dict(self._training), descriptions=dict(self.descriptions),
+                    env_details=dict(self.env_details))
 
     # Handling.
 

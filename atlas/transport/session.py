@@ -13,12 +13,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import select
 import socket
 import ssl
 import threading
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Self
@@ -28,6 +27,7 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 
 from ..protocol import IntentRequest, Message, ProtocolError, parse_message
 from .address import BrokerAddress, backoff
+from .buffered import BufferedClient, BufferedSocket
 
 log = logging.getLogger("atlas.transport")
 
@@ -40,7 +40,7 @@ ANSWER_TIMEOUT = 10.0
 BUFFER = 10_000
 #: Messages on the wire awaiting their acknowledgement before paho queues the next ones.
 IN_FLIGHT = 1_000
-#: Packets read per wake-up: a burst is decoded without going back to the selector.
+#: Packets decoded per wake-up, from what one read brought.
 READ_BATCH = 512
 #: Filters per SUBSCRIBE packet when (re)subscribing many at once.
 SUBSCRIBE_CHUNK = 200
@@ -145,6 +145,7 @@ class Session:
         self._idle = asyncio.Event()
         self._idle.set()
         self._closing = False
+        self._write_due = False
         self._tasks: list[asyncio.Task[None]] = []
         self._buffer = buffer
         self._client = self._make_client(will)
@@ -190,6 +191,9 @@ class Session:
             # Let the DISCONNECT packet leave before the socket goes.
             with contextlib.suppress(Exception):
                 self._client.loop_write()
+                sock = self._client.socket()
+                if isinstance(sock, BufferedSocket):
+                    sock.flush()
         self._forget_socket()
         self._connected.clear()
         self._fail_waiters(TransportError("session closed"))
@@ -277,7 +281,7 @@ class Session:
 
     def _make_client(self, will: Message | None) -> paho.Client:
         v5 = self.address.protocol == 5
-        client = paho.Client(
+        client = BufferedClient(
             CallbackAPIVersion.VERSION2,
             client_id=f"{self.name}-{uuid.uuid4().hex[:8]}",
             protocol=paho.MQTTv5 if v5 else paho.MQTTv311,
@@ -424,15 +428,26 @@ class Session:
         self._on_loop(self._want_write)
 
     def _want_write(self) -> None:
-        if self._fd >= 0:
-            self._require_loop().add_writer(self._fd, self._client.loop_write)
+        # Once per turn of the loop: everything published until then leaves together.
+        if not self._write_due and self._fd >= 0:
+            self._write_due = True
+            self._require_loop().call_soon(self._write)
+
+    def _write(self) -> None:
+        self._write_due = False
+        if self._fd < 0:
+            return
+        self._client.loop_write()
+        sock = self._client.socket()
+        done = sock.flush() if isinstance(sock, BufferedSocket) else True
+        loop = self._require_loop()
+        if done:
+            loop.remove_writer(self._fd)
+        else:
+            loop.add_writer(self._fd, self._write)  # the kernel's buffer is full: wait
 
     def _on_unregister_write(self, client: paho.Client, userdata: Any, sock: Any) -> None:
-        self._on_loop(self._done_writing)
-
-    def _done_writing(self) -> None:
-        if self._fd >= 0 and self._loop is not None:
-            self._loop.remove_writer(self._fd)
+        pass  # the session decides, from what the buffered socket still holds
 
     def _readable(self) -> None:
         client = self._client
@@ -440,8 +455,10 @@ class Session:
             if client.loop_read() != MQTTErrorCode.MQTT_ERR_SUCCESS:
                 return
             sock = client.socket()
-            if sock is None or not _has_data(sock):
+            if not (isinstance(sock, BufferedSocket) and sock.buffered):
                 return
+        # Still bytes in memory, which the selector cannot see: go on next turn.
+        self._require_loop().call_soon(self._readable)
 
     def _on_connect(self, client: paho.Client, userdata: Any, flags: Any, reason: Any,
                     properties: Any) -> None:
@@ -539,19 +556,3 @@ def _filter(subscription: Subscription) -> Filter:
 def matches(topic_filter: str, topic: str) -> bool:
     """Does ``topic`` fall under the subscription filter (``+``, ``#``)?"""
     return bool(paho.topic_matches_sub(topic_filter, topic))
-
-
-def _has_data(sock: Any) -> bool:
-    """Is more to read right now? (Saves a trip through the selector per packet.)"""
-    if isinstance(sock, ssl.SSLSocket) and sock.pending():
-        return True
-    try:
-        readable, _, _ = select.select([sock], [], [], 0)
-    except (OSError, ValueError):
-        return False
-    return bool(readable)
-
-
-def filters(subscriptions: Iterable[Subscription]) -> list[str]:
-    """The filter strings of some subscriptions (for ACLs and logs)."""
-    return [_filter(s).filter for s in subscriptions]

@@ -15,8 +15,15 @@ from atlas.sdk import Card, Request, Skill
 log = logging.getLogger("atlas.skills.clock")
 
 skill = Skill("clock", version="1.0.0", author="atlas",
-              description="Tells the time and the date.",
-              env={"CLOCK_TIMEZONE": "string"})
+              description={"en": "Tells the time and the date, here or in a city.",
+                           "fr": "Donne l'heure et la date, ici ou dans une ville."},
+              env={"CLOCK_TIMEZONE": {
+                  "type": "string",
+                  "description": {
+                      "en": "Your time zone, as an IANA name (by default, the host's).",
+                      "fr": "Votre fuseau horaire, en nom IANA (par défaut, celui de "
+                            "l'hôte)."},
+                  "example": "Europe/Paris"}})
 skill.training_dir(Path(__file__).parent / "training")
 
 DAYS = {
@@ -97,13 +104,30 @@ skill.translations("fr", {
 })
 
 
+def city_asked(req: Request) -> tuple[str, str]:
+    """The city as the interpreter resolved it, and as the user named it.
+
+    The interpreter resolves other languages' names of large cities ("Londres")
+    to their GeoNames name ("London"), which finds the time zone; the answer uses
+    the user's own words, so it speaks their language.
+    """
+    for slot in ("city", "ville"):
+        for found in req.rich(slot):
+            value, raw = str(found.get("value") or ""), str(found.get("raw") or "")
+            if value or raw:
+                return value or raw, raw or value
+        if value := req.slot(slot):
+            return str(value), str(value)
+    return "", ""
+
+
 @skill.intent("get_time")
 async def get_time(req: Request) -> None:
-    city = str(req.slot("city") or req.slot("ville") or "")
+    resolved, city = city_asked(req)
     if city:
         if city == city.lower():  # typed in lower case: "buenos aires" -> "Buenos Aires"
             city = city.title()
-        zone = city_zone(city)
+        zone = city_zone(resolved) or city_zone(city)
         if zone is None:
             await req.show(req._("I don't know the time zone of {}.", city))
             return

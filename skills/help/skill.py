@@ -8,7 +8,8 @@ from atlas.protocol import FALLBACK_INTENT, Skills, SkillSummary
 from atlas.sdk import Card, Request, Skill
 
 skill = Skill("help", version="1.0.0", author="atlas",
-              description="Lists what the assistant can do.")
+              description={"en": "Lists what the assistant can do.",
+                           "fr": "Présente ce que l'assistant sait faire."})
 skill.training_dir(Path(__file__).parent / "training")
 
 
@@ -61,10 +62,25 @@ async def help_(req: Request) -> None:
     names = ", ".join(s.name for s in others)
     text = (req._("Here is what I can do, with one skill: {}.", names) if len(others) == 1
             else req._("Here is what I can do, with {} skills: {}.", len(others), names))
-    cards = [Card(s.name, "\n".join(filter(None, [
-        s.description, req._("Intents: {}", ", ".join(abilities(s)))])),
-        subhead=req._("version {}", s.version)) for s in others]
+    cards = [Card(s.name, what_it_does(s, req), subhead=req._("version {}", s.version))
+             for s in others]
     await req.show(text, cards=cards)
+
+
+def what_it_does(summary: SkillSummary, req: Request) -> str:
+    """The skill's description in the user's language, never another language's.
+
+    Intent names read as English ("set timer"), so they stand in for a missing
+    description in English only.
+    """
+    described = summary.description_in(req.lang)
+    if described or language(req.lang) != "en":
+        return described
+    return req._("Intents: {}", ", ".join(abilities(summary)))
+
+
+def language(lang: str) -> str:
+    return lang.replace("-", "_").split("_")[0].lower()
 
 
 if __name__ == "__main__":

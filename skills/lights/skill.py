@@ -20,9 +20,27 @@ from rapidfuzz import fuzz, process
 
 from atlas.sdk import Request, Skill
 
+SETTINGS: dict[str, dict[str, Any]] = {
+    "LIGHTS_TOPIC": {
+        "type": "string",
+        "description": {
+            "en": "The MQTT topic of a room's lights; {room} stands for the room's name.",
+            "fr": "Le topic MQTT de la lumière d'une pièce ; {room} y est le nom de la pièce."},
+        "default": "zigbee2mqtt/{room}/set",
+        "example": "home/{room}/light/set"},
+    "LIGHTS_ROOMS": {
+        "type": "list",
+        "description": {
+            "en": "Your rooms, separated by commas (by default: living room, kitchen, "
+                  "bedroom).",
+            "fr": "Vos pièces, séparées par des virgules (par défaut : salon, cuisine, "
+                  "chambre)."},
+        "example": "kitchen, bedroom, office"},
+}
 skill = Skill("lights", version="1.0.0", author="atlas",
-              description="Turns the lights on, off or dims them, room by room.",
-              env={"LIGHTS_TOPIC": "string", "LIGHTS_ROOMS": "list"})
+              description={"en": "Turns the lights on, off or dims them, room by room.",
+                           "fr": "Allume, éteint ou tamise la lumière, pièce par pièce."},
+              env=SETTINGS)
 skill.training_dir(Path(__file__).parent / "training")
 
 DEFAULT_TOPIC = "zigbee2mqtt/{room}/set"
@@ -116,7 +134,9 @@ async def rooms_asked(req: Request) -> list[str] | None:
         return [room]
     question = (req._("Which room?") if spoken is None
                 else req._("I don't know the room {}. Which room?", spoken))
-    await req.ask("room", question, rooms)
+    # "everywhere" is a choice too; "all of them", "toutes"… name it through the
+    # room entity's synonyms.
+    await req.ask("room", question, [*rooms, req._("everywhere")] if len(rooms) > 1 else rooms)
     return None
 
 

@@ -18,7 +18,8 @@ from typing import Any
 from atlas.sdk import Card, Request, Skill
 
 skill = Skill("timer", version="1.0.0", author="atlas",
-              description="Sets timers and tells you when they are done.")
+              description={"en": "Sets timers and tells you when they are done.",
+                           "fr": "Lance des minuteurs et vous prévient quand ils sonnent."})
 skill.training_dir(Path(__file__).parent / "training")
 
 #: Longer than this is a calendar's job, not a kitchen timer's.
@@ -46,6 +47,17 @@ def humanize(seconds: float, lang: str) -> str:
     if len(parts) == 1:
         return parts[0]
     return f"{', '.join(parts[:-1])} {AND[lang]} {parts[-1]}"
+
+
+def as_adjective(seconds: float, lang: str) -> str:
+    """The duration before "timer": ``30-second``, ``1-hour-30-minute`` in English
+    (a compound adjective: hyphens, singular units); French says it as ``humanize``."""
+    if language(lang) != "en":
+        return humanize(seconds, lang)
+    total = max(1, math.ceil(seconds))
+    amounts = (total // 3600, total % 3600 // 60, total % 60)
+    return "-".join(f"{amount}-{names[0]}"
+                    for amount, names in zip(amounts, UNITS["en"], strict=True) if amount)
 
 
 def seconds_of(value: Any) -> float | None:
@@ -127,6 +139,7 @@ skill.translations("fr", {
         "Je ne sais régler un minuteur que d'une seconde à sept jours.",
     "Timer": "Minuteur",
     "Rings at {}": "Sonne à {}",
+    "Done": "Terminé",
     "Time's up! Your {} timer is done.": "C'est l'heure ! Votre minuteur de {} est terminé.",
     "You have no timer running.": "Vous n'avez aucun minuteur en cours.",
     "Your {} timer has {} left.": "Il reste {1} à votre minuteur de {0}.",
@@ -161,21 +174,23 @@ async def set_timer(req: Request) -> None:
         await req.show(req._("OK, no timer."))
         return
     timer = TIMERS.add(req.sid, seconds)
-    timer.task = req.spawn(ring(req, timer, length))
+    timer.task = req.spawn(ring(req, timer))
     await req.show(req._("Timer set for {}. I'll tell you when it's done.", length),
                    cards=[Card(req._("Timer"), length, subhead=req._("Rings at {}",
                                                                       rings_at(seconds)))])
 
 
-async def ring(req: Request, timer: Timer, length: str) -> None:
+async def ring(req: Request, timer: Timer) -> None:
     try:
         await asyncio.sleep(timer.seconds)
     finally:
         # Fired or cancelled (by the user, or because the skill stops): forget it.
         TIMERS.remove(req.sid, timer)
-    await req.notify(req._("Time's up! Your {} timer is done.", length),
-                     cards=[Card(req._("Timer"), req._("Time's up! Your {} timer is done.",
-                                                       length))])
+    # The card says what rang, not the text again.
+    await req.notify(req._("Time's up! Your {} timer is done.",
+                           as_adjective(timer.seconds, req.lang)),
+                     cards=[Card(req._("Timer"), humanize(timer.seconds, req.lang),
+                                 subhead=req._("Done"))])
 
 
 @skill.intent("list_timers")
@@ -188,7 +203,7 @@ async def list_timers(req: Request) -> None:
                   subhead=req._("Timer")) for t in timers]
     if len(timers) == 1:
         only = timers[0]
-        text = req._("Your {} timer has {} left.", humanize(only.seconds, req.lang),
+        text = req._("Your {} timer has {} left.", as_adjective(only.seconds, req.lang),
                      humanize(only.left(), req.lang))
     else:
         text = req._("You have {} timers running.", len(timers))

@@ -90,8 +90,13 @@ CARD = Card(header="Paris", subhead="Sunny, 21°C", text="A nice day to go out."
 
 def demo_skill(name: str) -> Skill:
     """A skill exercising every channel message: show with a card, a choice, a context."""
-    skill = Skill(name, version="1.2.3", author="bridge tests", description="Bridge demo",
-                  env={"DEMO_API_KEY": "string", "DEMO_CITY": "string"})
+    skill = Skill(name, version="1.2.3", author="bridge tests",
+                  description={"en": "Bridge demo", "fr": "Démo du pont"},
+                  env={"DEMO_API_KEY": "string", "DEMO_CITY": "string",
+                       "DEMO_UNITS": {"type": "string", "default": "metric",
+                                      "example": "imperial",
+                                      "description": {"en": "Units of temperature",
+                                                      "fr": "Unités de température"}}})
     skill.training("en", DEMO_EN)
     skill.training("fr", DEMO_FR)
     skill.translations("fr", {"It is **sunny** in Paris.": "Il fait **beau** à Paris.",

@@ -262,3 +262,57 @@ async def test_the_page_speaks_the_users_language(stack: Bridge, bob: Person,
     await french.goto(stack.url)
     await expect(french.get_by_role("button", name="Se connecter")).to_be_visible()
     await expect(french.get_by_label("Mot de passe")).to_be_visible()
+
+
+
+async def test_settings_are_described_and_skills_open_at_the_top(
+        stack: Bridge, bob: Person, browser: Browser, skill_name: str) -> None:
+    page = await browser.new_page(viewport={"width": 390, "height": 300}, is_mobile=True)
+    await page.goto(stack.url)
+    await page.locator("#username").fill(bob.name)
+    await page.locator("#password").fill(bob.password)
+    await page.keyboard.press("Enter")
+    await expect(page.locator("#status")).to_have_text("connecté")
+
+    # The setting as the skill describes it, in the page's language (bob's: French).
+    await page.get_by_role("button", name="Réglages").click()
+    settings = page.get_by_role("dialog", name="Réglages")
+    units = settings.get_by_label("Unités de température")
+    await expect(units).to_have_attribute("placeholder", "par défaut : metric")
+    await expect(settings.get_by_text("ex. : imperial")).to_be_visible()
+    await expect(settings.get_by_text("string", exact=True)).to_have_count(0)
+    await page.screenshot(path=str(ARTIFACTS / "bridge-settings-described.png"))
+    await settings.get_by_role("button", name="Fermer").click()
+
+    # The skills dialog opens at its top, however long its list.
+    await page.get_by_role("button", name="Compétences").click()
+    operator = page.get_by_role("dialog", name="Compétences en ligne")
+    await expect(operator.get_by_text("Démo du pont")).to_be_visible()
+    sizes = await operator.evaluate("d => [d.scrollTop, d.scrollHeight, d.clientHeight]")
+    assert sizes[1] > sizes[2], "the list should need scrolling"
+    assert sizes[0] == 0
+    await expect(operator.get_by_role("heading", name=f"{skill_name} 1.2.3")).to_be_in_viewport()
+
+
+@pytest.mark.parametrize("stored", [
+    pytest.param("{access: 'a.b.c', refresh: 'd.e.f'}", id="damaged"),
+    # signed by nobody, but well formed and expired: the page can tell by itself
+    pytest.param("{access: 'x.eyJleHAiOjF9.y', refresh: 'x.eyJleHAiOjF9.y'}", id="expired"),
+])
+async def test_no_401_before_sign_in(stack: Bridge, alice: Person, browser: Browser,
+                                     stored: str) -> None:
+    page = await browser.new_page()
+    failures: list[str] = []
+    page.on("console", lambda message: failures.append(message.text)
+            if message.type == "error" else None)
+    page.on("response", lambda response: failures.append(f"{response.status} {response.url}")
+            if response.status >= 400 else None)
+    await page.goto(stack.url)
+    await expect(page.locator("#username")).to_be_focused()
+    # Tokens left by an earlier session that cannot work any more.
+    await page.evaluate(f"() => localStorage.setItem('atlas.tokens', JSON.stringify({stored}))")
+    await page.reload()
+    await expect(page.locator("#username")).to_be_focused()
+    assert await page.evaluate("localStorage.getItem('atlas.tokens')") is None
+    await sign_in_by_keyboard(page, alice)
+    assert failures == []

@@ -378,7 +378,13 @@ async def test_skills_and_env(stack: Bridge, alice: Person, skill_name: str) -> 
     demo = next(s for s in body["skills"] if s["name"] == skill_name)
     assert demo["version"] == "1.2.3"
     assert set(demo["intents"]) == {"weather", "timer", "kitchen", "kitchen/leave", "markup"}
-    assert demo["env"] == {"DEMO_API_KEY": "string", "DEMO_CITY": "string"}
+    assert demo["env"]["DEMO_API_KEY"] == "string"     # the seed's form, when that is all
+    assert demo["env"]["DEMO_UNITS"] == {"type": "string", "default": "metric",
+                                         "example": "imperial",
+                                         "description": {"en": "Units of temperature",
+                                                         "fr": "Unités de température"}}
+    assert demo["description"] == "Bridge demo"
+    assert demo["descriptions"] == {"fr": "Démo du pont"}
 
     status, env = await http("PUT", stack.url + "api/me/env",
                              {"DEMO_API_KEY": "s3cr3t-value", "DEMO_CITY": "Lyon"}, token=token)
@@ -386,6 +392,8 @@ async def test_skills_and_env(stack: Bridge, alice: Person, skill_name: str) -> 
     assert "s3cr3t-value" not in str(env)
     entries = {e["key"]: e for s in env["skills"] if s["name"] == skill_name for e in s["env"]}
     assert entries["DEMO_API_KEY"]["value"] == "••••" and entries["DEMO_API_KEY"]["set"]
+    assert (entries["DEMO_UNITS"]["default"], entries["DEMO_UNITS"]["example"]) == (
+        "metric", "imperial")
     assert entries["DEMO_CITY"]["value"] == "Lyon"
     assert env_of(stack, alice) == {"DEMO_API_KEY": "s3cr3t-value", "DEMO_CITY": "Lyon"}
     # Sending the mask back leaves the secret alone; null removes a value.

@@ -12,7 +12,7 @@ from atlas.bridge.settings import (
     is_secret,
     valid_language,
 )
-from atlas.protocol import SkillSummary
+from atlas.protocol import EnvSetting, SkillSummary
 
 WEATHER = SkillSummary("weather", "1.0", "me", "", {"get_forecast": ["city"]},
                        {"WEATHER_API_KEY": "string", "WEATHER_UNITS": "string"}, ["en"])
@@ -35,11 +35,23 @@ def test_view_masks_secrets_and_says_what_is_set() -> None:
     weather = {e["key"]: e for e in view["skills"][1]["env"]}
     assert weather["WEATHER_API_KEY"] == {"key": "WEATHER_API_KEY", "type": "string",
                                           "secret": True, "set": True, "has_default": False,
-                                          "value": MASK}
+                                          "value": MASK, "description": {}, "default": None,
+                                          "example": None}
     assert weather["WEATHER_UNITS"]["value"] == "metric"
     lights = view["skills"][0]["env"][0]
     assert lights["set"] is False and lights["has_default"] is True and lights["value"] is None
     assert "hunter2" not in repr(view)
+
+
+def test_view_carries_what_the_skill_says_of_its_settings() -> None:
+    described = SkillSummary("lights", "2.0", "me", "", {}, {"LIGHTS_ROOMS": "list"}, ["en"],
+                             env_details={"LIGHTS_ROOMS": EnvSetting(
+                                 "list", {"en": "Your rooms", "fr": "Vos pièces"},
+                                 "kitchen", "kitchen, hall")})
+    [entry] = env_view([described], {}, {})["skills"][0]["env"]
+    assert entry["type"] == "list"
+    assert entry["description"] == {"en": "Your rooms", "fr": "Vos pièces"}
+    assert (entry["default"], entry["example"]) == ("kitchen", "kitchen, hall")
 
 
 def test_update_takes_declared_keys_and_skips_the_mask() -> None:

@@ -47,23 +47,28 @@ class KeywordUnderstanding:
     ``keywords`` are tried in order; a keyword counts when it is a whole word of
     the lower-cased text and its intent is in the scope the core passes. Each slot
     pattern's matches (``findall``) become that slot's values, so a text naming two
-    rooms yields two values.
+    rooms yields two values; ``synonyms`` turn a match into its value. A keyword
+    in ``unsure`` is understood with that confidence (1.0 otherwise).
     """
 
     keywords: tuple[tuple[str, str], ...]
     slot_patterns: Mapping[str, str] = field(default_factory=dict)
     intent_slots: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    synonyms: Mapping[str, str] = field(default_factory=dict)
+    unsure: Mapping[str, float] = field(default_factory=dict)
 
-    def parse(self, lang: str, text: str, scope: frozenset[str]) -> Understood:
+    def parse(self, lang: str, text: str, scope: frozenset[str],
+              now: float | None = None) -> Understood:
         words = set(re.findall(r"\w+", text.lower()))
         for keyword, intent in self.keywords:
             if keyword in words and intent in scope:
                 slots = {slot: values for slot in self.intent_slots.get(intent, ())
                          if (values := self._values(slot, text))}
-                return Understood(intent, slots)
+                return Understood(intent, slots, self.unsure.get(keyword, 1.0))
         return Understood(None)
 
-    def parse_slot(self, lang: str, intent: str, slot: str, text: str) -> SlotValues:
+    def parse_slot(self, lang: str, intent: str, slot: str, text: str,
+                   now: float | None = None) -> SlotValues:
         return self._values(slot, text)
 
     def match_choice(self, lang: str, text: str, choices: Sequence[str]) -> str | None:
@@ -85,7 +90,7 @@ class KeywordUnderstanding:
         pattern = self.slot_patterns.get(slot)
         if pattern is None:
             return []
-        return [{"value": found, "raw": found, "entity": slot}
+        return [{"value": self.synonyms.get(found.lower(), found), "raw": found, "entity": slot}
                 for found in re.findall(pattern, text, flags=re.IGNORECASE)]
 
 
@@ -108,10 +113,13 @@ UNDERSTANDING = KeywordUnderstanding(
     keywords=(("time", "get_time"), ("date", "get_date"), ("timer", "set_timer"),
               ("lights", "lights_on"), ("pause", "timer/pause"), ("resume", "timer/resume"),
               # owned by no skill: understood, yet nobody handles it
-              ("weather", "get_weather")),
+              ("weather", "get_weather"),
+              # understood without confidence
+              ("clock", "get_time")),
     slot_patterns={"duration": r"\d+ (?:minutes?|seconds?|hours?)",
                    "room": r"kitchen|bedroom|garage"},
     intent_slots={"set_timer": ("duration",), "lights_on": ("room",)},
+    unsure={"clock": 0.5},
 )
 
 

@@ -15,6 +15,7 @@ from atlas.core import (
     DeadlinePassed,
     Dismissed,
     Phase,
+    Publish,
     SkillGone,
     SlotValues,
     step,
@@ -346,12 +347,14 @@ def test_the_answer_keeps_the_slots_already_known() -> None:
     assert set(payload["__slots"]) == {"room", "duration"}
 
 
-def test_an_answer_that_is_no_value_of_the_slot_asks_the_same_question_again() -> None:
+def test_an_answer_that_is_no_value_of_the_slot_asks_again_saying_why() -> None:
     channel = asking(slot="duration", hint="minutes")
     after, effects = step(channel, said("banana", "c2"), WORLD)
     assert of(effects, IntentRequest) == []
     [again] = of(effects, ChannelAsk)
-    assert wire(again)[1] == {"text": "How long?", "slot": "duration", "hint": "minutes"}
+    assert wire(again)[1] == {
+        "text": "Sorry, I didn't understand that answer. How long? Say \"cancel\" to stop.",
+        "slot": "duration", "hint": "minutes"}
     assert deadlines(effects) == [Deadline("s1", after.generation, ASK_TIMEOUT)]
     assert after.phase is Phase.ASKING
 
@@ -421,9 +424,142 @@ def test_a_bad_choice_asks_again_and_does_not_call_the_skill() -> None:
     channel = asking(choices=["yes", "no"])
     after, effects = step(channel, said("maybe", "c2"), WORLD)
     assert of(effects, IntentRequest) == [] and of(effects, ChannelWork) == []
-    assert wire(of(effects, ChannelAsk)[0])[1] == {"text": "How long?", "choices": ["yes", "no"]}
+    assert wire(of(effects, ChannelAsk)[0])[1] == {
+        "text": "Sorry, that isn't one of the choices: yes or no. How long? "
+                'Say "cancel" to stop.',
+        "choices": ["yes", "no"]}
     after, effects = step(after, said("n", "c3"), WORLD)
     assert request_of(effects)["__choice"] == "no"
+
+
+# --- questions that go nowhere: say why, or let a new request through -------------------
+
+def test_a_reasked_question_lists_the_choices_in_the_users_language() -> None:
+    channel = asking(slot="room", choices=["cuisine", "chambre", "partout"])
+    after, effects = step(channel, said("le grenier", "c2", lang="fr"), WORLD)
+    [again] = of(effects, ChannelAsk)
+    assert again.text == ("Désolé, ce n'est pas l'un des choix : cuisine, chambre ou partout. "
+                          "How long? Dites « annuler » pour arrêter.")
+    assert again.choices == ("cuisine", "chambre", "partout") and again.slot == "room"
+    # asked again and again, the hint does not pile up
+    _, effects = step(after, said("la cave", "c3", lang="fr"), WORLD)
+    assert of(effects, ChannelAsk) == [again]
+
+
+def test_a_skills_first_question_is_forwarded_as_it_is() -> None:
+    _, effects = step(working("set a timer"), ask("c1", "Sure?", choices=["yes", "no"]), WORLD)
+    assert [m.text for m in of(effects, ChannelAsk)] == ["Sure?"]
+
+
+NEW_REQUESTS = [
+    pytest.param({"slot": "duration"}, "what time is it", "get_time", {}, id="slot"),
+    pytest.param({"choices": ["yes", "no"]}, "turn the lights on in the garage", "lights_on",
+                 {"room": "garage"}, id="choices"),
+    pytest.param({"slot": "room", "choices": ["kitchen", "bedroom"]}, "what date is it",
+                 "get_date", {}, id="slot-and-choices"),
+]
+
+
+@pytest.mark.parametrize(("fields", "text", "intent", "slots"), NEW_REQUESTS)
+def test_a_new_request_during_a_question_drops_it_and_runs(
+        fields: dict[str, Any], text: str, intent: str, slots: dict[str, Any]) -> None:
+    channel = asking(**fields)
+    after, effects = step(channel, said(text, "c2"), WORLD)
+    [dropped, terminated, _, work, request, armed] = effects
+    assert dropped == Publish(ChannelShow("s1", say("question_dropped", "en")))
+    assert terminated == Publish(ChannelTerminate("s1", Reason.CANCELLED))
+    assert work == Publish(ChannelWork("s1")) and isinstance(request, Publish)
+    payload = wire(request.message)[1]
+    assert request.message.topic() == f"atlas/intents/{intent}"
+    assert payload["__cid"] == "c2" and {k: payload[k] for k in slots} == slots
+    assert armed == Deadline("s1", after.generation, SKILL_TIMEOUT)
+    assert after.phase is Phase.WORKING and after.conversation is not None
+    assert after.conversation.cid == "c2" and after.conversation.intent == intent
+    # the dropped question's skill is not heard any more
+    _, late = step(after, show("c1", "too late"), WORLD)
+    assert [type(e) for e in late] == [Dismissed]
+
+
+def test_a_dropped_question_is_worded_in_french() -> None:
+    _, effects = step(asking(slot="duration"), said("quelle time", "c2", lang="fr"), WORLD)
+    assert of(effects, ChannelShow) == [ChannelShow("s1", say("question_dropped", "fr"))]
+    assert say("question_dropped", "fr") != say("question_dropped", "en")
+
+
+@pytest.mark.parametrize("text", [
+    pytest.param("another timer please", id="the same intent"),
+    pytest.param("what is the weather", id="no skill serves it"),
+    pytest.param("the clock", id="not sure enough"),
+    pytest.param("blah", id="not understood"),
+])
+def test_what_is_no_clear_new_request_gets_the_question_again(text: str) -> None:
+    after, effects = step(asking(slot="duration"), said(text, "c2"), WORLD)
+    assert of(effects, ChannelTerminate) == [] and of(effects, IntentRequest) == []
+    [again] = of(effects, ChannelAsk)
+    assert again.text.endswith(say("say_cancel", "en"))
+    assert after.phase is Phase.ASKING and after.conversation is not None
+    assert after.conversation.cid == "c1"
+
+
+def test_a_valid_answer_wins_over_a_new_request() -> None:
+    # "time" is understood, yet "5 minutes" answers the pending duration question
+    _, effects = step(asking(slot="duration"), said("what time is it in 5 minutes", "c2"), WORLD)
+    payload = request_of(effects)
+    assert payload["__cid"] == "c1" and payload["duration"] == "5 minutes"
+
+
+FREE_TEXT = KeywordUnderstanding(keywords=UNDERSTANDING.keywords,
+                                 slot_patterns={"name": r"^.+$"})
+
+
+@pytest.mark.parametrize(("text", "intent", "cid"), [
+    ("pasta", "set_timer", "c1"),           # an answer
+    ("what time is it", "get_time", "c2"),  # free text, yet clearly a request
+])
+def test_a_free_text_answer_yields_to_a_clear_new_request(text: str, intent: str,
+                                                          cid: str) -> None:
+    world = make_world(understanding=FREE_TEXT)
+    channel, _ = run(new_channel(), [said("set a timer", "c1"), ask("c1", "Name?", slot="name")],
+                     world)
+    _, effects = step(channel, said(text, "c2"), world)
+    [request] = of(effects, IntentRequest)
+    assert (request.intent, request.cid) == (intent, cid)
+
+
+def test_texts_queued_before_the_question_run_before_the_new_request() -> None:
+    channel, _ = run(working("set a timer"), [said("what date", "c2"),
+                                              ask("c1", "How long?", slot="duration")], WORLD)
+    channel, effects = step(channel, said("what time is it", "c3"), WORLD)
+    [request] = of(effects, IntentRequest)
+    assert (request.intent, request.cid) == ("get_date", "c2")
+    assert [item.text for item in channel.queue] == ["what time is it"]
+    channel, effects = step(channel, terminate("c2"), WORLD)
+    assert [(r.intent, r.cid) for r in of(effects, IntentRequest)] == [("get_time", "c3")]
+
+
+ROOMS = KeywordUnderstanding(
+    keywords=UNDERSTANDING.keywords,
+    slot_patterns={"room": r"kitchen|bedroom|everywhere|all the lights|all of them"},
+    intent_slots={"lights_on": ("room",)},
+    synonyms={"all the lights": "everywhere", "all of them": "everywhere"})
+
+
+@pytest.mark.parametrize("answer", ["everywhere", "all the lights", "all of them"])
+def test_a_synonym_the_slot_knows_names_its_choice(answer: str) -> None:
+    world = make_world(understanding=ROOMS)
+    channel, _ = run(new_channel(), [said("lights", "c1"), ask(
+        "c1", "Which room?", slot="room", choices=["kitchen", "bedroom", "everywhere"])], world)
+    _, effects = step(channel, said(answer, "c2"), world)
+    [request] = of(effects, IntentRequest)
+    assert request.cid == "c1" and request.slots == {"room": "everywhere"}
+
+
+def test_a_synonym_of_no_choice_is_no_answer() -> None:
+    world = make_world(understanding=ROOMS)
+    channel, _ = run(new_channel(), [said("lights", "c1"), ask(
+        "c1", "Which room?", slot="room", choices=["kitchen", "bedroom"])], world)
+    after, effects = step(channel, said("all of them", "c2"), world)
+    assert of(effects, IntentRequest) == [] and after.phase is Phase.ASKING
 
 
 # --- rule 10: terminate ----------------------------------------------------------------
@@ -632,7 +768,8 @@ def test_a_context_still_served_stays_when_another_skill_goes() -> None:
 
 
 class NumericDurations(KeywordUnderstanding):
-    def parse_slot(self, lang: str, intent: str, slot: str, text: str) -> SlotValues:
+    def parse_slot(self, lang: str, intent: str, slot: str, text: str,
+                   now: float | None = None) -> SlotValues:
         return [{"value": int(v["value"].split()[0]) * 60, "raw": v["raw"], "entity": "dur"}
                 for v in super().parse_slot(lang, intent, slot, text)]
 

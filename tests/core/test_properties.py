@@ -81,6 +81,7 @@ SIDS = st.sampled_from(["s1", "s1", "s1", "s2"])
 REQUESTS = st.sampled_from([
     "what time", "what date", "set a timer", "timer for 5 minutes",
     "lights in the kitchen and the garage", "pause", "resume", "gibberish", "weather",
+    "clock",
 ])
 ANSWERS = st.sampled_from(["5 minutes", "yes", "no", "n", "kitchen", "ki", "maybe", "later",
                            "cancel", "stop", "annule", " Stop "])
@@ -182,6 +183,8 @@ class CoreMachine(RuleBasedStateMachine):
             return said, effects
         if self.world.understanding.is_cancel(lang, text):
             self.check_cancel(before, said, effects)
+        elif before.phase is Phase.ASKING:
+            self.check_answer(before, said, effects)
         requests = [m for m in self.messages(effects) if isinstance(m, IntentRequest)]
         for request in requests:
             skill = self.world.catalog.skill_for(request.intent)
@@ -218,6 +221,35 @@ class CoreMachine(RuleBasedStateMachine):
             assert ChannelContext(said.sid, None) in self.messages(effects)
         # a queued text handled right after is parsed at the root and enters no context
         assert after.context is None
+
+    def check_answer(self, before: Channel, said: UserSaid, effects: list[Effect]) -> None:
+        """A text typed during a question answers it, is asked again, or is a new request."""
+        conversation = before.conversation
+        assert conversation is not None and conversation.ask is not None
+        published = self.messages(effects)
+        requests = [m for m in published if isinstance(m, IntentRequest)]
+        if requests and requests[0].cid == conversation.cid:
+            return      # an answer: the conversation goes on
+        terminates = [m for m in published if isinstance(m, ChannelTerminate)]
+        if not terminates:
+            # no answer: the same question again, saying why and how to get out
+            [again] = [m for m in published if isinstance(m, ChannelAsk)]
+            assert again.text.endswith(say("say_cancel", said.lang))
+            assert conversation.ask.text in again.text
+            assert (again.slot, again.choices) == (conversation.ask.slot,
+                                                   conversation.ask.choices)
+            assert self.channels[said.sid].conversation == conversation
+            return
+        # a new request: the question is dropped with a word, as a cancel ends it
+        assert published[:2] == [ChannelShow(said.sid, say("question_dropped", said.lang)),
+                                 ChannelTerminate(said.sid, Reason.CANCELLED)]
+        understood = self.world.understanding.parse(
+            said.lang, said.text, self.world.catalog.scope(before.context))
+        assert understood.intent is not None and understood.intent != conversation.intent
+        assert self.world.catalog.skill_for(understood.intent) is not None
+        after = self.channels[said.sid]
+        # ...and the request runs, unless texts queued earlier go first
+        assert said in after.queue or (requests and requests[-1].cid == said.cid)
 
     # --- skills speak -------------------------------------------------------------------
 

@@ -2,11 +2,32 @@
 
 from __future__ import annotations
 
+import os
 from datetime import datetime
+from pathlib import Path
 
 import pytest
 
 from atlas.nlu import SnipsLikeInterpreter, load_chatl, merge
+
+#: The Snips NLU benchmark's training files: not in this repository, but in the
+#: ``shared`` folder beside the checkout, or where ATLAS_NLU_BENCHMARK points.
+BENCHMARK = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "nlu-benchmark"
+
+
+@pytest.fixture(scope="session")
+def nlu_benchmark() -> Path:
+    """The benchmark folder; tests needing it skip without it, except on CI (CI=true),
+    where it must be there: a test silently skipped there is a test nobody runs."""
+    path = Path(os.environ.get("ATLAS_NLU_BENCHMARK") or BENCHMARK)
+    if not path.is_dir():
+        reason = (f"the Snips NLU benchmark data is not at {path} (a ../shared folder beside "
+                  "the checkout, or ATLAS_NLU_BENCHMARK=FOLDER)")
+        if os.environ.get("CI", "").lower() not in {"", "0", "false", "no"}:
+            pytest.fail(f"{reason}; it is required on CI", pytrace=False)
+        pytest.skip(reason)
+    return path
+
 
 EN_LIGHTS = """
 # lights skill

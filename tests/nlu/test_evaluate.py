@@ -11,8 +11,6 @@ from atlas.nlu import Dataset, Parse, SlotValue, SnipsLikeInterpreter, load_snip
 from atlas.nlu.evaluate import evaluate
 from atlas.nlu.files import load_paths
 
-BENCHMARK = Path(__file__).resolve().parents[3] / "shared" / "data" / "nlu-benchmark"
-
 
 class _Fixed:
     def __init__(self, answers: dict[str, Parse]) -> None:
@@ -40,9 +38,9 @@ def test_metrics() -> None:
     assert report.snips_slot_f1_per_slot_intent == pytest.approx((1.0 + 0.0) / 2)
 
 
-def test_benchmark_smoke() -> None:
+def test_benchmark_smoke(nlu_benchmark: Path) -> None:
     """Train on 40 queries per intent, test on 20 others: well above chance."""
-    full = load_paths([BENCHMARK], "en")
+    full = load_paths([nlu_benchmark], "en")
     rng = random.Random(0)
     train, test = Dataset("en"), Dataset("en")
     for intent, utterances in full.intents.items():

@@ -29,6 +29,7 @@ from atlas.protocol import (
     SkillSummary,
 )
 from atlas.sdk import Request, RunningSkill, Skill
+from atlas.sdk.running import _until
 from sdk.peer import Peer
 
 DIALOG = (Pong, Bye, DialogShow, DialogAsk, DialogTerminate, DialogNotify)
@@ -196,3 +197,33 @@ async def test_bye_on_stop_and_last_will_on_crash(broker_url: str, tmp_path: Pat
             if process.poll() is None:
                 process.kill()
                 process.wait()
+
+
+async def test_stopping_does_not_hang_on_a_lost_cancellation() -> None:
+    """The runner stops a skill through a state, not through a cancellation that the
+    awaited code may lose (Python 3.11's asyncio.wait_for drops one arriving as the
+    operation completes): work that swallows the cancellation still lets it stop."""
+    stop = asyncio.Event()
+    steps: list[str] = []
+
+    async def swallows() -> str:
+        try:
+            await asyncio.sleep(30)
+        except asyncio.CancelledError:
+            steps.append("cancel lost")  # as wait_for does when the result is there
+        await asyncio.sleep(0)
+        steps.append("finished")
+        return "connected"
+
+    async def ends() -> None:
+        steps.append("ended")
+
+    loop = asyncio.get_running_loop()
+    loop.call_later(0.05, stop.set)
+    # Finished although stopped: the caller knows the connection was made, and closes it.
+    assert await asyncio.wait_for(_until(stop, swallows()), 10) is True
+    assert steps == ["cancel lost", "finished"]
+    # Stopped while waiting: False, and nothing left running.
+    assert await asyncio.wait_for(_until(stop, asyncio.sleep(30)), 10) is False
+    assert await _until(asyncio.Event(), ends()) is True
+    assert steps[-1] == "ended"

@@ -10,7 +10,16 @@ from pathlib import Path
 import pytest
 
 from atlas.nlu.errors import TrainingDataError
-from atlas.protocol import FALLBACK_INTENT, DialogShow, DialogTerminate, Pong, Skills
+from atlas.protocol import (
+    FALLBACK_INTENT,
+    DialogShow,
+    DialogTerminate,
+    EnvSetting,
+    Pong,
+    ProtocolError,
+    Skills,
+    SkillSummary,
+)
 from atlas.sdk import Request, Skill, SkillError
 from atlas.sdk.testing import Recorder
 
@@ -62,6 +71,50 @@ def test_pong_derives_intents_and_slots_from_training() -> None:
     # What goes on the wire is what the daemon reads back.
     again = Pong.from_payload({}, pong.to_payload())
     assert again == pong and again.languages == ["en", "fr"]
+
+
+def test_settings_and_descriptions_in_several_languages() -> None:
+    skill = Skill("lamp", description={"en": "Lamps", "fr": "Lampes"}, env={
+        "LAMP_TOPIC": "string",
+        "LAMP_ROOMS": {"type": "list", "description": {"en": "Rooms", "fr": "Pièces"},
+                       "default": ["kitchen"], "example": "kitchen, hall"},
+        "LAMP_LEVEL": {"type": "int", "description": "Brightness"}})
+    pong = skill.pong()
+    assert pong.description == "Lamps" and pong.descriptions == {"fr": "Lampes"}
+    # the types as before, whatever the form: the seed protocol's readers see no change
+    assert pong.env == {"LAMP_TOPIC": "string", "LAMP_ROOMS": "list", "LAMP_LEVEL": "int"}
+    wire = json.loads(pong.to_payload())
+    assert wire["description"] == "Lamps" and wire["descriptions"] == {"fr": "Lampes"}
+    assert wire["env"] == {
+        "LAMP_TOPIC": "string",
+        "LAMP_ROOMS": {"type": "list", "description": {"en": "Rooms", "fr": "Pièces"},
+                       "default": ["kitchen"], "example": "kitchen, hall"},
+        "LAMP_LEVEL": {"type": "int", "description": {"en": "Brightness"}}}
+    again = Pong.from_payload({}, pong.to_payload())
+    assert again == pong
+    summary = Skills.from_payload({}, Skills("1", "now", (SkillSummary.of(again),))
+                                  .to_payload()).skills[0]
+    assert summary.description_in("fr") == "Lampes" and summary.description_in("de") == ""
+    assert summary.setting("LAMP_ROOMS").example == "kitchen, hall"
+    assert summary.setting("LAMP_TOPIC") == EnvSetting("string")
+
+
+def test_a_seed_pong_with_type_strings_reads_as_before() -> None:
+    pong = Pong.from_payload({}, json.dumps({"name": "old", "env": {"A": "string"},
+                                             "description": "Old"}))
+    assert pong.env == {"A": "string"} and pong.env_details == {} and pong.descriptions == {}
+    assert "descriptions" not in json.loads(pong.to_payload())
+
+
+@pytest.mark.parametrize("env", [{"A": 3}, {"A": {"type": 3}}, {"A": {"description": "x"}},
+                                 {"A": {"description": {"en": 1}}}])
+def test_bad_settings_are_refused(env: dict[str, object]) -> None:
+    with pytest.raises(ProtocolError, match="env 'A'"):
+        Pong.from_payload({}, json.dumps({"name": "bad", "env": env}))
+    if not isinstance(env["A"], dict) or "type" not in env["A"]:
+        return
+    with pytest.raises(SkillError):
+        Skill("bad", env=env)  # type: ignore[arg-type]
 
 
 def test_declared_slots_for_untrained_intents() -> None:

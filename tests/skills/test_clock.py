@@ -72,8 +72,12 @@ async def test_tells_time_and_date(broker_url: str, lang: str, ask_time: str, as
     ("en", "what time is it in Tokyo", "Tokyo", "Asia/Tokyo", "It's {} in Tokyo."),
     ("en", "tell me the time in buenos aires", "Buenos Aires", "America/Argentina/Buenos_Aires",
      "It's {} in Buenos Aires."),
-    # The French name of a large city resolves to its GeoNames name.
-    ("fr", "quelle heure est-il à Londres", "London", "Europe/London", "Il est {} à London."),
+    # The French name of a large city resolves to its GeoNames name, and the answer
+    # keeps the user's words.
+    ("fr", "quelle heure est-il à Londres", "Londres", "Europe/London", "Il est {} à Londres."),
+    ("fr", "il est quelle heure à londres", "Londres", "Europe/London", "Il est {} à Londres."),
+    ("en", "what time is it in new york", "New York", "America/New_York",
+     "It's {} in New York."),
     ("fr", "il est quelle heure à Montréal", "Montréal", "America/Montreal",
      "Il est {} à Montréal."),
 ])

@@ -59,10 +59,11 @@ async def test_switches_rooms_through_zigbee_topics(broker_url: str) -> None:
         topic, payload = await t.published()
         assert (topic, json.loads(payload)) == ("zigbee2mqtt/bedroom/set", {"brightness": 127})
 
-        # No room: asked, with the configured rooms as choices.
+        # No room: asked, with the configured rooms and "everywhere" as choices.
         replies = await t.say("turn off the lights")
         assert replies.ask is not None and replies.ask.slot == "room"
-        assert list(replies.ask.choices or ()) == ["kitchen", "bedroom", "living room"]
+        assert list(replies.ask.choices or ()) == ["kitchen", "bedroom", "living room",
+                                                   "everywhere"]
         replies = await t.say("living room")
         assert replies.texts == ["Lights off: living room."]
         topic, payload = await t.published()
@@ -82,3 +83,49 @@ async def test_french_with_a_custom_topic(broker_url: str) -> None:
         assert replies.texts == ["Lumière éteinte : partout."]
         seen = {(await t.published())[0] for _ in range(2)}
         assert seen == {"maison/salon/lumiere", "maison/cuisine/lumiere"}
+
+
+async def _rooms_switched(t: SkillTester, count: int) -> set[str]:
+    return {(await t.published())[0] for _ in range(count)}
+
+
+@pytest.mark.parametrize("said", ["turn off all the lights", "turn the lights off everywhere",
+                                  "switch off every light"])
+async def test_everywhere_in_english(broker_url: str, said: str) -> None:
+    env = {"LIGHTS_ROOMS": "kitchen, hall"}
+    async with SkillTester(lights.skill, broker_url=broker_url, env=env,
+                           watch=["zigbee2mqtt/#"]) as t:
+        replies = await t.say(said)
+        assert replies.texts == ["Lights off: everywhere."]
+        assert await _rooms_switched(t, 2) == {"zigbee2mqtt/kitchen/set", "zigbee2mqtt/hall/set"}
+
+
+@pytest.mark.parametrize(("lang", "first", "answer", "done"), [
+    ("en", "turn on the lights", "all of them", "Lights on: everywhere."),
+    ("en", "turn on the lights", "all the lights", "Lights on: everywhere."),
+    ("en", "turn on the lights", "everywhere", "Lights on: everywhere."),
+    ("fr", "allume la lumière", "toutes", "Lumière allumée : partout."),
+    ("fr", "allume la lumière", "toutes les pièces", "Lumière allumée : partout."),
+])
+async def test_everywhere_answers_which_room(broker_url: str, lang: str, first: str,
+                                             answer: str, done: str) -> None:
+    env = {"LIGHTS_ROOMS": "kitchen, hall"}
+    async with SkillTester(lights.skill, broker_url=broker_url, env=env, lang=lang,
+                           watch=["zigbee2mqtt/#"]) as t:
+        replies = await t.say(first)
+        assert replies.ask is not None
+        replies = await t.say(answer)
+        assert replies.texts == [done] and replies.reason == "nominal"
+        assert await _rooms_switched(t, 2) == {"zigbee2mqtt/kitchen/set", "zigbee2mqtt/hall/set"}
+
+
+async def test_a_wrong_room_is_asked_again_with_the_rooms(broker_url: str) -> None:
+    env = {"LIGHTS_ROOMS": "kitchen, hall"}
+    async with SkillTester(lights.skill, broker_url=broker_url, env=env) as t:
+        await t.say("turn on the lights")
+        replies = await t.say("the attic")
+        assert replies.texts == ["Sorry, that isn't one of the choices: kitchen, hall or "
+                                 'everywhere. Which room? Say "cancel" to stop.']
+        assert replies.ask is not None and replies.ask.choices == ("kitchen", "hall",
+                                                                   "everywhere")
+        assert (await t.say("cancel")).reason == "cancelled"

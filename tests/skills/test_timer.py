@@ -29,6 +29,14 @@ def test_humanize(seconds: float, lang: str, text: str) -> None:
     assert timer.humanize(seconds, lang) == text
 
 
+@pytest.mark.parametrize(("seconds", "lang", "text"), [
+    (30, "en", "30-second"), (60, "en", "1-minute"), (5400, "en", "1-hour-30-minute"),
+    (3725, "en_GB", "1-hour-2-minute-5-second"), (30, "fr", "30 secondes"),
+])
+def test_a_duration_before_timer(seconds: float, lang: str, text: str) -> None:
+    assert timer.as_adjective(seconds, lang) == text
+
+
 @given(st.integers(min_value=1, max_value=7 * 24 * 3600), st.sampled_from(["en", "fr"]))
 def test_what_the_timer_says_the_interpreter_understands(seconds: int, lang: str) -> None:
     # A user repeating a duration the skill said gets the same timer.
@@ -58,7 +66,10 @@ async def test_asks_then_confirms_then_rings() -> None:
     await asyncio.gather(*recorder.tasks)
     notify = recorder.sent[-1]
     assert isinstance(notify, DialogNotify) and notify.sid == "unit-timer"
-    assert notify.text == "Time's up! Your 1 second timer is done."
+    assert notify.text == "Time's up! Your 1-second timer is done."
+    # the card says what rang, without repeating the text
+    [card] = notify.extra["cards"]
+    assert card == {"header": "Timer", "subhead": "Done", "text": "1 second"}
     assert timer.TIMERS.of("unit-timer") == []
 
 
@@ -92,7 +103,7 @@ async def test_list_and_cancel_without_broker() -> None:
 
 CONVERSATIONS = {
     "en": ("set a timer", "For how long?", "1 second", "Start a timer for 1 second?",
-           ["yes", "no"], "Timer set for 1 second", "Time's up! Your 1 second timer is done."),
+           ["yes", "no"], "Timer set for 1 second", "Time's up! Your 1-second timer is done."),
     "fr": ("mets un minuteur", "Pour combien de temps ?", "1 seconde",
            "Je lance un minuteur de 1 seconde ?", ["oui", "non"], "Minuteur de 1 seconde lancé",
            "C'est l'heure ! Votre minuteur de 1 seconde est terminé."),
@@ -119,6 +130,7 @@ async def test_asks_duration_confirms_and_rings(broker_url: str, lang: str) -> N
 
         notification = await t.next()
         assert isinstance(notification, ChannelShow) and notification.text == rung
+        assert [card["text"] for card in notification.extra["cards"]] == [duration]
 
 
 async def test_declining_lists_and_cancels(broker_url: str) -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from atlas.sdk.testing import SkillTester
+from atlas.sdk.testing import Replies, SkillTester
 
 SKILLS = Path(__file__).parents[2] / "skills"
 
@@ -47,3 +47,21 @@ async def test_paraphrases_reach_the_right_skill(broker_url: str, lang: str) -> 
             assert replies.texts and replies.texts[0].startswith(answer), said
             if follow_up is not None:
                 assert (await t.say(follow_up)).reason == "nominal"
+
+
+@pytest.mark.parametrize(("lang", "question", "new", "dropped", "answer"), [
+    ("en", "turn off the lights", "what time is it",
+     "OK, I'll leave that question and do what you just asked.", "It's "),
+    ("fr", "éteins la lumière", "quelle heure est-il",
+     "D'accord, je laisse cette question et je fais ce que vous demandez.", "Il est "),
+])
+async def test_a_new_request_during_a_question_is_handled_as_one(
+        broker_url: str, lang: str, question: str, new: str, dropped: str,
+        answer: str) -> None:
+    async with SkillTester(*(SKILLS / name for name in ("clock", "lights")),
+                           broker_url=broker_url, lang=lang) as t:
+        assert (await t.say(question)).ask is not None
+        replies = await t.say(new)
+        assert replies.texts == [dropped] and replies.reason == "cancelled"
+        replies = Replies(await t.channel.until_turn_ends())
+        assert replies.texts[0].startswith(answer) and replies.reason == "nominal"

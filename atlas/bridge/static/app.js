@@ -36,6 +36,8 @@
       "The assistant cannot be reached.": "L’assistant est injoignable.",
       "set (type to replace)": "défini (saisir pour remplacer)", "not set": "non défini",
       "default": "par défaut", "No skill is live.": "Aucune compétence en ligne.",
+      "default: %s": "par défaut : %s", "e.g. %s": "ex. : %s",
+      "separated by commas": "séparés par des virgules",
     },
   };
   let language = "en";
@@ -82,6 +84,15 @@
       const claims = JSON.parse(atob(body));
       return claims.exp * 1000 < Date.now() + 15000;
     } catch { return true; }
+  }
+
+  // Stored tokens that cannot work (damaged, or the refresh token expired) are dropped
+  // without asking the bridge, which would only answer 401.
+  function usableTokens() {
+    const current = tokens();
+    if (current && typeof current.refresh === "string" && !expiresSoon(current.refresh)) return current;
+    saveTokens(null);
+    return null;
   }
 
   async function refreshAccess() {
@@ -393,7 +404,12 @@
     wrapper.className = "field";
     const label = document.createElement("label");
     label.htmlFor = id;
-    label.textContent = entry.key;
+    // What the skill says of the setting, in the page's language (else English); the
+    // bare key only when it says nothing.
+    const described = inLanguage(entry.description);
+    label.textContent = described || entry.key;
+    label.className = described ? "described" : "";
+    label.title = entry.key;
     const input = document.createElement("input");
     input.id = id;
     input.name = entry.key;
@@ -405,13 +421,30 @@
       input.placeholder = entry.set ? t("set (type to replace)") : t("not set");
     } else {
       input.value = input.dataset.initial;
-      input.placeholder = entry.has_default ? t("default") : "";
+      input.placeholder = entry.default != null ? t("default: %s", shown(entry.default))
+        : entry.has_default ? t("default") : "";
     }
-    const hint = document.createElement("span");
-    hint.className = "hint";
-    hint.textContent = entry.type;
-    wrapper.append(label, input, hint);
+    wrapper.append(label, input);
+    const hints = [];
+    if (entry.example != null) hints.push(t("e.g. %s", shown(entry.example)));
+    else if (entry.type === "list") hints.push(t("separated by commas"));
+    if (hints.length) {
+      const hint = document.createElement("span");
+      hint.className = "hint";
+      hint.textContent = hints.join(" · ");
+      wrapper.append(hint);
+    }
     return wrapper;
+  }
+
+  function shown(value) {
+    return Array.isArray(value) ? value.join(", ") : String(value);
+  }
+
+  // A {lang: text} object's text for the page's language, else the English one.
+  function inLanguage(texts) {
+    if (!texts || typeof texts !== "object") return "";
+    return String(texts[language] || texts.en || "");
   }
 
   async function openSettings() {
@@ -490,15 +523,19 @@
           intents.append(item);
         }
         section.append(title, meta);
-        if (skill.description) { const d = document.createElement("p"); d.textContent = skill.description; section.append(d); }
+        const description = inLanguage({ en: skill.description, ...(skill.descriptions || {}) });
+        if (description) { const d = document.createElement("p"); d.textContent = description; section.append(d); }
         section.append(intents);
         container.append(section);
       }
     } catch (error) {
       container.textContent = error.message;
     }
-    $("operator").showModal();
-    $("operator-close").focus();
+    const dialog = $("operator");
+    dialog.showModal();
+    // Focus the close button without scrolling to it: the list opens at its top.
+    $("operator-close").focus({ preventScroll: true });
+    dialog.scrollTop = 0;
   }
 
   $("open-settings").addEventListener("click", openSettings);
@@ -512,5 +549,5 @@
   window.addEventListener("online", () => { retries = 0; connect(); });
 
   setLanguage(navigator.language);
-  if (tokens()) signedIn(); else signedOut();
+  if (usableTokens()) signedIn(); else signedOut();
 })();
