@@ -347,6 +347,14 @@ class SnipsLikeInterpreter:
             ok, value, raw = self._resolve(entity, text, tokens, start, end, now, typed)
             if not ok:
                 continue
+            known = judged and self._is_known(entity, raw, start, end, spans, covered)
+            if judged and not known and not is_builtin(entity):
+                # "the bathroom please" tagged whole: the known value inside it
+                a, b = self._trimmed(tokens, start, end)
+                if (a, b) != (start, end):
+                    ok, inner, inner_raw = self._resolve(entity, text, tokens, a, b, now, typed)
+                    if ok and self._is_known(entity, inner_raw, a, b, spans, covered):
+                        start, end, value, raw, known = a, b, inner, inner_raw, True
             slots.setdefault(slot, []).append(SlotValue(value, raw, entity))
             if not judged:
                 continue
@@ -354,11 +362,19 @@ class SnipsLikeInterpreter:
             # extensible entity ("turn on the heating", "baisse le son") is a
             # foreign word, whatever its words.
             inside = set(range(start, end))
-            known = self._is_known(entity, raw, start, end, spans, covered)
             covered |= inside
             if known or not self._mistagged(tokens, start, end, entity, spans):
                 values[start] = known
         return slots, covered, values
+
+    def _trimmed(self, tokens: Sequence[Token], start: int, end: int) -> tuple[int, int]:
+        """start:end without the function words at its edges."""
+        function = self._function
+        while start < end - 1 and fold_word(tokens[start].norm) in function:
+            start += 1
+        while end - 1 > start and fold_word(tokens[end - 1].norm) in function:
+            end -= 1
+        return start, end
 
     def _mistagged(self, tokens: Sequence[Token], start: int, end: int, entity: str,
                    spans: Sequence[EntitySpan]) -> bool:
