@@ -45,6 +45,16 @@ class Bridge:
 
 
 @dataclass(frozen=True)
+class Bots:
+    """Bounds on the guests of bots (chat widgets' anonymous end users)."""
+
+    sessions: int = 1000                   # live sessions per bot
+    rate: float = 5.0                      # messages per second per session
+    expiry_days: float = 30.0              # an idle session is deleted after this
+    max_image: int = 10 * 1024 * 1024      # bytes of one uploaded image
+
+
+@dataclass(frozen=True)
 class Config:
     broker: str = "mqtt://127.0.0.1:1883"
     data_dir: Path = field(default_factory=lambda: user_data_dir())
@@ -56,6 +66,7 @@ class Config:
     nlu_engine: str = "default"
     skills_dir: Path = Path("skills")
     bridge: Bridge = field(default_factory=Bridge)
+    bots: Bots = field(default_factory=Bots)
 
     @property
     def embedded(self) -> bool:

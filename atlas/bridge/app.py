@@ -15,7 +15,8 @@ from starlette.staticfiles import StaticFiles
 from atlas.config import Config
 from atlas.store import Store
 
-from . import api
+from . import api, images, mcc, phoenix
+from .bots import Guests
 from .link import Link
 from .openapi import SPEC
 from .tokens import Tokens, load_secret
@@ -62,6 +63,14 @@ def create_app(config: Config, store: Store, mqtt_link: Link,
         Route("/api/skills", api.get_skills, methods=["GET"]),
         WebSocketRoute("/ws/assistant/", assistant),
         WebSocketRoute("/ws/assistant", assistant),
+        # Bots' guests: the AIDA dialect (Phoenix channels, image uploads) and MCC's.
+        WebSocketRoute("/socket/websocket", phoenix.socket),
+        Route("/content/image/{bot_id}/{session}", images.upload, methods=["POST"]),
+        Route("/content/image/{image_id}", images.download, methods=["GET"]),
+        WebSocketRoute("/mcc/{bot_id}", mcc.socket),
+        WebSocketRoute("/mcc/{bot_id}/use/{uid}", mcc.socket),
+        Route("/mcc/{bot_id}/init", mcc.init, methods=["POST"]),
+        Route("/mcc/{bot_id}/event", mcc.event, methods=["POST"]),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
     middleware = []
@@ -73,4 +82,5 @@ def create_app(config: Config, store: Store, mqtt_link: Link,
     app = Starlette(routes=routes, middleware=middleware,
                     exception_handlers={api.ApiError: api.error_response})
     app.state.deps = api.Deps(config, store, mqtt_link, tokens)
+    app.state.guests = Guests(store, mqtt_link, config.bots, turn_timeout=config.skill_timeout)
     return app

@@ -21,7 +21,10 @@ from atlas.protocol import (
     CHANNEL_INBOX,
     ChannelCreate,
     ChannelCreated,
+    ChannelDestroy,
+    DialogData,
     DialogParse,
+    DialogSession,
     Message,
     Ping,
     Skills,
@@ -103,6 +106,13 @@ class Hub:
     def session(self, sid: str) -> Session | None:
         return self._sessions.get(sid)
 
+    def drop(self, sid: str) -> None:
+        """Forget a sid for good (a deleted guest session): its sockets are ended."""
+        for listener in self._listeners.pop(sid, set()):
+            listener.end(Close(1000, "session deleted"))
+        self._owner.pop(sid, None)
+        self._sessions.pop(sid, None)
+
     def sids_of(self, uid: str) -> list[str]:
         return sorted(sid for sid, owner in self._owner.items() if owner == uid)
 
@@ -156,6 +166,8 @@ class Link:
         self._created: dict[str, list[asyncio.Future[str]]] = defaultdict(list)
         self._daemon_started: str | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        # Session data of the sids that have some, sent again when a channel is re-created.
+        self._session_data: dict[str, dict[str, Any]] = {}
 
     async def run(self) -> None:
         """Stay connected until cancelled (the session reconnects by itself)."""
@@ -229,13 +241,20 @@ class Link:
         except TransportError as error:
             raise LinkUnavailable(f"publish failed: {error}") from None
 
-    async def open(self, sid: str, uid: str) -> str:
-        """Create (or re-attach to) the daemon's agent for a sid; returns its language."""
+    async def open(self, sid: str, uid: str, *, session: dict[str, Any] | None = None,
+                   welcome: bool = False) -> str:
+        """Create (or re-attach to) the daemon's agent for a sid; returns its language.
+
+        ``session`` is the channel's session data; ``welcome`` asks for a welcome
+        message if the daemon does not know the sid yet.
+        """
         self.hub.register(sid, uid)
+        if session is not None:
+            self._session_data[sid] = dict(session)
         waiter: asyncio.Future[str] = asyncio.get_running_loop().create_future()
         self._created[sid].append(waiter)
         try:
-            await self._publish(ChannelCreate(sid, uid))
+            await self._publish(ChannelCreate(sid, uid, self._session_data.get(sid), welcome))
             return await asyncio.wait_for(waiter, self.create_timeout)
         except TimeoutError:
             raise LinkUnavailable("the assistant did not answer; is the daemon running?") \
@@ -247,3 +266,18 @@ class Link:
     async def say(self, sid: str, text: str) -> None:
         """Send what the user typed to the daemon, to be parsed by the sid's agent."""
         await self._publish(DialogParse(sid, text))
+
+    async def give(self, sid: str, data: dict[str, Any]) -> None:
+        """Send structured input (a clicked button's value, an image) to the sid's agent."""
+        await self._publish(DialogData(sid, data))
+
+    async def put_session(self, sid: str, data: dict[str, Any]) -> None:
+        """Merge ``data`` into the sid's session data."""
+        self._session_data[sid] = {**self._session_data.get(sid, {}), **data}
+        await self._publish(DialogSession(sid, data))
+
+    async def close(self, sid: str) -> None:
+        """Destroy the sid's agent and forget the sid (a deleted guest session)."""
+        self._session_data.pop(sid, None)
+        self.hub.drop(sid)
+        await self._publish(ChannelDestroy(sid))

@@ -47,8 +47,11 @@ class ClientError(ValueError):
 
 @dataclass(frozen=True)
 class Authenticate:
+    """``welcome`` (an atlas addition) asks for a welcome if the channel is new."""
+
     token: str
     device: str = DEFAULT_DEVICE
+    welcome: bool = False
 
 
 @dataclass(frozen=True)
@@ -56,7 +59,14 @@ class UserMessage:
     text: str
 
 
-ClientMessage = Authenticate | UserMessage
+@dataclass(frozen=True)
+class UserData:
+    """Structured input (an atlas addition): a clicked choice is ``{"choice": value}``."""
+
+    data: dict[str, Any]
+
+
+ClientMessage = Authenticate | UserMessage | UserData
 
 
 def parse_client(frame: str) -> ClientMessage:
@@ -79,8 +89,14 @@ def parse_client(frame: str) -> ClientMessage:
             device = DEFAULT_DEVICE
         if not isinstance(device, str) or not _DEVICE.match(device):
             raise ClientError("'device' must be 1 to 32 letters, digits, '-' or '_'")
-        return Authenticate(token, device)
-    if kind == "message":
+        return Authenticate(token, device, data.get("welcome") is True)
+    if kind == "data":
+        value = data.get("data")
+        if not isinstance(value, dict):
+            raise ClientError("data needs a 'data' object")
+        return UserData(value)
+    # pytlas-server took any frame holding a message, and pytlas-mobile sends no type.
+    if kind == "message" or (kind is None and "message" in data):
         text = data.get("message")
         if not isinstance(text, str) or not text.strip():
             raise ClientError("message needs a non-empty 'message' string")

@@ -35,7 +35,9 @@ SPEC: dict[str, Any] = {
         "version": atlas.__version__,
         "description": "Tokens and per-user settings of the atlas WebSocket bridge. The "
                        "conversation itself runs on the WebSocket at /ws/assistant/ "
-                       "(pytlas-server's protocol).",
+                       "(pytlas-server's protocol). Bots' guests use the AIDA dialect "
+                       "(Phoenix channels at /socket/websocket, images below) and the MCC "
+                       "dialect (WebSocket at /mcc/{bot_id}, REST twin below).",
     },
     "components": {
         "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
@@ -59,6 +61,10 @@ SPEC: dict[str, Any] = {
                              description=_TEXTS,
                              default={"description": "the skill's default, if it says"},
                              example={"description": "an example value, if the skill gives"}),
+            "Turn": _obj(["utterance", "payload"], utterance=_STR, payload={
+                "type": "object", "description": "require_input, choices, slot, cards…"}),
+            "Event": _obj(["type"], type={"enum": ["utterance", "data"]}, utterance=_STR,
+                          payload={"type": "object"}),
             "Env": _obj(["skills"], skills={"type": "array", "items": _obj(
                 ["name", "env"], name=_STR,
                 env={"type": "array", "items": {"$ref": "#/components/schemas/EnvEntry"}})}),
@@ -110,5 +116,38 @@ SPEC: dict[str, Any] = {
                         "type": ["string", "number", "boolean", "null"]}}),
                     "responses": {"200": _json({"$ref": "#/components/schemas/Env"}),
                                   "400": _BAD, "401": _UNAUTHORIZED}}},
+        "/content/image/{bot_id}/{session}": {"post": {
+            "summary": "Upload an image for a live guest session (multipart field 'file'; "
+                       "PNG, JPEG, GIF or WebP by content)",
+            "requestBody": {"required": True, "content": {"multipart/form-data": {
+                "schema": _obj(["file"], file={"type": "string", "format": "binary"})}}},
+            "responses": {"200": _json(_obj(["id"], id=_STR)),
+                          "400": _BAD, "404": _json(_ERROR, "Unknown bot or session"),
+                          "411": _json(_ERROR, "No Content-Length"),
+                          "413": _json(_ERROR, "Too large"),
+                          "415": _json(_ERROR, "Not an image, or not multipart")}}},
+        "/content/image/{image_id}": {"get": {
+            "summary": "An uploaded image's bytes",
+            "responses": {"200": {"description": "The image, with its content type"},
+                          "404": _json(_ERROR, "Unknown image")}}},
+        "/mcc/{bot_id}/init": {"post": {
+            "summary": "Start an MCC interaction for a uid (JSON or form); the cookie "
+                       "mcc_interaction holds it. A bot not --open needs its token as "
+                       "Bearer or access_token.",
+            "requestBody": {"required": True, "content": {
+                "application/json": {"schema": _obj(["uid"], uid=_STR)},
+                "application/x-www-form-urlencoded": {"schema": _obj(["uid"], uid=_STR)}}},
+            "responses": {"200": _json({"allOf": [
+                {"$ref": "#/components/schemas/Turn"},
+                _obj(["interaction"], interaction=_STR, response=_STR)]}, "The welcome"),
+                "400": _BAD, "401": _UNAUTHORIZED,
+                "429": _json(_ERROR, "The bot has all the sessions it may have")}}},
+        "/mcc/{bot_id}/event": {"post": {
+            "summary": "An utterance or data of the cookie's interaction; answers the turn",
+            "requestBody": _body({"$ref": "#/components/schemas/Event"}),
+            "responses": {"200": _json({"$ref": "#/components/schemas/Turn"}),
+                          "400": _BAD, "401": _UNAUTHORIZED,
+                          "429": _json(_ERROR, "Too many messages"),
+                          "504": _json(_ERROR, "No turn ended in time")}}},
     },
 }

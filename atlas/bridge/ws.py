@@ -30,7 +30,7 @@ from .messages import (
     Authenticate,
     ClientError,
     Close,
-    UserMessage,
+    UserData,
     error,
     parse_client,
     ready,
@@ -78,8 +78,8 @@ async def _frame(websocket: WebSocket, timeout: float | None = None) -> str:
     return str(text)
 
 
-async def _authenticate(websocket: WebSocket, deps: Deps) -> tuple[Claims, str]:
-    """The token's claims and the device named by the first frame, or Refused."""
+async def _authenticate(websocket: WebSocket, deps: Deps) -> tuple[Claims, Authenticate]:
+    """The token's claims and the first frame, or Refused."""
     try:
         first = parse_client(await _frame(websocket, AUTH_TIMEOUT))
     except ClientError as problem:
@@ -92,7 +92,7 @@ async def _authenticate(websocket: WebSocket, deps: Deps) -> tuple[Claims, str]:
         raise Refused(INVALID_TOKEN.because(str(problem))) from None
     if deps.store.user(claims.sub) is None:
         raise Refused(INVALID_TOKEN.because("unknown user"))
-    return claims, first.device
+    return claims, first
 
 
 async def _write(websocket: WebSocket, listener: Listener) -> None:
@@ -111,11 +111,14 @@ async def _read(websocket: WebSocket, deps: Deps, listener: Listener) -> None:
         except ClientError as problem:
             say(error(str(problem)))
             continue
-        if not isinstance(message, UserMessage):
+        if isinstance(message, Authenticate):
             say(error("already authenticated"))
             continue
         try:
-            await deps.link.say(listener.sid, message.text)
+            if isinstance(message, UserData):
+                await deps.link.give(listener.sid, message.data)
+            else:
+                await deps.link.say(listener.sid, message.text)
         except LinkUnavailable as problem:
             say(error(f"the assistant is unavailable: {problem}"))
 
@@ -158,16 +161,18 @@ async def assistant(websocket: WebSocket) -> None:
         if not origin_allowed(websocket.headers.get("origin"), websocket.headers.get("host"),
                               deps.config.bridge.origins):
             raise Refused(ORIGIN_REFUSED)
-        claims, device = await _authenticate(websocket, deps)
+        claims, first = await _authenticate(websocket, deps)
         uid = claims.sub
-        sid = sid_for(uid, device)
+        sid = sid_for(uid, first.device)
+        # Attaching and taking the resume snapshot happen in one step, so no channel
+        # message falls between what is re-sent and what is queued; attaching before
+        # the channel is created keeps the welcome that follows its creation.
+        deps.link.hub.register(sid, uid)
+        listener, pending = deps.link.hub.attach(sid, claims.fam)
         try:
-            lang = await deps.link.open(sid, uid)
+            lang = await deps.link.open(sid, uid, welcome=first.welcome)
         except LinkUnavailable as problem:
             raise Refused(UNAVAILABLE.because(str(problem))) from None
-        # Attaching and taking the resume snapshot happen in one step, so no channel
-        # message falls between what is re-sent and what is queued.
-        listener, pending = deps.link.hub.attach(sid, claims.fam)
         phase = Phase.CONVERSING
         log.info("socket of %r joined %s", uid, sid)
         for message in (ready(lang), *pending):

@@ -22,6 +22,7 @@ from .. import __version__
 #: name -> "module:attribute" of the click command.
 COMMANDS = {
     "broker": "atlas.cli.broker:broker",
+    "bots": "atlas.cli.bots:bots",
     "broker-user": "atlas.cli.broker:broker_user",
     "bridge": "atlas.cli.bridge:bridge",
     "chat": "atlas.cli.chat:chat",

@@ -26,6 +26,7 @@ from .events import (
     Opened,
     Publish,
     SkillGone,
+    UserGave,
     UserSaid,
 )
 from .skills import Catalog, Registry
@@ -33,5 +34,5 @@ from .skills import Catalog, Registry
 __all__ = [
     "Catalog", "Changes", "Channel", "Closed", "Conversation", "Deadline", "DeadlinePassed",
     "Dismissed", "Effect", "Event", "Opened", "Phase", "Publish", "Registry", "SkillGone",
-    "SlotValues", "Understanding", "Understood", "UserSaid", "World", "handle", "step",
+    "SlotValues", "Understanding", "Understood", "UserGave", "UserSaid", "World", "handle", "step",
 ]

@@ -11,7 +11,7 @@ from dataclasses import replace
 from typing import Any
 
 from ..protocol import ChannelContext, ChannelCreated, ChannelDestroyed
-from .conversation import Channel, World, step
+from .conversation import Channel, World, step, welcome
 from .events import Closed, Deadline, Dismissed, Effect, Opened, Publish, SkillGone
 
 #: What changed: a channel's new state, or ``None`` for a channel to forget.
@@ -21,7 +21,7 @@ Changes = dict[str, Channel | None]
 def handle(channels: Mapping[str, Channel], event: Any, world: World
            ) -> tuple[Changes, list[Effect]]:
     if isinstance(event, Opened):
-        return _opened(channels.get(event.sid), event)
+        return _opened(channels.get(event.sid), event, world)
     if isinstance(event, Closed):
         if event.sid not in channels:
             return {}, [Dismissed(event.sid, "destroy", "unknown sid")]
@@ -44,18 +44,23 @@ def handle(channels: Mapping[str, Channel], event: Any, world: World
     return {event.sid: new}, effects
 
 
-def _opened(channel: Channel | None, opened: Opened) -> tuple[Changes, list[Effect]]:
+def _opened(channel: Channel | None, opened: Opened, world: World
+            ) -> tuple[Changes, list[Effect]]:
     """Create the sid's agent, or re-attach to it (a reconnecting device)."""
     if channel is None or channel.uid != opened.uid:
         # A different user on a known sid starts afresh: nothing of the previous
         # user's conversation may leak to them.
-        fresh = Channel(opened.sid, opened.uid, opened.lang)
+        fresh = Channel(opened.sid, opened.uid, opened.lang, session=dict(opened.session or {}))
         effects: list[Effect] = [Publish(ChannelCreated(opened.sid, opened.lang))]
         if channel is not None:
             fresh = replace(fresh, generation=channel.generation + 1)
             effects.append(Deadline(opened.sid, fresh.generation, None))
+        if opened.welcome:
+            fresh, more = welcome(fresh, opened, world)
+            effects.extend(more)
         return {opened.sid: fresh}, effects
-    attached = replace(channel, lang=opened.lang)
+    attached = replace(channel, lang=opened.lang,
+                       session={**channel.session, **(opened.session or {})})
     effects = [Publish(ChannelCreated(opened.sid, opened.lang))]
     if attached.context is not None:
         effects.append(Publish(ChannelContext(opened.sid, attached.context)))

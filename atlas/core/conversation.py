@@ -6,7 +6,9 @@ reads no clock, does no I/O and holds no globals: the shell feeds it events and
 does what it returns. Everything about how a conversation unfolds lives here.
 
 A channel is idle (no conversation), working (a skill has the floor) or asking
-(a skill waits for the user's answer); see :attr:`Channel.phase`.
+(a skill waits for the user's answer); see :attr:`Channel.phase`. Besides text, a
+user may give structured input (:class:`UserGave`: a button's value, a form, an
+image), and a channel holds session data that every request carries.
 
 While asking, a text is read in this order: cancel; a valid answer (a choice, or
 a value of the slot); a clearly new request (another intent, understood with
@@ -23,6 +25,7 @@ from typing import Any, Protocol
 
 from ..protocol import (
     FALLBACK_INTENT,
+    WELCOME_INTENT,
     ChannelAsk,
     ChannelContext,
     ChannelShow,
@@ -31,6 +34,7 @@ from ..protocol import (
     DialogAsk,
     DialogContext,
     DialogNotify,
+    DialogSession,
     DialogShow,
     DialogTerminate,
     IntentRequest,
@@ -43,6 +47,7 @@ from .events import (
     Effect,
     Publish,
     SkillGone,
+    UserGave,
     UserSaid,
 )
 from .phrases import reask, say
@@ -120,8 +125,9 @@ class Channel:
     lang: str
     context: str | None = None
     conversation: Conversation | None = None
-    queue: tuple[UserSaid | DialogNotify, ...] = ()
+    queue: tuple[UserSaid | UserGave | DialogNotify, ...] = ()
     generation: int = 0
+    session: dict[str, Any] = field(default_factory=dict)
 
     @property
     def phase(self) -> Phase:
@@ -273,17 +279,76 @@ def _drop_question(channel: Channel, said: UserSaid, world: World) -> Step:
     return _drain(replace(channel, queue=(*channel.queue, said)), effects, world)
 
 
-def _call(channel: Channel, conversation: Conversation, world: World, choice: str | None) -> Step:
-    """Hand the floor to the skill; ``choice`` goes in this call only."""
+def _call(channel: Channel, conversation: Conversation, world: World, choice: str | None,
+          data: dict[str, Any] | None = None) -> Step:
+    """Hand the floor to the skill; ``choice`` and ``data`` go in this call only."""
     request = IntentRequest(
         intent=conversation.intent, cid=conversation.cid, sid=channel.sid, uid=channel.uid,
         lang=conversation.lang, version=world.version, env=conversation.env,
         slots={name: _flat(values) for name, values in conversation.slots.items() if values},
         rich_slots=conversation.slots, choice=choice, text=conversation.text,
+        data=data, session=channel.session,
     )
     channel = replace(channel, conversation=conversation)
     channel, deadline = _arm(channel, world.skill_timeout)
     return channel, [Publish(ChannelWork(channel.sid)), Publish(request), deadline]
+
+
+# --- the user gives structured input ----------------------------------------------
+
+def _user_gave(channel: Channel, gave: UserGave, world: World) -> Step:
+    channel = replace(channel, lang=gave.lang)
+    conversation = channel.conversation
+    if conversation is None:
+        return _start_with_data(channel, gave, world)
+    if conversation.ask is None:
+        if len(channel.queue) >= MAX_QUEUE:
+            return channel, [Dismissed(channel.sid, "data", "queue full")]
+        return replace(channel, queue=(*channel.queue, gave)), []
+    return _answer_with_data(channel, conversation, gave, world)
+
+
+def _start_with_data(channel: Channel, gave: UserGave, world: World) -> Step:
+    """Input that names an intent calls it, uninterpreted; anything else is not understood.
+
+    The intent is the ``intent`` property when it is a string, else the first key
+    naming an intent in scope (MCC names its activity by the payload's key).
+    """
+    scope = world.catalog.scope(channel.context)
+    named = gave.data.get("intent")
+    candidates = [named] if isinstance(named, str) else list(gave.data)
+    intent = next((name for name in candidates if name in scope), None)
+    skill = world.catalog.skill_for(intent) if intent else None
+    if intent is None or skill is None:
+        return channel, [_show(channel, say("not_understood", gave.lang)),
+                         Publish(ChannelTerminate(channel.sid, Reason.NOT_UNDERSTOOD))]
+    env = {key: gave.settings.get(key) for key in world.catalog.env_keys.get(skill, ())}
+    conversation = Conversation(gave.cid, intent, skill, "", gave.lang, {}, env)
+    return _call(channel, conversation, world, choice=None, data=gave.data)
+
+
+def _answer_with_data(channel: Channel, conversation: Conversation, gave: UserGave,
+                      world: World) -> Step:
+    """Input answers the ask as it is, in ``__data``; a ``choice`` among the asked ones
+    (a clicked button) or a value for the asked slot also answers as text would."""
+    ask = conversation.ask
+    assert ask is not None
+    choice = gave.data.get("choice")
+    picked = choice if isinstance(choice, str) and ask.choices and choice in ask.choices \
+        else None
+    if ask.slot is None:
+        return _call(channel, replace(conversation, ask=None), world, choice=picked,
+                     data=gave.data)
+    slots = conversation.slots
+    value = picked if picked is not None else gave.data.get(ask.slot)
+    if value is not None:
+        slots = {**slots, ask.slot: [{"value": value, "raw": str(value), "entity": "data"}]}
+    return _call(channel, replace(conversation, slots=slots, ask=None), world, choice=None,
+                 data=gave.data)
+
+
+def _session(channel: Channel, session: DialogSession, world: World) -> Step:
+    return replace(channel, session={**channel.session, **session.data}), []
 
 
 def _flat(values: SlotValues) -> Any:
@@ -408,6 +473,8 @@ def _disarm(channel: Channel) -> tuple[Channel, Deadline]:
 
 _HANDLERS: Mapping[type, Callable[[Channel, Any, World], Step]] = {
     UserSaid: _user_said,
+    UserGave: _user_gave,
+    DialogSession: _session,
     DialogShow: _guarded(_skill_show),
     DialogAsk: _guarded(_skill_ask),
     DialogContext: _guarded(_skill_context),
@@ -416,3 +483,17 @@ _HANDLERS: Mapping[type, Callable[[Channel, Any, World], Step]] = {
     DeadlinePassed: _deadline_passed,
     SkillGone: _skill_gone,
 }
+
+
+def welcome(channel: Channel, opened: Any, world: World) -> Step:
+    """Welcome a new channel: the ``__welcome__`` skill's answer, or the daemon's greeting.
+
+    ``opened`` is the :class:`~atlas.core.events.Opened` event that asked for it.
+    """
+    skill = world.catalog.welcome
+    if skill is None:
+        return channel, [_show(channel, say("welcome", channel.lang)),
+                         Publish(ChannelTerminate(channel.sid, Reason.NOMINAL))]
+    env = {key: opened.settings.get(key) for key in world.catalog.env_keys.get(skill, ())}
+    conversation = Conversation(opened.cid, WELCOME_INTENT, skill, "", channel.lang, {}, env)
+    return _call(channel, conversation, world, choice=None)

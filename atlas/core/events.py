@@ -15,6 +15,7 @@ from ..protocol import (
     DialogAsk,
     DialogContext,
     DialogNotify,
+    DialogSession,
     DialogShow,
     DialogTerminate,
     Message,
@@ -23,11 +24,19 @@ from ..protocol import (
 
 @dataclass(frozen=True)
 class Opened:
-    """A channel asked for an agent; ``lang`` is its user's language."""
+    """A channel asked for an agent; ``lang`` is its user's language.
+
+    ``session`` is merged into the channel's session data; ``welcome`` asks for a
+    welcome when the sid is new, started with ``cid`` and the user's ``settings``.
+    """
 
     sid: str
     uid: str
     lang: str
+    session: dict[str, Any] | None = None
+    welcome: bool = False
+    cid: str = ""
+    settings: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -54,6 +63,18 @@ class UserSaid:
 
 
 @dataclass(frozen=True)
+class UserGave:
+    """Structured input sent on a channel (``dialog/data``), with what the shell knew,
+    as for :class:`UserSaid`."""
+
+    sid: str
+    data: dict[str, Any]
+    cid: str
+    lang: str
+    settings: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class DeadlinePassed:
     """The deadline armed by :class:`Deadline` with this ``generation`` is over."""
 
@@ -67,7 +88,8 @@ class SkillGone:
 
 
 SkillSaid = DialogAsk | DialogShow | DialogTerminate | DialogContext | DialogNotify
-Event = Opened | Closed | UserSaid | DeadlinePassed | SkillGone | SkillSaid
+Event = (Opened | Closed | UserSaid | UserGave | DialogSession | DeadlinePassed | SkillGone
+         | SkillSaid)
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ PHRASES: dict[str, dict[str, str]] = {
         "say_cancel": 'Say "cancel" to stop.',
         "or": "or",
         "question_dropped": "OK, I'll leave that question and do what you just asked.",
+        "welcome": "Hello! What can I do for you?",
     },
     "fr": {
         "not_understood": "Désolé, je n'ai pas compris.",
@@ -34,6 +35,7 @@ PHRASES: dict[str, dict[str, str]] = {
         "say_cancel": "Dites « annuler » pour arrêter.",
         "or": "ou",
         "question_dropped": "D'accord, je laisse cette question et je fais ce que vous demandez.",
+        "welcome": "Bonjour ! Que puis-je faire pour vous ?",
     },
 }
 

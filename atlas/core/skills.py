@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
-from ..protocol import FALLBACK_INTENT, Pong
+from ..protocol import FALLBACK_INTENT, WELCOME_INTENT, Pong
 
 #: The intent of a skill that tells what the assistant can do (skills/help).
 HELP_INTENT = "help"
@@ -35,10 +35,15 @@ class Catalog:
         """A live skill answers "help": a request not understood can point to it."""
         return HELP_INTENT in self.owners
 
+    @property
+    def welcome(self) -> str | None:
+        return self.owners.get(WELCOME_INTENT)
+
     def scope(self, context: str | None) -> frozenset[str]:
         """Intents the interpreter may consider: the context's, or the root ones."""
         if context is None:
-            return frozenset(i for i in self.owners if "/" not in i and i != FALLBACK_INTENT)
+            # The "__" intents (fallback, welcome) are called by the daemon, never parsed to.
+            return frozenset(i for i in self.owners if "/" not in i and not i.startswith("__"))
         prefix = context + "/"
         return frozenset(i for i in self.owners if i.startswith(prefix))
 

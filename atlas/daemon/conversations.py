@@ -20,11 +20,12 @@ from ..core import (
     Event,
     Opened,
     Publish,
+    UserGave,
     UserSaid,
     World,
     handle,
 )
-from ..protocol import ChannelCreate, ChannelDestroy, DialogParse, Message
+from ..protocol import ChannelCreate, ChannelDestroy, DialogData, DialogParse, Message
 from ..store import Store, User
 from .inbox import FairInbox
 
@@ -67,21 +68,28 @@ class Conversations:
             del self._deadlines[message.event.sid]
             return message.event
         if isinstance(message, ChannelCreate):
-            user = self._user(message.uid)
-            return Opened(message.sid, message.uid, user.lang if user else self.config.default_lang)
+            lang, settings = self._profile(message.uid)
+            return Opened(message.sid, message.uid, lang, message.session, message.welcome,
+                          uuid.uuid4().hex, settings)
         if isinstance(message, ChannelDestroy):
             return Closed(message.sid)
-        if isinstance(message, DialogParse):
+        if isinstance(message, DialogParse | DialogData):
             channel = self.channels.get(message.sid)
             if channel is None:
-                self._dismiss(Dismissed(message.sid, "DialogParse", "unknown sid"))
+                self._dismiss(Dismissed(message.sid, type(message).__name__, "unknown sid"))
                 return None
-            user = self._user(channel.uid)
-            settings = {**self.config.env, **(user.env if user else {})}
-            lang = user.lang if user else self.config.default_lang
+            lang, settings = self._profile(channel.uid)
+            if isinstance(message, DialogData):
+                return UserGave(message.sid, message.data, uuid.uuid4().hex, lang, settings)
             return UserSaid(message.sid, message.text, uuid.uuid4().hex, lang, settings,
                             time.time())
         return message  # type: ignore[return-value]  # dialog messages are core events
+
+    def _profile(self, uid: str) -> tuple[str, dict[str, Any]]:
+        """The user's language and env values over the configured defaults."""
+        user = self._user(uid)
+        settings = {**self.config.env, **(user.env if user else {})}
+        return (user.lang if user else self.config.default_lang), settings
 
     def apply(self, event: Event, world: World) -> list[Publish]:
         changes, effects = handle(self.channels, event, world)
@@ -102,7 +110,8 @@ class Conversations:
 
     def _user(self, uid: str) -> User | None:
         try:
-            return self.store.user(uid)
+            # A bot's guest ("NAME/session") has the bot's language and env.
+            return self.store.user(uid) or self.store.guest(uid)
         except Exception:  # a store failure must not stop the conversation
             log.exception("store lookup failed; using defaults")
             return None

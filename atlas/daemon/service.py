@@ -19,7 +19,16 @@ from typing import Any
 from .. import __version__
 from ..config import Config
 from ..core import Publish, SkillGone
-from ..protocol import DAEMON_INBOX, Bye, DialogParse, Pong, ProtocolError, Skills
+from ..protocol import (
+    DAEMON_INBOX,
+    Bye,
+    ChannelCreate,
+    DialogData,
+    DialogParse,
+    Pong,
+    ProtocolError,
+    Skills,
+)
 from ..store import Store
 from ..transport import BrokerAddress, Reconnected, Session, TransportError
 from .conversations import Conversations
@@ -80,9 +89,11 @@ async def _converse(session: Session, inbox: FairInbox[Any], conversations: Conv
     while True:
         item: Any = await inbox.get()
         for handled in range(1, BATCH + 1):
-            if isinstance(item, DialogParse) and discovery.untrained:
+            if discovery.untrained and (isinstance(item, DialogParse | DialogData) or (
+                    isinstance(item, ChannelCreate) and item.welcome)):
                 # Right after start-up, understanding nothing would be a wrong answer:
-                # hold the text (and everything behind it) until the first training.
+                # hold the text, input or welcome (and everything behind it) until the
+                # first training.
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(discovery.trained.wait(), FIRST_TRAINING_WAIT)
             try:

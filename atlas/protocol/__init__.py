@@ -24,13 +24,16 @@ from .channel import (
 from .dialog import (
     DialogAsk,
     DialogContext,
+    DialogData,
     DialogNotify,
     DialogParse,
+    DialogSession,
     DialogShow,
     DialogTerminate,
 )
 from .discovery import (
     FALLBACK_INTENT,
+    WELCOME_INTENT,
     Bye,
     EnvSetting,
     Ping,
@@ -45,6 +48,7 @@ from .intents import IntentRequest, topic_for
 DAEMON_INBOX: tuple[type[Message], ...] = (
     Pong, Bye, ChannelCreate, ChannelDestroy,
     DialogParse, DialogAsk, DialogShow, DialogTerminate, DialogContext, DialogNotify,
+    DialogData, DialogSession,
 )
 
 #: Messages a channel listens to, for one sid.
@@ -69,11 +73,11 @@ def parse_message(topic: str, payload: bytes | str,
 
 
 __all__ = [
-    "CHANNEL_INBOX", "DAEMON_INBOX", "FALLBACK_INTENT", "MAX_PAYLOAD",
+    "CHANNEL_INBOX", "DAEMON_INBOX", "FALLBACK_INTENT", "MAX_PAYLOAD", "WELCOME_INTENT",
     "Bye", "ChannelAsk", "ChannelContext", "ChannelCreate", "ChannelCreated",
     "ChannelDestroy", "ChannelDestroyed", "ChannelShow", "ChannelTerminate", "ChannelWork",
-    "DialogAsk", "DialogContext", "DialogNotify", "DialogParse", "DialogShow",
-    "DialogTerminate", "EnvSetting", "IntentRequest", "Message", "Ping", "Pong",
-    "ProtocolError", "Reason", "SkillSummary", "Skills", "Topic", "in_language",
-    "parse_message", "topic_for", "valid_level",
+    "DialogAsk", "DialogContext", "DialogData", "DialogNotify", "DialogParse",
+    "DialogSession", "DialogShow", "DialogTerminate", "EnvSetting", "IntentRequest",
+    "Message", "Ping", "Pong", "ProtocolError", "Reason", "SkillSummary", "Skills", "Topic",
+    "in_language", "parse_message", "topic_for", "valid_level",
 ]

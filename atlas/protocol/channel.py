@@ -22,19 +22,36 @@ class Reason(StrEnum):
 
 @dataclass(frozen=True)
 class ChannelCreate(Message):
+    """Ask for an agent on a sid.
+
+    ``session`` (optional) is merged into the channel's session data; ``welcome``
+    asks for a welcome message when the sid is new to the daemon (channels that do
+    not ask get none: an unsolicited message would surprise them).
+    """
+
     TOPIC = Topic("atlas/{sid}/channel/create")
     sid: str
     uid: str
+    session: dict[str, Any] | None = None
+    welcome: bool = False
 
     def to_dict(self) -> dict[str, Any]:
-        return {"uid": self.uid}
+        data: dict[str, Any] = {"uid": self.uid}
+        if self.session is not None:
+            data["session"] = self.session
+        if self.welcome:
+            data["welcome"] = True
+        return data
 
     @classmethod
     def from_dict(cls, params: dict[str, str], data: dict[str, Any]) -> Self:
-        uid = read(data, "uid", str, "channel create")
+        what = "channel create"
+        uid = read(data, "uid", str, what)
         if not uid.strip() or len(uid) > 128:
             raise ProtocolError("channel create: 'uid' must be 1 to 128 characters")
-        return cls(params["sid"], uid)
+        session = read(data, "session", dict, what, required=False)
+        welcome = read(data, "welcome", bool, what, required=False, default=False)
+        return cls(params["sid"], uid, session, welcome)
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Self
 
-from .base import MAX_PAYLOAD, Message, ProtocolError, TextMessage, Topic, public, read, str_list
+from .base import (
+    MAX_PAYLOAD,
+    Message,
+    ProtocolError,
+    TextMessage,
+    Topic,
+    encode_json,
+    public,
+    read,
+    str_list,
+)
 
 #: Longest text a user may send to be parsed, in characters.
 MAX_TEXT = 2000
@@ -133,3 +143,50 @@ class DialogNotify(TextMessage):
     """Something a skill tells the user outside any conversation (a timer firing)."""
 
     TOPIC = Topic("atlas/{sid}/dialog/notify")
+
+
+#: Largest structured input or session data a channel may send, in bytes of JSON.
+MAX_DATA = 64 * 1024
+
+
+def _object(data: dict[str, Any], what: str) -> dict[str, Any]:
+    value = read(data, "data", dict, what)
+    if len(encode_json(value)) > MAX_DATA:
+        raise ProtocolError(f"{what}: 'data' larger than {MAX_DATA} bytes")
+    return dict(value)
+
+
+@dataclass(frozen=True)
+class DialogData(Message):
+    """Structured input from a channel (a button's value, a form, an image).
+
+    It answers a pending ask, or calls the intent it names (``intent``, or else its
+    first key that is an intent) with it in ``__data``.
+    """
+
+    TOPIC = Topic("atlas/{sid}/dialog/data")
+    sid: str
+    data: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"data": self.data}
+
+    @classmethod
+    def from_dict(cls, params: dict[str, str], data: dict[str, Any]) -> Self:
+        return cls(params["sid"], _object(data, "dialog data"))
+
+
+@dataclass(frozen=True)
+class DialogSession(Message):
+    """Data merged into the channel's session data (``__session`` of every request)."""
+
+    TOPIC = Topic("atlas/{sid}/dialog/session")
+    sid: str
+    data: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"data": self.data}
+
+    @classmethod
+    def from_dict(cls, params: dict[str, str], data: dict[str, Any]) -> Self:
+        return cls(params["sid"], _object(data, "dialog session"))

@@ -9,6 +9,9 @@ from .base import Message, ProtocolError, Topic, read, valid_level
 
 #: The intent a skill declares to receive what nothing else understands.
 FALLBACK_INTENT = "__fallback__"
+#: The intent a skill declares to welcome a new conversation (``channel/create``
+#: with ``welcome``); never trained, never parsed to.
+WELCOME_INTENT = "__welcome__"
 
 
 def _texts(value: Any, what: str) -> dict[str, str]:

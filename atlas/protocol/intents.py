@@ -18,7 +18,9 @@ class IntentRequest(Message):
     """``atlas/intents/{intent}``; the intent may hold a context prefix (``ctx/name``).
 
     ``slots`` is the flat form (one value, or a list for several), ``rich_slots`` the
-    ``__slots`` form: ``{slot: [{"value", "raw", "entity"}]}``.
+    ``__slots`` form: ``{slot: [{"value", "raw", "entity"}]}``. ``data`` is the
+    structured input of this call (``__data``, absent when the user typed), ``session``
+    the channel's session data (``__session``, on every call).
     """
 
     TOPIC = Topic("atlas/intents/{intent}")
@@ -33,6 +35,8 @@ class IntentRequest(Message):
     rich_slots: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     choice: str | None = NO_CHOICE
     text: str = ""
+    data: dict[str, Any] | None = None
+    session: dict[str, Any] = field(default_factory=dict)
 
     def params(self) -> dict[str, str]:
         return {"intent": self.intent}
@@ -45,10 +49,12 @@ class IntentRequest(Message):
             **self.slots,
             "__cid": self.cid, "__sid": self.sid, "__uid": self.uid, "__lang": self.lang,
             "__version": self.version, "__env": self.env, "__slots": self.rich_slots,
-            "__text": self.text,
+            "__text": self.text, "__session": self.session,
         }
         if self.choice is not None:
             data["__choice"] = self.choice
+        if self.data is not None:
+            data["__data"] = self.data
         return data
 
     @classmethod
@@ -66,6 +72,8 @@ class IntentRequest(Message):
             rich_slots=read(data, "__slots", dict, what, required=False, default={}),
             choice=read(data, "__choice", str, what, required=False),
             text=read(data, "__text", str, what, required=False, default=""),
+            data=read(data, "__data", dict, what, required=False),
+            session=read(data, "__session", dict, what, required=False, default={}),
         )
 
     @classmethod

@@ -136,6 +136,17 @@ class Request:
         """What the user typed (given with the fallback intent, and by recent daemons)."""
         return self.message.text
 
+    @property
+    def data(self) -> dict[str, Any] | None:
+        """Structured input given on this call (a button's value, a form, an image), or
+        ``None`` when the user typed."""
+        return self.message.data
+
+    @property
+    def session(self) -> dict[str, Any]:
+        """The channel's session data (what a chat widget said about its user)."""
+        return self.message.session
+
     def slot(self, name: str, default: Any = None) -> Any:
         """The slot's value (the first one if several were found), or ``default``."""
         value = self.message.slots.get(name)

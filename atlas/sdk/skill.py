@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 from ..nlu import TrainingDataError, load_training
 from ..protocol import (
     FALLBACK_INTENT,
+    WELCOME_INTENT,
     EnvSetting,
     IntentRequest,
     Message,
@@ -162,6 +163,11 @@ class Skill:
 
         return register
 
+    def welcome(self, handler: H) -> H:
+        """Decorator: the handler welcomes new conversations of channels that ask for it
+        (a chat widget's new session); what it shows is the welcome."""
+        return self.intent(WELCOME_INTENT)(handler)
+
     def listen(self, kind: type[Message]) -> Callable[[H], H]:
         """Decorator: call the function with every ``kind`` message (e.g. ``Skills``)."""
         if not (isinstance(kind, type) and issubclass(kind, Message)) or kind is IntentRequest:
@@ -197,7 +203,8 @@ class Skill:
             raise SkillError(f"{self.name}: training data for intents without a handler: "
                              + ", ".join(orphans))
         for intent in self._handlers:
-            if intent != FALLBACK_INTENT and intent not in self._trained_slots:
+            if intent not in (FALLBACK_INTENT, WELCOME_INTENT) and \
+                    intent not in self._trained_slots:
                 log.warning("skill %s: intent %r has no training data; only other skills' "
                             "data or contexts can trigger it", self.name, intent)
 

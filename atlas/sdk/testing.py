@@ -89,12 +89,15 @@ class Recorder(Outbox):
     def request(self, intent: str, *, lang: str = "en", cid: str | None = None,
                 choice: str | None = None, env: dict[str, Any] | None = None,
                 text: str = "", rich: dict[str, list[dict[str, Any]]] | None = None,
+                data: dict[str, Any] | None = None, session: dict[str, Any] | None = None,
                 **slots: Any) -> IntentRequest:
-        """The message the daemon would send for this intent."""
+        """The message the daemon would send for this intent (``data`` is ``__data``,
+        ``session`` ``__session``)."""
         return IntentRequest(intent=intent, cid=cid or uuid.uuid4().hex, sid=self.sid,
                              uid=self.uid, lang=lang, version=self.version,
                              env={key: None for key in self.skill.env} | (env or {}),
-                             slots=slots, rich_slots=rich or {}, choice=choice, text=text)
+                             slots=slots, rich_slots=rich or {}, choice=choice, text=text,
+                             data=data, session=session or {})
 
     async def call(self, intent: str, **kwargs: Any) -> list[Outgoing]:
         """Run the handler once; returns only what this call published."""

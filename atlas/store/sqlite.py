@@ -8,8 +8,10 @@ share between the loop and worker threads.
 from __future__ import annotations
 
 import json
+import secrets
 import sqlite3
 import threading
+import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -32,6 +34,30 @@ CREATE TABLE IF NOT EXISTS user_env (
     value TEXT NOT NULL,          -- JSON
     PRIMARY KEY (uid, key)
 );
+CREATE TABLE IF NOT EXISTS bots (
+    name TEXT PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    lang TEXT NOT NULL,
+    open INTEGER NOT NULL DEFAULT 0,
+    token_hash TEXT NOT NULL,
+    env TEXT NOT NULL DEFAULT '{}',   -- JSON
+    created_at TEXT NOT NULL DEFAULT (datetime('now'))
+);
+CREATE TABLE IF NOT EXISTS guest_sessions (
+    id TEXT PRIMARY KEY,
+    bot TEXT NOT NULL REFERENCES bots(name) ON DELETE CASCADE,
+    owner TEXT NOT NULL DEFAULT '',   -- the end user's own id, when the client gives one
+    data TEXT NOT NULL DEFAULT '{}',  -- JSON: the session data
+    seen_at REAL NOT NULL             -- unix time of the last activity
+);
+CREATE INDEX IF NOT EXISTS guest_sessions_by_bot ON guest_sessions (bot, seen_at);
+CREATE TABLE IF NOT EXISTS guest_images (
+    id TEXT PRIMARY KEY,
+    session TEXT NOT NULL REFERENCES guest_sessions(id) ON DELETE CASCADE,
+    content_type TEXT NOT NULL,
+    bytes BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS guest_images_by_session ON guest_images (session);
 """
 
 _hasher = PasswordHasher()
@@ -39,6 +65,40 @@ _hasher = PasswordHasher()
 
 class UserExists(ValueError):
     pass
+
+
+class BotExists(ValueError):
+    pass
+
+
+class UnknownBot(KeyError):
+    pass
+
+
+@dataclass(frozen=True)
+class Bot:
+    """A chat widget's entry point: its end users are guests ``NAME/<session>``."""
+
+    name: str
+    id: str
+    lang: str
+    open: bool = False
+    env: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class GuestSession:
+    """One end user's conversation behind a bot (an AIDA session, an MCC interaction)."""
+
+    id: str
+    bot: str
+    owner: str
+    data: dict[str, Any]
+    seen_at: float
+
+    @property
+    def uid(self) -> str:
+        return f"{self.bot}/{self.id}"
 
 
 class UnknownUser(KeyError):
@@ -154,3 +214,147 @@ class Store:
                 else:
                     db.execute("INSERT OR REPLACE INTO user_env (uid, key, value) VALUES (?,?,?)",
                                (uid, key, json.dumps(value)))
+
+    # bots and their guests
+
+    def add_bot(self, name: str, lang: str, *, open_: bool = False) -> tuple[Bot, str]:
+        """A new bot and its access token (only its hash is kept)."""
+        token = secrets.token_urlsafe(32)
+        bot = Bot(name, str(uuid.uuid4()), lang, open_)
+        try:
+            with self._tx() as db:
+                db.execute("INSERT INTO bots (name, id, lang, open, token_hash) "
+                           "VALUES (?, ?, ?, ?, ?)",
+                           (name, bot.id, lang, int(open_), _hasher.hash(token)))
+        except sqlite3.IntegrityError:
+            raise BotExists(name) from None
+        return bot, token
+
+    def _bot(self, column: str, value: str) -> Bot | None:
+        with self._lock:
+            row = self._db.execute(
+                f"SELECT name, id, lang, open, env FROM bots WHERE {column} = ?",
+                (value,)).fetchone()
+        return None if row is None else Bot(row[0], row[1], row[2], bool(row[3]),
+                                             json.loads(row[4]))
+
+    def bot(self, name: str) -> Bot | None:
+        return self._bot("name", name)
+
+    def bot_by_id(self, bot_id: str) -> Bot | None:
+        return self._bot("id", bot_id)
+
+    def bots(self) -> list[Bot]:
+        with self._lock:
+            names = [row[0] for row in self._db.execute("SELECT name FROM bots ORDER BY name")]
+        return [bot for name in names if (bot := self.bot(name)) is not None]
+
+    def remove_bot(self, name: str) -> None:
+        """The bot and everything of its guests (sessions, images) go."""
+        with self._tx() as db:
+            if db.execute("DELETE FROM bots WHERE name = ?", (name,)).rowcount == 0:
+                raise UnknownBot(name)
+
+    def new_bot_token(self, name: str) -> str:
+        token = secrets.token_urlsafe(32)
+        with self._tx() as db:
+            changed = db.execute("UPDATE bots SET token_hash = ? WHERE name = ?",
+                                 (_hasher.hash(token), name)).rowcount
+            if changed == 0:
+                raise UnknownBot(name)
+        return token
+
+    def set_bot_env(self, name: str, values: Mapping[str, Any]) -> None:
+        """Set (or, with ``None``, remove) env values the bot's guests get."""
+        bot = self.bot(name)
+        if bot is None:
+            raise UnknownBot(name)
+        env = {**bot.env, **values}
+        env = {key: value for key, value in env.items() if value is not None}
+        with self._tx() as db:
+            db.execute("UPDATE bots SET env = ? WHERE name = ?", (json.dumps(env), name))
+
+    def verify_bot_token(self, bot_id: str, token: str) -> Bot | None:
+        """The bot when ``token`` is its current one; an unknown bot costs a hash too."""
+        with self._lock:
+            row = self._db.execute("SELECT name, token_hash FROM bots WHERE id = ?",
+                                   (bot_id,)).fetchone()
+        try:
+            if row is None:
+                _hasher.hash(token)
+                return None
+            if not _hasher.verify(row[1], token):
+                return None
+        except (VerificationError, InvalidHashError):
+            return None
+        return self.bot(row[0])
+
+    def guest(self, uid: str) -> User | None:
+        """A bot's guest (``NAME/<session>``) as a user: the bot's language and env."""
+        name, slash, rest = uid.partition("/")
+        if not slash or not rest:
+            return None
+        bot = self.bot(name)
+        return None if bot is None else User(uid, bot.lang, dict(bot.env))
+
+    def add_guest_session(self, bot: str, owner: str, data: Mapping[str, Any], now: float,
+                          *, limit: int) -> GuestSession | None:
+        """A new session of the bot, or ``None`` when the bot has ``limit`` already."""
+        session = GuestSession(uuid.uuid4().hex, bot, owner, dict(data), now)
+        with self._tx() as db:
+            count = db.execute("SELECT COUNT(*) FROM guest_sessions WHERE bot = ?",
+                               (bot,)).fetchone()[0]
+            if count >= limit:
+                return None
+            db.execute("INSERT INTO guest_sessions (id, bot, owner, data, seen_at) "
+                       "VALUES (?, ?, ?, ?, ?)",
+                       (session.id, bot, owner, json.dumps(session.data), now))
+        return session
+
+    def guest_session(self, bot: str, session_id: str) -> GuestSession | None:
+        """The session, only if it belongs to that bot."""
+        with self._lock:
+            row = self._db.execute("SELECT owner, data, seen_at FROM guest_sessions "
+                                   "WHERE id = ? AND bot = ?", (session_id, bot)).fetchone()
+        return None if row is None else GuestSession(session_id, bot, row[0],
+                                                      json.loads(row[1]), row[2])
+
+    def touch_guest_session(self, session_id: str, now: float,
+                            data: Mapping[str, Any] | None = None) -> None:
+        """Record activity, merging ``data`` into the session data if given."""
+        with self._tx() as db:
+            if data:
+                row = db.execute("SELECT data FROM guest_sessions WHERE id = ?",
+                                 (session_id,)).fetchone()
+                if row is not None:
+                    merged = {**json.loads(row[0]), **data}
+                    db.execute("UPDATE guest_sessions SET data = ? WHERE id = ?",
+                               (json.dumps(merged), session_id))
+            db.execute("UPDATE guest_sessions SET seen_at = ? WHERE id = ?", (now, session_id))
+
+    def delete_guest_session(self, session_id: str) -> bool:
+        with self._tx() as db:
+            return db.execute("DELETE FROM guest_sessions WHERE id = ?",
+                              (session_id,)).rowcount > 0
+
+    def expire_guest_sessions(self, before: float) -> list[GuestSession]:
+        """Delete the sessions idle since ``before`` (images included); returns them."""
+        with self._tx() as db:
+            rows = db.execute("SELECT id, bot, owner, data, seen_at FROM guest_sessions "
+                              "WHERE seen_at < ?", (before,)).fetchall()
+            db.execute("DELETE FROM guest_sessions WHERE seen_at < ?", (before,))
+        return [GuestSession(row[0], row[1], row[2], json.loads(row[3]), row[4]) for row in rows]
+
+    def add_guest_image(self, session_id: str, content_type: str, data: bytes) -> str:
+        image_id = uuid.uuid4().hex
+        with self._tx() as db:
+            db.execute("INSERT INTO guest_images (id, session, content_type, bytes) "
+                       "VALUES (?, ?, ?, ?)", (image_id, session_id, content_type, data))
+        return image_id
+
+    def guest_image(self, image_id: str) -> tuple[str, str, bytes] | None:
+        """(session id, content type, bytes) of an image."""
+        with self._lock:
+            row = self._db.execute("SELECT session, content_type, bytes FROM guest_images "
+                                   "WHERE id = ?", (image_id,)).fetchone()
+        return None if row is None else (row[0], row[1], bytes(row[2]))

@@ -212,3 +212,17 @@ def test_a_forgotten_conversation_is_closed_for_sockets() -> None:
     assert forgotten(session) == (Session(lang="fr"), [
         {"type": "context", "name": None}, {"type": "done", "require_input": False}])
     assert forgotten(Session(lang="en")) == (Session(lang="en"), [])
+
+
+def test_pytlas_mobile_frames_and_the_additions() -> None:
+    from atlas.bridge.messages import UserData
+
+    # pytlas-mobile sends {"message"} with no type, as pytlas-server accepted.
+    assert parse_client('{"message": " hi "}') == UserMessage("hi")
+    assert parse_client('{"type": "data", "data": {"choice": "yes"}}') == UserData(
+        {"choice": "yes"})
+    assert parse_client('{"type": "authenticate", "token": "t", "welcome": true}') == \
+        Authenticate("t", "web", True)
+    for bad in ('{"type": "data", "data": [1]}', '{"type": "data"}', '{"message": ""}'):
+        with pytest.raises(ClientError):
+            parse_client(bad)

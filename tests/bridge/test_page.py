@@ -3,6 +3,7 @@ bridge, daemon, broker and skill. Screenshots are kept under ``artifacts/``."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -94,6 +95,8 @@ async def test_sign_in_chat_card_choice_and_reload(stack: Bridge, alice: Person,
     await page.screenshot(path=str(ARTIFACTS / "bridge-desktop.png"))
 
     # Reload mid-question: the conversation and the question are still there, once.
+    sent: list[str] = []
+    page.on("websocket", lambda socket: socket.on("framesent", lambda frame: sent.append(frame)))
     await page.reload()
     await expect(page.locator("#status")).to_have_text("connected")
     await expect(log.get_by_text("It is sunny in Paris.")).to_have_count(1)
@@ -106,6 +109,8 @@ async def test_sign_in_chat_card_choice_and_reload(stack: Bridge, alice: Person,
     await expect(done.locator("p").first).to_have_text("Timer started.")
     await expect(done.locator(".card h3")).to_have_text("Timer")
     await expect(page.get_by_role("group", name="Choices")).to_be_hidden()
+    # The button sent the value clicked as structured input, not retyped text.
+    assert {"type": "data", "data": {"choice": "yes"}} in [json.loads(f) for f in sent]
 
 
 async def test_message_content_is_never_markup(stack: Bridge, alice: Person,

@@ -23,6 +23,7 @@ from atlas.core import (
     Registry,
     SlotValues,
     Understood,
+    UserGave,
     UserSaid,
     World,
     step,
@@ -108,6 +109,7 @@ TIMER = Pong("timer", version="1.0",
 LIGHTS = Pong("lights", version="1.0", intents={"lights_on": ["room"]},
               env={"LIGHTS_TOPIC": "string"})
 CATCHALL = Pong("catchall", intents={"__fallback__": []})
+GREETER = Pong("greeter", intents={"__welcome__": []}, env={"GREETING": "string"})
 
 UNDERSTANDING = KeywordUnderstanding(
     keywords=(("time", "get_time"), ("date", "get_date"), ("timer", "set_timer"),
@@ -218,16 +220,21 @@ def restore_channel(data: Mapping[str, Any]) -> Channel:
 
     The core has no loader of its own yet; this one proves the plain data holds
     everything. Queue entries carry no type tag, so they are told apart by shape
-    (only a user's text has a ``cid``).
+    (only a user's text or input has a ``cid``, only input has ``data``).
     """
     conversation = data["conversation"]
     return Channel(
         sid=data["sid"], uid=data["uid"], lang=data["lang"], context=data["context"],
         conversation=None if conversation is None else _restore_conversation(conversation),
-        queue=tuple(UserSaid(**item) if "cid" in item else DialogNotify(**item)
-                    for item in data["queue"]),
-        generation=data["generation"],
+        queue=tuple(_restore_queued(item) for item in data["queue"]),
+        generation=data["generation"], session=data["session"],
     )
+
+
+def _restore_queued(item: Mapping[str, Any]) -> UserSaid | UserGave | DialogNotify:
+    if "cid" not in item:
+        return DialogNotify(**item)
+    return UserGave(**item) if "data" in item else UserSaid(**item)
 
 
 def _restore_conversation(data: Mapping[str, Any]) -> Conversation:

@@ -17,11 +17,12 @@ from atlas.core import (
     Opened,
     Publish,
     SkillGone,
+    UserGave,
     UserSaid,
     handle,
 )
 from atlas.core.conversation import _HANDLERS
-from atlas.protocol import ChannelWork, DialogNotify
+from atlas.protocol import ChannelWork, DialogNotify, DialogSession
 
 from .helpers import ask, context, make_world, notify, said, show, terminate
 
@@ -30,7 +31,8 @@ WORLD = make_world()
 ONE_OF_EACH: list[Any] = [
     Opened("s1", "alice", "en"), Closed("s1"), said("what time"), DeadlinePassed("s1", 1),
     SkillGone("clock"), ask("c1", slot="duration"), show("c1"), terminate("c1"),
-    context("c1", "timer"), notify("ding"),
+    context("c1", "timer"), notify("ding"), UserGave("s1", {"timer": 1}, "c2", "en"),
+    DialogSession("s1", {"first_name": "Ada"}),
 ]
 
 

@@ -33,6 +33,7 @@ from atlas.core import (
     Phase,
     Publish,
     SkillGone,
+    UserGave,
     UserSaid,
     World,
     handle,
@@ -50,6 +51,7 @@ from atlas.protocol import (
     DialogAsk,
     DialogContext,
     DialogNotify,
+    DialogSession,
     DialogShow,
     DialogTerminate,
     IntentRequest,
@@ -61,6 +63,7 @@ from .helpers import (
     ASK_TIMEOUT,
     CATCHALL,
     CLOCK,
+    GREETER,
     LIGHTS,
     SKILL_TIMEOUT,
     TIMER,
@@ -76,6 +79,7 @@ from .helpers import (
 )
 
 NOT_UNDERSTOOD = frozenset(say("not_understood", lang) for lang in ("en", "fr"))
+WELCOMES = frozenset(say("welcome", lang) for lang in ("en", "fr"))
 # s1 gets most of the traffic, so that its conversations get far; s2 checks isolation.
 SIDS = st.sampled_from(["s1", "s1", "s1", "s2"])
 REQUESTS = st.sampled_from([
@@ -86,6 +90,13 @@ REQUESTS = st.sampled_from([
 ANSWERS = st.sampled_from(["5 minutes", "yes", "no", "n", "kitchen", "ki", "maybe", "later",
                            "cancel", "stop", "annule", " Stop "])
 LANGS = st.sampled_from(["en", "fr"])
+# Structured input: naming an intent (by key or "intent"), answering asks, or neither.
+GIVEN = st.sampled_from([
+    {"set_timer": 5}, {"intent": "get_time", "x": 1}, {"intent": "timer/pause"},
+    {"lights_on": "kitchen"}, {"choice": "yes"}, {"choice": "kitchen"}, {"duration": 600},
+    {"nope": True}, {"get_weather": 1}, {},
+])
+SESSION_DATA = st.sampled_from([{"first_name": "Ada"}, {"first_name": "Bob", "age": 3}, {}])
 SETTINGS = st.dictionaries(st.sampled_from(["TIMER_SOUND", "CLOCK_FORMAT", "OTHER"]),
                            st.text(max_size=3), max_size=3)
 SKILL_REPLIES = st.sampled_from([
@@ -127,9 +138,10 @@ class CoreMachine(RuleBasedStateMachine):
         self.seen: dict[str, Seen] = {}
         self.texts = 0
 
-    @initialize(fallback=st.booleans(), langs=st.tuples(LANGS, LANGS))
-    def start(self, fallback: bool, langs: tuple[str, str]) -> None:
+    @initialize(fallback=st.booleans(), greeter=st.booleans(), langs=st.tuples(LANGS, LANGS))
+    def start(self, fallback: bool, greeter: bool, langs: tuple[str, str]) -> None:
         pongs = (CLOCK, TIMER, LIGHTS, CATCHALL) if fallback else (CLOCK, TIMER, LIGHTS)
+        pongs = (*pongs, GREETER) if greeter else pongs
         self.live = {pong.name: pong for pong in pongs}
         self.world = world_of(self.live.values())
         self.open("s1", "alice", langs[0])
@@ -139,14 +151,38 @@ class CoreMachine(RuleBasedStateMachine):
 
     @rule(sid=SIDS, uid=st.sampled_from(["alice", "bob"]), lang=LANGS)
     def open(self, sid: str, uid: str, lang: str) -> None:
+        self.open_with(sid, uid, lang, None, False)
+
+    @rule(sid=SIDS, uid=st.sampled_from(["alice", "bob"]), lang=LANGS, session=SESSION_DATA,
+          welcome=st.booleans())
+    def open_for_a_session(self, sid: str, uid: str, lang: str, session: dict[str, Any],
+                           welcome: bool) -> None:
+        self.open_with(sid, uid, lang, session, welcome)
+
+    def open_with(self, sid: str, uid: str, lang: str, session: dict[str, Any] | None,
+                  welcome: bool) -> None:
         before = self.channels.get(sid)
-        effects = self.feed(Opened(sid, uid, lang))
-        if before is None or before.uid != uid:
+        self.texts += 1
+        effects = self.feed(Opened(sid, uid, lang, session, welcome, f"u{self.texts}"))
+        fresh = before is None or before.uid != uid
+        if fresh:
             # a fresh agent: whatever ran there is gone without a word
             self.seen[sid] = Seen(started=self.seen.get(sid, Seen()).started,
                                   armed=self.seen.get(sid, Seen()).armed)
         self.read(sid, effects)
-        assert self.channels[sid].uid == uid
+        channel = self.channels[sid]
+        assert channel.uid == uid
+        kept = {} if fresh or before is None else before.session
+        assert channel.session == {**kept, **(session or {})}
+        requests = [m for m in self.messages(effects) if isinstance(m, IntentRequest)]
+        shows = [m for m in self.messages(effects) if isinstance(m, ChannelShow)]
+        if not (fresh and welcome):
+            assert not requests and not shows, "only a new channel that asks is welcomed"
+        elif self.world.catalog.welcome is not None:
+            assert [r.intent for r in requests] == ["__welcome__"]
+            assert requests[0].session == channel.session and requests[0].data is None
+        else:
+            assert [s.text for s in shows] == [say("welcome", lang)]
 
     @rule(sid=SIDS)
     def close(self, sid: str) -> None:
@@ -210,6 +246,48 @@ class CoreMachine(RuleBasedStateMachine):
             assert with_choice[0].choice in pending.choices
             assert with_choice[0].cid == before.conversation.cid
         return said, effects
+
+    # --- the user clicks, and the channel tells about its session --------------------------
+
+    @rule(sid=SIDS, data=GIVEN, lang=LANGS, env=SETTINGS)
+    def user_gives(self, sid: str, data: dict[str, Any], lang: str, env: dict[str, str]) -> None:
+        self.texts += 1
+        gave = UserGave(sid, data, f"u{self.texts}", lang, env)
+        before = self.channels.get(sid)
+        effects = self.feed(gave)
+        if before is None:
+            return
+        requests = [m for m in self.messages(effects) if isinstance(m, IntentRequest)]
+        if before.conversation is not None and before.conversation.ask is None:
+            assert not requests and self.channels[sid].queue[-1:] in ((gave,), ())
+            return
+        if not requests:
+            # nothing asked and nothing named: not understood
+            assert before.conversation is None
+            texts = [m.text for m in self.messages(effects) if isinstance(m, ChannelShow)]
+            assert texts and texts[0] in NOT_UNDERSTOOD
+            return
+        first = requests[0]
+        assert first.data == data, "the input reaches the skill as it was given"
+        assert first.session == before.session
+        if before.conversation is not None:
+            # it answers the ask: the same conversation goes on
+            assert first.cid == before.conversation.cid
+            assert first.intent == before.conversation.intent
+        else:
+            # it names the intent it calls, among those in scope; nothing is parsed
+            scope = self.world.catalog.scope(before.context)
+            assert first.intent in scope
+            assert first.intent == data.get("intent") or first.intent in data
+            assert first.slots == {} and first.text == ""
+
+    @rule(sid=SIDS, data=SESSION_DATA)
+    def channel_tells_its_session(self, sid: str, data: dict[str, Any]) -> None:
+        before = self.channels.get(sid)
+        effects = self.feed(DialogSession(sid, data))
+        if before is not None:
+            assert self.messages(effects) == []
+            assert self.channels[sid].session == {**before.session, **data}
 
     def check_cancel(self, before: Channel, said: UserSaid, effects: list[Effect]) -> None:
         """A cancel is never queued, always ends something and leaves the context."""
@@ -429,6 +507,8 @@ class CoreMachine(RuleBasedStateMachine):
                 elif message.reason is Reason.NOT_UNDERSTOOD:
                     assert isinstance(previous, ChannelShow)
                     assert previous.text in NOT_UNDERSTOOD
+                elif isinstance(previous, ChannelShow) and previous.text in WELCOMES:
+                    assert message.reason is Reason.NOMINAL  # the daemon's own greeting
                 else:
                     # ending no conversation: only a cancel typed while idle does that
                     assert message.reason is Reason.CANCELLED
@@ -499,6 +579,13 @@ EXTRA = st.dictionaries(st.text(min_size=1, max_size=6).filter(lambda k: not k.s
                         JSON, max_size=3)
 ANY_EVENT = st.one_of(
     st.builds(Opened, ANY_SID, st.sampled_from(["alice", "bob"]), st.sampled_from(["en", "fr"])),
+    st.builds(Opened, ANY_SID, st.sampled_from(["alice", "bob"]), st.sampled_from(["en", "fr"]),
+              st.none() | st.dictionaries(st.text(max_size=5), JSON, max_size=3), st.booleans(),
+              st.sampled_from(["u1", "u5"])),
+    st.builds(UserGave, ANY_SID, st.dictionaries(
+        st.sampled_from(["intent", "choice", "set_timer", "duration", "x", "__welcome__"]),
+        JSON, max_size=3), st.sampled_from(["u1", "u2", "u6"]), st.sampled_from(["en", "fr"])),
+    st.builds(DialogSession, ANY_SID, st.dictionaries(st.text(max_size=5), JSON, max_size=3)),
     st.builds(Closed, ANY_SID),
     st.builds(UserSaid, ANY_SID, ANY_TEXT, st.sampled_from(["u1", "u2", "u3", "u4"]),
               st.sampled_from(["en", "fr", "", "xx_YY"]),
@@ -519,7 +606,7 @@ ANY_EVENT = st.one_of(
 @given(st.lists(ANY_EVENT, max_size=40), st.booleans())
 def test_handle_never_raises_and_the_state_stays_plain_data(events: list[Any],
                                                             fallback: bool) -> None:
-    world = make_world(CLOCK, TIMER, LIGHTS, *([CATCHALL] if fallback else []))
+    world = make_world(CLOCK, TIMER, LIGHTS, *([CATCHALL, GREETER] if fallback else []))
     channels: dict[str, Channel] = {}
     for event in events:
         changes, effects = handle(channels, event, world)

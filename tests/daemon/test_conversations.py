@@ -54,8 +54,19 @@ async def test_the_user_is_looked_up_in_the_store(tmp_path: Path) -> None:
     store.set_env("bob", {"TIMER_SOUND": "gong"})
     shell = Conversations(Config(data_dir=tmp_path, env={"TIMER_SOUND": "bell", "X": 1}),
                           store, FairInbox())
-    assert shell.event_for(ChannelCreate("s1", "bob")) == Opened("s1", "bob", "fr")
-    assert shell.event_for(ChannelCreate("s2", "eve")) == Opened("s2", "eve", "en")
+    opened = shell.event_for(ChannelCreate("s1", "bob"))
+    assert isinstance(opened, Opened) and opened.cid    # a fresh cid, for a welcome
+    assert opened == Opened("s1", "bob", "fr", cid=opened.cid,
+                            settings={"TIMER_SOUND": "gong", "X": 1})
+    unknown = shell.event_for(ChannelCreate("s2", "eve", {"a": 1}, True))
+    assert isinstance(unknown, Opened)
+    assert (unknown.lang, unknown.session, unknown.welcome) == ("en", {"a": 1}, True)
+    # A bot's guest has the bot's language and env.
+    store.add_bot("shop", "fr")
+    store.set_bot_env("shop", {"X": 2})
+    guest = shell.event_for(ChannelCreate("s3", "shop/abc"))
+    assert isinstance(guest, Opened)
+    assert (guest.lang, guest.settings) == ("fr", {"TIMER_SOUND": "bell", "X": 2})
     shell.apply(Opened("s1", "bob", "fr"), make_world())
     said = shell.event_for(DialogParse("s1", "set a timer"))
     assert isinstance(said, UserSaid)

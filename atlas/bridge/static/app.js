@@ -235,7 +235,8 @@
       button.type = "button";
       button.className = "choice";
       button.textContent = choice;
-      button.addEventListener("click", () => send(choice));
+      // The value clicked goes as structured input: nothing to guess from retyped text.
+      button.addEventListener("click", () => send(choice, { choice }));
       view.choices.append(button);
     }
     // The buttons take room under the log: keep the question in sight.
@@ -295,7 +296,9 @@
     const scheme = location.protocol === "https:" ? "wss:" : "ws:";
     const ws = new WebSocket(`${scheme}//${location.host}/ws/assistant/`);
     socket = ws;
-    ws.addEventListener("open", () => ws.send(JSON.stringify({ type: "authenticate", token })));
+    // welcome: a new conversation (the daemon does not know this device yet) is greeted.
+    ws.addEventListener("open", () => ws.send(JSON.stringify(
+      { type: "authenticate", token, welcome: true })));
     ws.addEventListener("message", (event) => {
       let message;
       try { message = JSON.parse(event.data); } catch { return; }
@@ -316,14 +319,14 @@
     });
   }
 
-  function send(text) {
+  function send(text, data) {
     const value = text.trim();
     if (!value) return false;
     if (!socket || socket.readyState !== WebSocket.OPEN) {
       show({ who: "system", text: t("Not connected yet; try again in a moment.") });
       return false;
     }
-    socket.send(JSON.stringify({ type: "message", message: value }));
+    socket.send(JSON.stringify(data ? { type: "data", data } : { type: "message", message: value }));
     show({ who: "user", text: value });
     setChoices([]);
     view.message.focus();

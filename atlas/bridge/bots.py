@@ -1,0 +1,183 @@
+"""Guests of bots: the anonymous end users of chat widgets (AIDA and MCC clients).
+
+A bot (``atlas bots add``) has an id, a token and a language; each end user behind it
+is a guest session, persisted in the store, with the uid ``NAME/<session>`` and a sid
+derived from the bot and the session, never chosen by the client. The dialects
+(:mod:`.phoenix`, :mod:`.mcc`) go through :class:`Guests` for everything: which bot a
+token opens, which sessions a bot has, the bounds on them, and the channel of each.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+
+from atlas.config import Bots as Bounds
+from atlas.protocol import valid_level
+from atlas.store import Bot, GuestSession, Store
+
+from .link import Link, Listener
+
+log = logging.getLogger(__name__)
+
+
+class GuestError(Exception):
+    """Something a guest may not do; the message is what the client is told."""
+
+
+def sid_of(bot: Bot, session_id: str) -> str:
+    """The channel of one guest session: a hash, so no id a client sends names another's."""
+    digest = hashlib.sha256(f"{bot.id}\x00{session_id}".encode()).hexdigest()[:24]
+    sid = f"guest-{digest}"
+    assert valid_level(sid)
+    return sid
+
+
+@dataclass
+class RateLimiter:
+    """A token bucket per session: ``rate`` messages per second, bursts of ``burst``."""
+
+    rate: float
+    burst: float = 5.0
+    _buckets: dict[str, tuple[float, float]] = field(default_factory=dict)
+
+    def allow(self, key: str, now: float) -> bool:
+        tokens, last = self._buckets.get(key, (self.burst, now))
+        tokens = min(self.burst, tokens + (now - last) * self.rate)
+        if tokens < 1.0:
+            self._buckets[key] = (tokens, now)
+            return False
+        self._buckets[key] = (tokens - 1.0, now)
+        if len(self._buckets) > 100_000:  # never grows without bound
+            self._buckets.clear()
+        return True
+
+    def forget(self, key: str) -> None:
+        self._buckets.pop(key, None)
+
+
+class Guests:
+    """Bots' sessions and their channels, over the store and the bridge's link."""
+
+    def __init__(self, store: Store, link: Link, bounds: Bounds, *, turn_timeout: float = 10.0,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.store = store
+        self.link = link
+        self.bounds = bounds
+        #: How long a skill may take (the daemon's ``skill_timeout``): a turn ends by then.
+        self.turn_timeout = turn_timeout
+        self.clock = clock
+        # Bursts of twice the rate: a user clicking quickly is not a flood.
+        self.limiter = RateLimiter(bounds.rate, max(2.0, 2 * bounds.rate))
+        self._last_expiry = 0.0
+
+    # bots
+
+    def bot(self, bot_id: str) -> Bot | None:
+        return self.store.bot_by_id(bot_id)
+
+    async def authorize(self, bot_id: str, token: str | None) -> Bot | None:
+        """The bot this token opens; an open bot needs none (``None`` otherwise)."""
+        if not isinstance(bot_id, str) or len(bot_id) > 64:
+            return None
+        if token:
+            # argon2 takes tens of milliseconds: off the event loop.
+            bot = await run_in_threadpool(self.store.verify_bot_token, bot_id, token)
+            if bot is not None:
+                return bot
+        bot = self.store.bot_by_id(bot_id)
+        return bot if bot is not None and bot.open and not token else None
+
+    # sessions
+
+    async def new_session(self, bot: Bot, data: dict[str, Any] | None = None,
+                          owner: str = "") -> GuestSession:
+        await self.expire()
+        session = self.store.add_guest_session(bot.name, owner, data or {}, self.clock(),
+                                               limit=self.bounds.sessions)
+        if session is None:
+            raise GuestError(f"this bot has {self.bounds.sessions} sessions already")
+        log.info("bot %s: new session %s", bot.name, session.id)
+        return session
+
+    def session(self, bot: Bot, session_id: Any) -> GuestSession:
+        """A session of this bot, or GuestError: another bot's ids are unknown here."""
+        if not isinstance(session_id, str) or not session_id or len(session_id) > 64:
+            raise GuestError("a 'session' id string is required")
+        session = self.store.guest_session(bot.name, session_id)
+        if session is None:
+            raise GuestError("unknown session")
+        return session
+
+    def check_rate(self, session: GuestSession) -> None:
+        if not self.limiter.allow(session.id, time.monotonic()):
+            raise GuestError(f"too many messages: at most {self.bounds.rate:g} per second")
+
+    def sid(self, bot: Bot, session: GuestSession) -> str:
+        return sid_of(bot, session.id)
+
+    def listen(self, bot: Bot, session: GuestSession, family: str = "") -> Listener:
+        """A mailbox on the session's channel; attach before opening, so that nothing
+        said right after the channel is created (a welcome) is missed.
+
+        A resumed session goes on silently: what was pending is not said again (the
+        chat widgets keep their own history).
+        """
+        sid = self.sid(bot, session)
+        self.link.hub.register(sid, session.uid)
+        listener, _ = self.link.hub.attach(sid, family)
+        return listener
+
+    async def open(self, bot: Bot, session: GuestSession, *, welcome: bool = False) -> str:
+        """Create (or re-attach to) the session's channel, with its session data."""
+        await self.expire()
+        self.store.touch_guest_session(session.id, self.clock())
+        return await self.link.open(self.sid(bot, session), session.uid, session=session.data,
+                                    welcome=welcome)
+
+    async def say(self, bot: Bot, session: GuestSession, text: str) -> None:
+        self.check_rate(session)
+        self.store.touch_guest_session(session.id, self.clock())
+        await self.link.say(self.sid(bot, session), text)
+
+    async def give(self, bot: Bot, session: GuestSession, data: dict[str, Any]) -> None:
+        self.check_rate(session)
+        self.store.touch_guest_session(session.id, self.clock())
+        await self.link.give(self.sid(bot, session), data)
+
+    async def put_data(self, bot: Bot, session: GuestSession, data: dict[str, Any]) -> None:
+        self.check_rate(session)
+        self.store.touch_guest_session(session.id, self.clock(), data)
+        await self.link.put_session(self.sid(bot, session), data)
+
+    async def delete(self, bot: Bot, session: GuestSession) -> None:
+        """Everything about the session goes: conversation, data, images; its id is refused."""
+        self.store.delete_guest_session(session.id)
+        self.limiter.forget(session.id)
+        log.info("bot %s: session %s deleted", bot.name, session.id)
+        await self.link.close(self.sid(bot, session))
+
+    async def expire(self) -> None:
+        """Delete the sessions idle for longer than the configured time (at most once a minute)."""
+        now = self.clock()
+        if now - self._last_expiry < 60:
+            return
+        self._last_expiry = now
+        gone = self.store.expire_guest_sessions(now - self.bounds.expiry_days * 86400)
+        for session in gone:
+            bot = self.store.bot(session.bot)
+            if bot is None:
+                continue
+            try:
+                await self.link.close(sid_of(bot, session.id))
+            except Exception as error:  # the daemon forgets it on its own anyway
+                log.info("could not close the channel of expired session %s: %s",
+                         session.id, error)
+        if gone:
+            log.info("%d idle guest session(s) expired", len(gone))
