@@ -186,7 +186,9 @@ def _start(channel: Channel, said: UserSaid, world: World) -> Step:
     if skill is None and fallback is not None:
         intent, slots, skill = fallback, {}, world.catalog.skill_for(fallback)
     if intent is None or skill is None:
-        return channel, [_show(channel, say("not_understood", said.lang)),
+        # Never a guess: say so, and where to learn what can be asked.
+        key = "not_understood_help" if world.catalog.helps else "not_understood"
+        return channel, [_show(channel, say(key, said.lang)),
                          Publish(ChannelTerminate(channel.sid, Reason.NOT_UNDERSTOOD))]
     env = {key: said.settings.get(key) for key in world.catalog.env_keys.get(skill, ())}
     conversation = Conversation(said.cid, intent, skill, said.text, said.lang, slots, env)

@@ -12,6 +12,9 @@ from dataclasses import dataclass, field, replace
 
 from ..protocol import FALLBACK_INTENT, WELCOME_INTENT, Pong
 
+#: The intent of a skill that tells what the assistant can do (skills/help).
+HELP_INTENT = "help"
+
 
 @dataclass(frozen=True)
 class Catalog:
@@ -31,6 +34,11 @@ class Catalog:
     @property
     def fallback(self) -> str | None:
         return self.owners.get(FALLBACK_INTENT)
+
+    @property
+    def helps(self) -> bool:
+        """A live skill answers "help": a request not understood can point to it."""
+        return HELP_INTENT in self.owners
 
     @property
     def welcome(self) -> str | None:

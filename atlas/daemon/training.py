@@ -36,7 +36,9 @@ def train(skills: Mapping[str, Pong], cache_dir: Path | None,
     interpreters: dict[str, nlu.Interpreter] = {}
     for lang, dataset in datasets(skills).items():
         try:
-            interpreters[lang] = nlu.train_cached(lang, dataset, cache_dir, engine)
+            # Remembered parses live as long as this model: retraining starts afresh.
+            interpreters[lang] = nlu.CachedParses(
+                nlu.train_cached(lang, dataset, cache_dir, engine), dataset)
         except Exception:
             log.exception("training the %s interpreter failed; %s stays untrained", lang, lang)
     return interpreters
