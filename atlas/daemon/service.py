@@ -105,8 +105,8 @@ async def _converse(session: Session, inbox: FairInbox[Any], conversations: Conv
             _publish(session, publishes)
             if handled == BATCH or (item := inbox.get_nowait()) is None:
                 break
-        # Let the socket read and write: what this batch published leaves together.
-        await asyncio.sleep(0)
+        session.flush()  # what this batch published leaves together, now
+        await asyncio.sleep(0)  # and the socket is read before the next batch
 
 
 def _publish(session: Session, publishes: list[Publish]) -> None:
