@@ -24,7 +24,7 @@ from .errors import TrainingDataError
 from .gazetteer import Gazetteer, value_key
 from .model import CRF_BUILTINS, FitOptions, Model
 from .noise import NONE_LABEL, noise_utterances
-from .normalize import fold_word, tokenize
+from .normalize import fold_word, remembering_tokens, tokenize
 from .resolve import EntityResolver
 from .spelling import Speller
 
@@ -40,7 +40,11 @@ def fit_model(lang: str, dataset: Dataset, options: FitOptions | None = None, *,
     `__main__`); the model is the same either way."""
     if not dataset.intents:
         raise TrainingDataError("no intents to train on", lang=lang)
-    options = options or FitOptions()
+    with remembering_tokens():
+        return _fit(lang, dataset, options or FitOptions(), workers)
+
+
+def _fit(lang: str, dataset: Dataset, options: FitOptions, workers: int) -> Model:
     rng = random.Random(options.seed)
     intents = sorted(dataset.intents)
     slot_entities = {i: dataset.slot_entities(i) for i in intents}
