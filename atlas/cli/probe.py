@@ -8,6 +8,7 @@ import time
 
 from .. import __version__
 from ..protocol import Ping, Pong, Skills, SkillSummary
+from ..protocol.discovery import with_daemon_view
 from ..transport import Session
 
 log = logging.getLogger(__name__)
@@ -45,4 +46,4 @@ async def live_skills(session: Session, wait: float) -> list[SkillSummary]:
             daemon = message
         elif isinstance(message, Pong):
             heard[message.name] = SkillSummary.of(message)
-    return [heard[name] for name in sorted(heard)]
+    return [with_daemon_view(heard[name], daemon) for name in sorted(heard)]

@@ -105,8 +105,8 @@ async def _converse(session: Session, inbox: FairInbox[Any], conversations: Conv
             _publish(session, publishes)
             if handled == BATCH or (item := inbox.get_nowait()) is None:
                 break
-        # Let the socket read and write: what this batch published leaves together.
-        await asyncio.sleep(0)
+        session.flush()  # what this batch published leaves together, now
+        await asyncio.sleep(0)  # and the socket is read before the next batch
 
 
 def _publish(session: Session, publishes: list[Publish]) -> None:
@@ -129,6 +129,7 @@ async def _watch(session: Session, inbox: FairInbox[Any], discovery: Discovery) 
         if now - last_ping >= interval:
             _publish(session, [Publish(discovery.ping)])
             last_ping = now
+        discovery.poll_training(now)
         for name in discovery.expire(now):
             inbox.put(GLOBAL, SkillGone(name))
         await asyncio.sleep(tick)

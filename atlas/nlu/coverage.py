@@ -128,10 +128,15 @@ class Coverage:
         self._known: dict[str, frozenset[str]] = {}
         self._phrases: dict[str, list[frozenset[str]]] = {}
         self._scopes: dict[frozenset[str], frozenset[str]] = {}
+        #: Every intent's own words and values, checked or not: the strict test's.
+        self._own: dict[str, frozenset[str]] = {}
         self.enabled = False
         if sum(len(each) for each in intents.values()) > MAX_SENTENCES:
             return  # not skill-sized: stemming it all would cost seconds for nothing
         stem = stemmer_for(lang).stem
+        for intent, each in intents.items():
+            words = {w for s in each for w in s.words} | set((values or {}).get(intent, ()))
+            self._own[intent] = frozenset(stem(w) for w in words if self._is_content(w))
         frequency = Counter(st for each in intents.values() for s in each
                             for st in {stem(w) for w in s.words if self._is_content(w)})
         if self._one_off_share([s for each in intents.values() for s in each],
@@ -226,6 +231,17 @@ class Coverage:
         if confidence >= SURE or any(phrase <= present for phrase in self._phrases[intent]):
             return known
         return None
+
+    def strange_to(self, intent: str, said: Iterable[Said]) -> bool:
+        """Some content word said outside the slots is in none of the intent's own
+        sentences: the strict test, for a context whose fallback should get what its
+        intents do not cover (interactive fiction), applied whatever ``checks`` says."""
+        own = self._own.get(intent)
+        if own is None:
+            return False    # data too large to be a skill's: not checked
+        stem = stemmer_for(self.lang).stem
+        return any(each.value is None and self._is_content(each.word)
+                   and stem(each.word) not in own for each in said)
 
     def out_of_domain(self, intent: str, said: Iterable[Said],
                       scope: Collection[str] | None = None, confidence: float = 0.0) -> bool:

@@ -45,8 +45,8 @@ class SnipsLikeInterpreter:
         self.model = fit_model(self.lang, dataset, self.options, workers=self.workers)
 
     def parse(self, text: str, scope: Collection[str] | None = None, *,
-              now: datetime | None = None) -> Parse:
-        return parsing.parse(self._fitted(), text, scope, now=now)
+              now: datetime | None = None, strict: bool = False) -> Parse:
+        return parsing.parse(self._fitted(), text, scope, now=now, strict=strict)
 
     def parse_slot(self, text: str, intent: str, slot: str, *,
                    now: datetime | None = None) -> list[SlotValue]:

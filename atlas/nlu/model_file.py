@@ -13,7 +13,7 @@ from typing import Any
 
 from .model import Model
 
-ENGINE_VERSION = "9"  # bump when fitted models change shape or meaning
+ENGINE_VERSION = "10"  # bump when fitted models change shape or meaning
 MODEL_FILE = "model.pkl"
 
 

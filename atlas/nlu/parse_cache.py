@@ -43,7 +43,9 @@ class CachedParses:
         self.inner.fit(dataset)
 
     def parse(self, text: str, scope: Collection[str] | None = None, *,
-              now: datetime | None = None) -> Parse:
+              now: datetime | None = None, strict: bool = False) -> Parse:
+        if strict:
+            return self.inner.parse(text, scope, now=now, strict=True)
         key = (text, None if scope is None else frozenset(scope))
         found = self._parses.get(key)
         if found is not None:

@@ -35,7 +35,9 @@ class Typed:
 
 
 def parse(model: Model, text: str, scope: Collection[str] | None = None, *,
-          now: datetime | None = None) -> Parse:
+          now: datetime | None = None, strict: bool = False) -> Parse:
+    """``strict``: for a context with a fallback of its own, which takes what its
+    intents do not cover, the vocabulary test applies to every intent."""
     typed = Typed(text, tokenize(text))
     if not any(fold_word(t.norm) for t in typed.tokens):
         return Parse(text, None, 1.0, {})
@@ -48,6 +50,12 @@ def parse(model: Model, text: str, scope: Collection[str] | None = None, *,
     if not ranked:
         return Parse(typed.text, None, none, {})
     coverage = model.coverage
+    if strict:
+        intent, confidence = ranked[0]
+        slots, said = _said(model, text, tokens, intent, now, typed)
+        if coverage.strange_to(intent, said):
+            return Parse(typed.text, None, 1.0 - confidence, {})
+        return Parse(typed.text, intent, confidence, slots)
     if not coverage.checks(ranked[0][0]):
         intent, confidence = ranked[0]
         return Parse(typed.text, intent, confidence,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Self
 
 from .base import Message, ProtocolError, Topic, read, valid_level
@@ -209,6 +209,11 @@ class SkillSummary:
     languages: list[str]
     descriptions: dict[str, str] = field(default_factory=dict)
     env_details: dict[str, EnvSetting] = field(default_factory=dict)
+    #: Where the daemon got the skill's training data: "skill" (its pong), the
+    #: training_dir folder it read, or "" (none). Known to the daemon only.
+    training_from: str = ""
+    #: Intents with no training example in any language (fallbacks excepted).
+    untrained: list[str] = field(default_factory=list)
 
     @classmethod
     def of(cls, pong: Pong) -> SkillSummary:
@@ -229,6 +234,10 @@ class SkillSummary:
             "env": _env_wire(self.env, self.env_details), "languages": self.languages}
         if self.descriptions:
             data["descriptions"] = self.descriptions
+        if self.training_from:
+            data["training_from"] = self.training_from
+        if self.untrained:
+            data["untrained"] = self.untrained
         return data
 
     @classmethod
@@ -241,7 +250,8 @@ class SkillSummary:
                    dict(data.get("intents") or {}), env,
                    list(data.get("languages") or []),
                    _texts(data.get("descriptions"), f"{what} of {name!r}: 'descriptions'"),
-                   env_details)
+                   env_details, str(data.get("training_from") or ""),
+                   [str(i) for i in data.get("untrained") or []])
 
 
 @dataclass(frozen=True)
@@ -275,3 +285,11 @@ class Skills(Message):
         return cls(read(data, "version", str, what), read(data, "started_at", str, what),
                    tuple(SkillSummary.from_dict(s) for s in skills if isinstance(s, dict)),
                    dict(data.get("conflicts") or {}))
+
+
+def with_daemon_view(summary: SkillSummary, daemon: Skills | None) -> SkillSummary:
+    """A skill's own summary (from its pong) with what only the daemon knows of it."""
+    known = next((s for s in daemon.skills if s.name == summary.name), None) if daemon else None
+    if known is None:
+        return summary
+    return replace(summary, training_from=known.training_from, untrained=known.untrained)

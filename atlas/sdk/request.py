@@ -55,6 +55,9 @@ class Sent:
         self._future = future
 
     def __await__(self) -> Generator[Any, None, None]:
+        if self._future.done():
+            # Handed over already (the usual case): no trip through the event loop.
+            return _result(self._future).__await__()
         return asyncio.wrap_future(self._future).__await__()
 
     def done(self) -> bool:
@@ -69,6 +72,10 @@ class Sent:
         future: concurrent.futures.Future[None] = concurrent.futures.Future()
         future.set_result(None)
         return cls(future)
+
+
+async def _result(future: concurrent.futures.Future[None]) -> None:
+    future.result()
 
 
 class Outbox:
@@ -204,11 +211,14 @@ class Request:
             raise ValueError(f"invalid context name {name!r}")
         return self._outbox.send(DialogContext(self.sid, self.cid, name))
 
-    def terminate(self) -> Sent:
-        """End the conversation (the SDK does it for a handler that returns without asking)."""
+    def terminate(self, *, error: bool = False) -> Sent:
+        """End the conversation (the SDK does it for a handler that returns without asking).
+
+        ``error`` ends it with the reason ``error`` (the SDK does so for a handler that raises).
+        """
         self._check_open("terminate")
         self.terminated = True
-        return self._outbox.send(DialogTerminate(self.sid, self.cid))
+        return self._outbox.send(DialogTerminate(self.sid, self.cid, error))
 
     # Outside the conversation.
 
