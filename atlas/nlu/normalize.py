@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import lru_cache
 from typing import NamedTuple
 
@@ -27,12 +30,45 @@ class Token(NamedTuple):  # a tuple: tokenizing is on every parse's hot path
     norm: str  # lower case, accents kept (French needs them for stems)
 
 
-@lru_cache(maxsize=50_000)
+# Texts whose tokens parsing remembers. A daemon hears ever new sentences, at
+# about 1.8 KiB of tokens each: this bounds that memory to about 3.6 MiB,
+# while a request heard again (a button, "yes", a repeated command) is a hit.
+RECENT_TEXTS = 2048
+# While a model is fitted, in the fitting thread: every text's tokens, for the
+# length of the fit (training tokenizes each sentence four or five times).
+_fitting: ContextVar[dict[str, tuple[Token, ...]] | None] = ContextVar("fitting", default=None)
+
+
 def tokenize(text: str) -> tuple[Token, ...]:
-    """Tokens with offsets; cached, as training and parsing meet the same texts often."""
+    """Tokens with offsets; cached (see remembering_tokens)."""
+    remembered = _fitting.get()
+    if remembered is None:
+        return _recent(text)
+    tokens = remembered.get(text)
+    if tokens is None:
+        tokens = remembered[text] = _split(text)
+    return tokens
+
+
+def _split(text: str) -> tuple[Token, ...]:
     return tuple(
         Token(m.group(), m.start(), m.end(), m.group().lower()) for m in _TOKEN_RE.finditer(text)
     )
+
+
+_recent = lru_cache(maxsize=RECENT_TEXTS)(_split)
+
+
+@contextmanager
+def remembering_tokens() -> Iterator[None]:
+    """Within it, in this thread (or task), tokenize remembers every text, and
+    forgets them at the end: fitting meets each training sentence several
+    times, while parsing in other threads keeps its small bound."""
+    reset = _fitting.set({})
+    try:
+        yield
+    finally:
+        _fitting.reset(reset)
 
 
 @lru_cache(maxsize=100_000)
