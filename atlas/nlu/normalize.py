@@ -56,6 +56,11 @@ def _split(text: str) -> tuple[Token, ...]:
     )
 
 
+#: Entries of each per-word cache: above what the largest training (the Snips
+#: benchmark's whole files, 12,000-32,000 distinct words per cache) uses, so
+#: fitting finds everything cached, and a bound on what a long run of parses with
+#: ever new numbers can hold (about 16 MiB for all of them).
+WORDS = 40_000
 _recent = lru_cache(maxsize=RECENT_TEXTS)(_split)
 
 
@@ -71,7 +76,7 @@ def remembering_tokens() -> Iterator[None]:
         _fitting.reset(reset)
 
 
-@lru_cache(maxsize=100_000)
+@lru_cache(maxsize=WORDS)
 def strip_accents(text: str) -> str:
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(c for c in decomposed if not unicodedata.combining(c))
@@ -86,7 +91,7 @@ def fold(text: str) -> str:
     return " ".join(w for w in _TOKEN_RE.findall(strip_accents(text).lower()) if w[0].isalnum())
 
 
-@lru_cache(maxsize=100_000)
+@lru_cache(maxsize=WORDS)
 def fold_word(norm: str) -> str:
     """One token folded like fold(); "" for punctuation."""
     return strip_accents(norm) if norm[:1].isalnum() else ""
@@ -98,7 +103,7 @@ class Stemmer:
     def __init__(self, lang: str) -> None:
         algo = _STEMMER_LANGS.get(lang)
         self._stemmer = snowballstemmer.stemmer(algo) if algo else None
-        self.stem = lru_cache(maxsize=50_000)(self._stem)
+        self.stem = lru_cache(maxsize=WORDS)(self._stem)
 
     def _stem(self, word: str) -> str:
         if self._stemmer is None:
@@ -111,7 +116,7 @@ def stemmer_for(lang: str) -> Stemmer:
     return Stemmer(lang)
 
 
-@lru_cache(maxsize=100_000)
+@lru_cache(maxsize=WORDS)
 def shape(word: str) -> str:
     """Coarse word shape, the CRF's clue for unseen names and numbers."""
     if word.isdigit():
