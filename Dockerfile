@@ -12,9 +12,11 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
-    ATLAS_DATA_DIR=/data
+    ATLAS_DATA_DIR=/data \
+    ATLAS_CACHE_DIR=/data/cache
 
-# A user of its own: nothing in the container runs as root.
+# A user of its own: nothing in the container runs as root. It writes only to
+# /data (users, models, and the place-name index built at the first start).
 RUN useradd --system --uid 10001 --home-dir /app --shell /usr/sbin/nologin atlas \
     && mkdir /data && chown atlas /data
 
