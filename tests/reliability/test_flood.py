@@ -11,7 +11,10 @@ latency idle and under the flood, and the daemon's memory (docs/reliability.md).
 from __future__ import annotations
 
 import asyncio
+import os
 import statistics
+import subprocess
+import sys
 import time
 import uuid
 from pathlib import Path
@@ -20,7 +23,6 @@ from atlas.channel import Channel
 from atlas.core.conversation import MAX_QUEUE, MAX_SHOWS
 from atlas.core.phrases import say
 from atlas.protocol import ChannelShow, ChannelTerminate, DialogParse, Reason
-from atlas.sdk import Request, Skill
 
 from .peers import DaemonProcess, RawPublisher, colors_skill, wait_skills, write_config
 
@@ -45,19 +47,19 @@ async def test_floods_do_not_starve_another_user(mosquitto_url: str, tmp_path: P
     url = mosquitto_url
     name, flooder = f"colors-{uuid.uuid4().hex[:6]}", f"flood-{uuid.uuid4().hex[:6]}"
     skill = colors_skill(name, slow=True)
-    flooding = Skill(flooder)
-    flooding.training("en", "%[flood]\n  flood me\n  spam me\n  send everything\n")
-
-    @flooding.intent("flood")
-    async def flood(req: Request) -> None:
-        for n in range(SHOWS):
-            req.show(f"spam {n}")
-        await req.terminate()
+    # The flooding skill is a process of its own, as skills are: in this one, its
+    # 5,000 sends would hold up the other skill and the channels of the test.
+    script = tmp_path / "flood.py"
+    script.write_text(FLOODER.format(name=flooder, shows=SHOWS))
+    flooding = subprocess.Popen([sys.executable, "-m", "atlas", "skill", "run", str(script)],
+                                env={**os.environ, "ATLAS_BROKER": url,
+                                     "PYTHONPATH": os.pathsep.join(sys.path)},
+                                stdin=subprocess.DEVNULL)
 
     daemon = DaemonProcess(write_config(tmp_path, url, skill_timeout=3)).start()
     try:
-        async with skill.connect(url) as running, flooding.connect(url) as running_flood:
-            serving = [asyncio.create_task(r.serve()) for r in (running, running_flood)]
+        async with skill.connect(url) as running:
+            serving = [asyncio.create_task(running.serve())]
             await wait_skills(url, {name, flooder})
             async with Channel(url, uid="alice") as alice, \
                     Channel(url, uid="spammed") as spammed, \
@@ -101,7 +103,24 @@ async def test_floods_do_not_starve_another_user(mosquitto_url: str, tmp_path: P
               f"{max(ms):.1f} ms; after: p50 {statistics.median(after) * 1000:.1f} ms; daemon "
               f"RSS {rss_before / 2**20:.1f} -> {rss_after / 2**20:.1f} MiB")
     finally:
+        flooding.terminate()
+        flooding.wait(30)
         daemon.stop()
+
+
+FLOODER = """
+from atlas.sdk import Skill
+
+skill = Skill("{name}")
+skill.training("en", "%[flood]\\n  flood me\\n  spam me\\n  send everything\\n")
+
+
+@skill.intent("flood")
+async def flood(req):
+    for n in range({shows}):
+        req.show(f"spam {{n}}")
+    await req.terminate()
+"""
 
 
 async def _send_texts(publisher: RawPublisher, sid: str) -> None:
