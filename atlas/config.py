@@ -120,6 +120,11 @@ class Config:
     skills_dir: Path = Path("skills")
     bridge: Bridge = field(default_factory=Bridge)
     bots: Bots = field(default_factory=Bots)
+    #: Training files for skills that bring none (``<skill>/<lang>.chatl`` or ``.json``);
+    #: ``None``: ``<data_dir>/training``.
+    training_dir: Path | None = None
+    #: Per-skill settings: ``{name: {"slots": "plain" | "objects"}}``.
+    skills: dict[str, dict[str, str]] = field(default_factory=dict)
     #: ``redis://host:port/db``: conversations in Redis, shared by every daemon with
     #: this configuration. Empty: in the daemon, made durable in SQLite (data_dir).
     state: str = ""
@@ -132,6 +137,16 @@ class Config:
     @property
     def embedded(self) -> bool:
         return self.broker == EMBEDDED
+
+    @property
+    def training_path(self) -> Path:
+        return self.training_dir if self.training_dir is not None else self.data_dir / "training"
+
+    @property
+    def object_slots(self) -> frozenset[str]:
+        """Skills that read slots as lists of objects (``skills: {name: {slots: objects}}``)."""
+        return frozenset(name for name, settings in self.skills.items()
+                         if settings.get("slots") == "objects")
 
     @property
     def broker_url(self) -> str:
@@ -198,9 +213,37 @@ def _build(kind: type, data: dict[str, Any], where: str, base: Path | None = Non
             values[key] = _build(type(default), value, f"{where}.{key}", base)
         elif key == "nlu_engine" and isinstance(value, dict):
             values[key] = str(value.get("engine", "default"))
+        elif key == "skills":
+            values[key] = _skills(value, f"{where}.skills")
+        elif key == "training_dir":
+            values[key] = None if value is None else _coerce(Path(), value, where, base)
         else:
             values[key] = _coerce(default, value, f"{where}.{key}", base)
     return kind(**values)
+
+
+#: How a skill reads its slots: plain values (the default) or ``[{"value": …}]`` objects.
+SLOT_FORMS = ("plain", "objects")
+
+
+def _skills(value: Any, where: str) -> dict[str, dict[str, str]]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where}: must be a mapping of skill names to settings")
+    result: dict[str, dict[str, str]] = {}
+    for name, settings in value.items():
+        settings = settings or {}
+        if not isinstance(settings, dict):
+            raise ConfigError(f"{where}.{name}: must be a mapping")
+        unknown = set(settings) - {"slots"}
+        if unknown:
+            raise ConfigError(f"{where}.{name}: unknown key {sorted(unknown)[0]!r}")
+        form = str(settings.get("slots", "plain"))
+        if form not in SLOT_FORMS:
+            raise ConfigError(f"{where}.{name}.slots: must be one of {', '.join(SLOT_FORMS)}")
+        result[str(name)] = {"slots": form}
+    return result
 
 
 def _coerce(default: Any, value: Any, where: str, base: Path | None = None) -> Any:

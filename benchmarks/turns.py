@@ -587,7 +587,7 @@ LAYERS = (
     ("aiomqtt", "aiomqtt"), ("paho", "paho"), ("json", "JSON"),
     ("atlas/nlu", "NLU parse"), ("atlas/core", "core"), ("atlas/protocol", "protocol"),
     ("atlas/store", "store lookups"), ("sqlite3", "store lookups"),
-    ("atlas/daemon", "daemon shell"), ("atlas/mqtt", "daemon shell"),
+    ("atlas/transport", "atlas transport"), ("atlas/daemon", "daemon shell"),
     ("selectors", "waiting in epoll"), ("asyncio", "asyncio"), ("logging", "logging"),
     ("socket", "socket"), ("uuid", "uuid"), ("dataclasses", "dataclasses"),
     ("numpy", "NLU parse"), ("sklearn", "NLU parse"), ("scipy", "NLU parse"),

@@ -100,6 +100,12 @@ def test_tables() -> None:
     skills = skills_table([SkillSummary("timer", "1.0", "me", "", {"set_timer": ["duration"],
                                         "stop": []}, {"SOUND": "string"}, ["en"])])
     assert "set_timer(duration), stop" in skills and "SOUND:string" in skills
+    skills = skills_table([SkillSummary("old", "1.0", "me", "", {"a": [], "b": []}, {}, ["fr"],
+                                        training_from="/srv/training/old", untrained=["b"])])
+    _first, row, warning = skills.splitlines()
+    assert row.split()[-2:] == ["/srv/training/old", "fr"]
+    assert warning == ("warning: old: no training data for b "
+                       "(give some in the training_dir, old/<lang>.chatl)")
 
 
 @pytest.mark.parametrize(("text", "expected"), [
@@ -127,6 +133,10 @@ def test_finding_skills(tmp_path: Path) -> None:
         (tmp_path / name).write_text("")
     assert [p.name for p in find_skills(tmp_path)] == ["clock", "single.py", "timer"]
     assert find_skills(tmp_path / "missing") == []
+    # A pytlas skill folder has neither file: its code importing pytlas is enough.
+    (tmp_path / "weather").mkdir()
+    (tmp_path / "weather" / "__init__.py").write_text("from pytlas import intent\n")
+    assert "weather" in [p.name for p in find_skills(tmp_path)]
 
 
 # -- local commands, in process --------------------------------------------------------
@@ -299,8 +309,9 @@ async def test_skills_table(broker_url: str) -> None:
         code, out, err = await atlas("skills", "--broker", broker_url, "--wait", "1")
     assert code == 0, err
     header, row = out.splitlines()
-    assert header.split() == ["NAME", "VERSION", "AUTHOR", "INTENTS", "ENV"]
-    assert row.split() == ["timer", "2.1", "tests", "set_timer(duration)", "SOUND:string"]
+    assert header.split() == ["NAME", "VERSION", "AUTHOR", "INTENTS", "ENV", "TRAINING"]
+    # No daemon: nobody can say where its training comes from.
+    assert row.split() == ["timer", "2.1", "tests", "set_timer(duration)", "SOUND:string", "?"]
 
 
 async def test_skills_with_an_unreachable_broker_exits_3() -> None:

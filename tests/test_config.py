@@ -145,10 +145,24 @@ def test_embedded_broker() -> None:
     ("env: [a, b]\n", "must be a mapping"),
     ("- just\n- a list\n", "top level must be a mapping"),
     ("broker: [unclosed\n", "invalid YAML"),
+    ("skills: [a]\n", "skills: must be a mapping"),
+    ("skills: {old: {slots: dicts}}\n", "slots: must be one of plain, objects"),
+    ("skills: {old: {slot: objects}}\n", "unknown key 'slot'"),
 ])
 def test_bad_files_are_explained(tmp_path: Path, text: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message.replace("[", r"\[")):
         load(write(tmp_path, text))
+
+
+def test_training_dir_and_per_skill_slot_forms(tmp_path: Path) -> None:
+    config = load(write(tmp_path, "data_dir: /srv/atlas\n"
+                                  "skills: {garden: {slots: objects}, clock: {slots: plain},"
+                                  " notes: }\n"))
+    assert config.training_path == Path("/srv/atlas/training")
+    assert config.object_slots == frozenset({"garden"})
+    assert config.skills["notes"] == {"slots": "plain"}
+    config = load(write(tmp_path, "training_dir: /srv/training\n"))
+    assert config.training_path == Path("/srv/training") and config.object_slots == frozenset()
 
 
 def test_a_missing_file_is_an_error(tmp_path: Path) -> None:

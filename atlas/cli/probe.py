@@ -8,6 +8,7 @@ import time
 
 from .. import __version__
 from ..protocol import Ping, Pong, SkillPong, Skills, SkillSummary
+from ..protocol.discovery import with_daemon_view
 from ..transport import Session
 
 log = logging.getLogger(__name__)
@@ -51,4 +52,4 @@ async def probe(session: Session, wait: float) -> tuple[list[SkillSummary], Skil
             daemon = message
         elif isinstance(message, Pong):
             heard[message.name] = SkillSummary.of(message)
-    return [heard[name] for name in sorted(heard)], daemon
+    return [with_daemon_view(heard[name], daemon) for name in sorted(heard)], daemon

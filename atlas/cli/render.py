@@ -40,13 +40,27 @@ def _intents(intents: dict[str, list[str]]) -> str:
                      for name, slots in sorted(intents.items()))
 
 
+def _training(summary: SkillSummary) -> str:
+    """Where the daemon got the skill's training (``?`` when no daemon said)."""
+    if summary.training_from == "skill":
+        return "skill " + ",".join(summary.languages)
+    if summary.training_from:
+        return f"{summary.training_from} " + ",".join(summary.languages)
+    return "none" if summary.untrained else "?"
+
+
 def skills_table(skills: Sequence[SkillSummary]) -> str:
     if not skills:
         return "no live skill answered"
-    return table(("NAME", "VERSION", "AUTHOR", "INTENTS", "ENV"),
+    ordered = sorted(skills, key=lambda s: s.name)
+    text = table(("NAME", "VERSION", "AUTHOR", "INTENTS", "ENV", "TRAINING"),
                  ((s.name, s.version, s.author, _intents(s.intents),
-                   ", ".join(f"{k}:{v}" for k, v in sorted(s.env.items())))
-                  for s in sorted(skills, key=lambda s: s.name)))
+                   ", ".join(f"{k}:{v}" for k, v in sorted(s.env.items())), _training(s))
+                  for s in ordered))
+    warnings = [f"warning: {s.name}: no training data for {', '.join(s.untrained)} "
+                f"(give some in the training_dir, {s.name}/<lang>.chatl)"
+                for s in ordered if s.untrained]
+    return "\n".join([text, *warnings])
 
 
 def skills_json(skills: Sequence[SkillSummary]) -> str:

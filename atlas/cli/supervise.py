@@ -12,6 +12,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..pytlas import is_pytlas_skill
+
 log = logging.getLogger("atlas.up")
 
 #: Seconds children get to stop after SIGTERM before SIGKILL.
@@ -24,12 +26,14 @@ STABLE = 60.0
 
 
 def find_skills(folder: Path) -> list[Path]:
-    """Skill folders (with skill.py or __main__.py) and skill files directly in ``folder``."""
+    """Skill folders (with skill.py or __main__.py, or pytlas code) and skill files
+    directly in ``folder``."""
     if not folder.is_dir():
         return []
     def runnable(path: Path) -> bool:
         if path.is_dir():
-            return (path / "skill.py").is_file() or (path / "__main__.py").is_file()
+            return ((path / "skill.py").is_file() or (path / "__main__.py").is_file()
+                    or is_pytlas_skill(path))
         return path.suffix == ".py"
 
     return [path for path in sorted(folder.iterdir())

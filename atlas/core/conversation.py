@@ -81,7 +81,8 @@ class Understanding(Protocol):
     """What the core asks of the interpreter (pure functions of their arguments)."""
 
     def parse(self, lang: str, text: str, scope: frozenset[str],
-              now: float | None = None) -> Understood: ...
+              now: float | None = None, *, strict: bool = False) -> Understood:
+        """``strict``: what the scope's intents do not clearly cover is not understood."""
 
     def parse_slot(self, lang: str, intent: str, slot: str, text: str,
                    now: float | None = None) -> SlotValues: ...
@@ -100,6 +101,9 @@ class World:
     version: str
     skill_timeout: float
     ask_timeout: float
+    #: Skills that read each slot as a list of objects (``[{"value": …}]``, as the
+    #: original atlas sent them) rather than plain values.
+    object_slots: frozenset[str] = frozenset()
 
 
 class Phase(StrEnum):
@@ -187,13 +191,20 @@ def _cancel(channel: Channel, world: World) -> Step:
 
 def _start(channel: Channel, said: UserSaid, world: World) -> Step:
     scope = world.catalog.scope(channel.context)
-    understood = world.understanding.parse(said.lang, said.text, scope, said.now)
+    fallback = world.catalog.fallback_in(channel.context)
+    # A context with a fallback of its own (interactive fiction) wants what its
+    # intents do not cover, never the closest of them.
+    strict = fallback is not None and fallback != FALLBACK_INTENT
+    understood = (world.understanding.parse(said.lang, said.text, scope, said.now, strict=True)
+                  if strict else world.understanding.parse(said.lang, said.text, scope, said.now))
     intent, slots = understood.intent, understood.slots
     skill = world.catalog.skill_for(intent) if intent else None
-    if skill is None and world.catalog.fallback is not None:
-        intent, slots, skill = FALLBACK_INTENT, {}, world.catalog.fallback
+    if skill is None and fallback is not None:
+        intent, slots, skill = fallback, {}, world.catalog.skill_for(fallback)
     if intent is None or skill is None:
-        return channel, [_show(channel, say("not_understood", said.lang)),
+        # Never a guess: say so, and where to learn what can be asked.
+        key = "not_understood_help" if world.catalog.helps else "not_understood"
+        return channel, [_show(channel, say(key, said.lang)),
                          Publish(ChannelTerminate(channel.sid, Reason.NOT_UNDERSTOOD))]
     env = {key: said.settings.get(key) for key in world.catalog.env_keys.get(skill, ())}
     conversation = Conversation(said.cid, intent, skill, said.text, said.lang, slots, env)
@@ -212,7 +223,8 @@ class _Answer:
 def _answer(channel: Channel, conversation: Conversation, said: UserSaid, world: World) -> Step:
     ask = conversation.ask
     assert ask is not None
-    answer = _read_answer(conversation, ask, said, world.understanding)
+    declared = ask.slot is None or world.catalog.declares(conversation.intent, ask.slot)
+    answer = _read_answer(conversation, ask, said, world.understanding, declared=declared)
     if (answer is None or answer.verbatim) and _is_new_request(channel, conversation, said,
                                                                 world):
         return _drop_question(channel, said, world)
@@ -223,7 +235,8 @@ def _answer(channel: Channel, conversation: Conversation, said: UserSaid, world:
 
 
 def _read_answer(conversation: Conversation, ask: DialogAsk, said: UserSaid,
-                 understanding: Understanding) -> _Answer | None:
+                 understanding: Understanding, *, declared: bool = True) -> _Answer | None:
+    """``declared``: the intent's skill declared the asked slot."""
     if ask.choices:
         choice = _choice(conversation, ask, said, understanding)
         if choice is None:
@@ -241,7 +254,11 @@ def _read_answer(conversation: Conversation, ask: DialogAsk, said: UserSaid,
     if ask.slot is None:
         return None     # no slot and no choice: nothing can answer it
     values = understanding.parse_slot(said.lang, conversation.intent, ask.slot, said.text,
-                                          said.now)
+                                      said.now)
+    if not values and not declared:
+        # A slot no training describes (pytlas skills ask such ones): the answer
+        # as typed is its value, as pytlas gives it.
+        values = [{"value": said.text, "raw": said.text, "entity": ""}]
     if not values:
         return None
     verbatim = len(values) == 1 and _same(values[0].get("value"), said.text)
@@ -299,13 +316,20 @@ def _call(channel: Channel, conversation: Conversation, world: World, choice: st
     request = IntentRequest(
         intent=conversation.intent, cid=conversation.cid, sid=channel.sid, uid=channel.uid,
         lang=conversation.lang, version=world.version, env=conversation.env,
-        slots={name: _flat(values) for name, values in conversation.slots.items() if values},
+        slots=_slots(conversation, world),
         rich_slots=conversation.slots, choice=choice, text=conversation.text,
         data=data, session=channel.session,
     )
     channel = replace(channel, conversation=conversation)
     channel, deadline = _arm(channel, world.skill_timeout)
     return channel, [Publish(ChannelWork(channel.sid)), Publish(request), deadline]
+
+
+def _slots(conversation: Conversation, world: World) -> dict[str, Any]:
+    if conversation.skill in world.object_slots:
+        return {name: [dict(value) for value in values]
+                for name, values in conversation.slots.items() if values}
+    return {name: _flat(values) for name, values in conversation.slots.items() if values}
 
 
 # --- the user gives structured input ----------------------------------------------
@@ -427,9 +451,10 @@ def _skill_context(channel: Channel, conversation: Conversation, context: Dialog
     return channel, effects
 
 
-def _skill_terminate(channel: Channel, conversation: Conversation, _: DialogTerminate,
+def _skill_terminate(channel: Channel, conversation: Conversation, terminate: DialogTerminate,
                      world: World) -> Step:
-    return _drain(*_finish(channel, Reason.NOMINAL, []), world)
+    reason = Reason.ERROR if terminate.error else Reason.NOMINAL
+    return _drain(*_finish(channel, reason, []), world)
 
 
 def _notify(channel: Channel, notify: DialogNotify, world: World) -> Step:
@@ -452,7 +477,7 @@ def _deadline_passed(channel: Channel, passed: DeadlinePassed, world: World) -> 
 
 def _skill_gone(channel: Channel, gone: SkillGone, world: World) -> Step:
     effects: list[Effect] = []
-    if channel.context is not None and not world.catalog.scope(channel.context):
+    if channel.context is not None and not world.catalog.serves(channel.context):
         # Nothing live answers in this context any more: don't strand the user in it.
         channel = replace(channel, context=None)
         effects.append(Publish(ChannelContext(channel.sid, None)))

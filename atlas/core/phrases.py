@@ -7,6 +7,8 @@ from collections.abc import Sequence
 PHRASES: dict[str, dict[str, str]] = {
     "en": {
         "not_understood": "Sorry, I didn't understand that.",
+        "not_understood_help": "Sorry, I didn't understand that. "
+                               "Say \"help\" to hear what I can do.",
         "cancelled": "OK, cancelled.",
         "timeout": "Sorry, the skill took too long to answer.",
         "ask_timeout": "I stopped waiting for your answer.",
@@ -25,6 +27,8 @@ PHRASES: dict[str, dict[str, str]] = {
     },
     "fr": {
         "not_understood": "Désolé, je n'ai pas compris.",
+        "not_understood_help": "Désolé, je n'ai pas compris. Dites « aide » pour savoir ce que "
+                               "je sais faire.",
         "cancelled": "D'accord, c'est annulé.",
         "timeout": "Désolé, la compétence a mis trop de temps à répondre.",
         "ask_timeout": "J'ai arrêté d'attendre votre réponse.",

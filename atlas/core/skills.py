@@ -12,6 +12,9 @@ from dataclasses import dataclass, field, replace
 
 from ..protocol import FALLBACK_INTENT, WELCOME_INTENT, Pong
 
+#: The intent of a skill that tells what the assistant can do (skills/help).
+HELP_INTENT = "help"
+
 
 @dataclass(frozen=True)
 class Catalog:
@@ -19,25 +22,50 @@ class Catalog:
 
     owners: Mapping[str, str] = field(default_factory=dict)
     env_keys: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    #: The slots each intent's owner declared.
+    slots: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     def skill_for(self, intent: str) -> str | None:
         return self.owners.get(intent)
+
+    def declares(self, intent: str, slot: str) -> bool:
+        return slot in self.slots.get(intent, ())
 
     @property
     def fallback(self) -> str | None:
         return self.owners.get(FALLBACK_INTENT)
 
     @property
+    def helps(self) -> bool:
+        """A live skill answers "help": a request not understood can point to it."""
+        return HELP_INTENT in self.owners
+
+    @property
     def welcome(self) -> str | None:
         return self.owners.get(WELCOME_INTENT)
 
+    def fallback_in(self, context: str | None) -> str | None:
+        """The intent for what nothing in ``context`` understands: ``<context>/__fallback__``
+        when a skill declares it, else the global fallback (``None`` when neither)."""
+        if context is not None and f"{context}/{FALLBACK_INTENT}" in self.owners:
+            return f"{context}/{FALLBACK_INTENT}"
+        return FALLBACK_INTENT if FALLBACK_INTENT in self.owners else None
+
+    def serves(self, context: str) -> bool:
+        """Some live skill has intents in ``context`` (its fallback counts)."""
+        return any(intent.startswith(context + "/") for intent in self.owners)
+
     def scope(self, context: str | None) -> frozenset[str]:
-        """Intents the interpreter may consider: the context's, or the root ones."""
+        """Intents the interpreter may consider: the context's, or the root ones.
+
+        Fallbacks are never candidates: they take what the others leave.
+        """
         if context is None:
             # The "__" intents (fallback, welcome) are called by the daemon, never parsed to.
             return frozenset(i for i in self.owners if "/" not in i and not i.startswith("__"))
         prefix = context + "/"
-        return frozenset(i for i in self.owners if i.startswith(prefix))
+        return frozenset(i for i in self.owners
+                         if i.startswith(prefix) and not i[len(prefix):].startswith("__"))
 
 
 @dataclass(frozen=True)
@@ -85,4 +113,6 @@ class Registry:
             for intent, names in sorted(claims.items()) if len(names) > 1
         }
         env_keys = {name: tuple(pong.env) for name, pong in self.skills.items()}
-        return Catalog(owners, env_keys), conflicts
+        slots = {intent: tuple(self.skills[name].intents[intent])
+                 for intent, name in owners.items()}
+        return Catalog(owners, env_keys, slots), conflicts

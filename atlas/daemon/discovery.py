@@ -11,6 +11,7 @@ from ..config import Config
 from ..core import Catalog, Registry, World
 from ..protocol import Ping, Pong, Skills, SkillSummary
 from . import training
+from .training_files import FROM_SKILL, TrainingFiles
 from .understanding import NluUnderstanding
 
 log = logging.getLogger(__name__)
@@ -34,6 +35,10 @@ class Discovery:
         self.changed = asyncio.Event()
         self.changed.set()          # publish a fresh list at start-up, even an empty one
         self.trained = asyncio.Event()
+        self.files = TrainingFiles(config.training_path)
+        #: Where each live skill's training came from (see TrainingFiles.apply).
+        self.sources: dict[str, str] = {}
+        self._polled = -float("inf")
         #: The last skills list published (retained), to publish again after an outage.
         self.published: Skills | None = None
         #: Skills cut short for going past a budget, and why: shown to operators.
@@ -45,7 +50,8 @@ class Discovery:
 
     def world(self) -> World:
         return World(self.catalog, self.understanding, self.ping.version,
-                     self.config.skill_timeout, self.config.ask_timeout)
+                     self.config.skill_timeout, self.config.ask_timeout,
+                     self.config.object_slots)
 
     @property
     def untrained(self) -> bool:
@@ -53,6 +59,7 @@ class Discovery:
         return bool(self.registry.skills) and not self.trained.is_set()
 
     def heard(self, pong: Pong, now: float) -> None:
+        pong, self.sources[pong.name] = self.files.apply(pong)
         self.registry, changed = self.registry.heard(pong, now)
         if changed:
             log.info("skill %s %s is live", pong.name, pong.version)
@@ -64,6 +71,16 @@ class Discovery:
             log.info("skill %s left", name)
             self._changed()
         return changed
+
+    def poll_training(self, now: float, every: float = 1.0) -> None:
+        """Retrain when a training file of a skill that brings none changed."""
+        if now - self._polled < every:
+            return
+        self._polled = now
+        for name, pong in self.registry.skills.items():
+            if self.sources.get(name) != FROM_SKILL and self.files.changed(name):
+                bare = replace(pong, training={})
+                self.heard(bare, self.registry.seen.get(name, now))
 
     def expire(self, now: float) -> list[str]:
         self.registry, gone = self.registry.expire(now, self.config.discovery.timeout)
@@ -93,7 +110,10 @@ class Discovery:
         self.understanding = NluUnderstanding(interpreters)
         if registry.skills:
             self.trained.set()
-        summaries = tuple(SkillSummary.of(registry.skills[n]) for n in sorted(registry.skills))
+        summaries = tuple(
+            replace(SkillSummary.of(pong), training_from=self.sources.get(name, ""),
+                    untrained=training.untrained(pong))
+            for name, pong in sorted(registry.skills.items()))
         self.published = Skills(self.ping.version, self.ping.started_at, summaries,
                                 self.conflicts, dict(self.throttled))
         return self.published

@@ -150,6 +150,7 @@ async def _watch(session: Session, inbox: FairInbox[Any], discovery: Discovery) 
         if now - last_ping >= interval:
             _publish(session, [Publish(discovery.ping)])
             last_ping = now
+        discovery.poll_training(now)
         for name in discovery.expire(now):
             inbox.put(GLOBAL, SkillGone(name))
         await asyncio.sleep(tick)

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from .. import nlu
-from ..protocol import Pong
+from ..protocol import FALLBACK_INTENT, Pong
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +39,22 @@ def train(skills: Mapping[str, Pong], cache_dir: Path | None,
     interpreters: dict[str, nlu.Interpreter] = {}
     for lang, dataset in datasets(skills).items():
         try:
-            interpreters[lang] = nlu.train_cached(lang, dataset, cache_dir, engine)
+            # Remembered parses live as long as this model: retraining starts afresh.
+            interpreters[lang] = nlu.CachedParses(
+                nlu.train_cached(lang, dataset, cache_dir, engine), dataset)
         except Exception:
             log.exception("training the %s interpreter failed; %s stays untrained", lang, lang)
     return interpreters
+
+
+def untrained(pong: Pong) -> list[str]:
+    """The skill's intents with no example in any language (fallbacks need none)."""
+    examples: set[str] = set()
+    for lang, data in pong.training.items():
+        try:
+            dataset = nlu.load_training(data, source=pong.name, lang=lang)
+        except nlu.TrainingDataError:
+            continue
+        examples.update(intent for intent, utterances in dataset.intents.items() if utterances)
+    return sorted(intent for intent in pong.intents if intent not in examples
+                  and intent.rsplit("/", 1)[-1] != FALLBACK_INTENT)

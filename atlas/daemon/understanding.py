@@ -34,12 +34,12 @@ class NluUnderstanding:
         return self.interpreters.get(lang) or self.interpreters.get(lang.split("_")[0][:2])
 
     def parse(self, lang: str, text: str, scope: frozenset[str],
-              now: float | None = None) -> Understood:
+              now: float | None = None, *, strict: bool = False) -> Understood:
         interpreter = self._for(lang)
         if interpreter is None or not scope:
             return Understood(None)
         try:
-            parsed = interpreter.parse(text, scope, now=_when(now))
+            parsed = interpreter.parse(text, scope, now=_when(now), strict=strict)
         except Exception:
             log.exception("interpreter %s failed to parse a message", lang)
             return Understood(None)

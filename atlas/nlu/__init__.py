@@ -12,10 +12,12 @@ from .engine import SnipsLikeInterpreter
 from .errors import TrainingDataError
 from .interface import Interpreter, create_interpreter
 from .loading import load_training
+from .parse_cache import CachedParses
 from .results import Parse, SlotValue
 from .snips_format import load_snips
 
 __all__ = [
+    "CachedParses",
     "Chunk",
     "Dataset",
     "Entity",

@@ -65,7 +65,10 @@ class DeterministicMatcher:
               scope: Collection[str] | None) -> Match | None:
         present = set(words)
         found: Match | None = None
-        candidates = [t for w in present for t in self.index.get(w, ())]
+        literal = -1  # the literal words of the template that gave `found`
+        # In the words' order, not the set's: a set of strings iterates in an
+        # order that changes with each process's hash seed.
+        candidates = [t for w in dict.fromkeys(words) for t in self.index.get(w, ())]
         for t in candidates + self.slot_only:
             if scope is not None and t.intent not in scope:
                 continue
@@ -76,7 +79,11 @@ class DeterministicMatcher:
                 continue
             if found is not None and found[0] != t.intent:
                 return None  # two intents claim the sentence: let the models decide
-            found = found or (t.intent, slots)
+            # Of one intent's templates, the most specific gives the slots
+            # ("give this @[object_select]" over "give @[object_select]").
+            words_of_t = len(t.items) - len(slots)
+            if words_of_t > literal:
+                found, literal = (t.intent, slots), words_of_t
         return found
 
     def _walk(self, items: Sequence[Item], words: Sequence[str], i: int, w: int,

@@ -22,13 +22,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .augmentation import augment
-from .coverage import MAX_SENTENCES, Coverage, function_words
+from .coverage import MAX_SENTENCES, Coverage, Said, Sentence, function_words
 from .dataset import Dataset, Entity, is_builtin
 from .deterministic import DeterministicMatcher
 from .entities import builtin_words, places
 from .entity_matcher import EntityMatcher, EntitySpan
 from .errors import TrainingDataError
-from .gazetteer import Gazetteer
+from .gazetteer import Gazetteer, value_key
 from .noise import NONE_LABEL, noise_utterances
 from .normalize import Token, fold_word, tokenize
 from .resolve import EntityResolver, resolve_value
@@ -39,8 +39,9 @@ if TYPE_CHECKING:  # scikit-learn and crfsuite load only when a model is trained
     from .intent_classifier import IntentClassifier
     from .slot_filler import Example, SlotFiller
 
-ENGINE_VERSION = "7"  # bump when fitted models change shape or meaning
+ENGINE_VERSION = "9"  # bump when fitted models change shape or meaning
 MODEL_FILE = "model.pkl"
+RERANK = 2  # intents tried against the vocabulary check, likeliest first
 PARALLEL_MIN_EXAMPLES = 4000  # below this, starting worker processes costs more
 # Built-ins every CRF sees as features, whatever the intent's slot types: a
 # custom slot often holds a date or a number ("timeRange", "party_size"), or
@@ -50,17 +51,28 @@ CRF_BUILTINS = {"snips/number", "snips/ordinal", "snips/datetime", *places.KINDS
 
 
 def _coverage(lang: str, dataset: Dataset, gazetteers: dict[str, Gazetteer]) -> Coverage:
-    """The vocabulary test, from the folded words of the training sentences
-    and of the entity values."""
+    """The vocabulary test, from the folded words of each intent's training
+    sentences and of the values of its entities."""
     def words(text: str) -> list[str]:
         return [w for t in tokenize(text) if (w := fold_word(t.norm))]
 
     if sum(len(utterances) for utterances in dataset.intents.values()) > MAX_SENTENCES:
-        return Coverage(lang, [[]] * (MAX_SENTENCES + 1))  # disabled: not skill-sized
-    sentences = [words(u.text) for utterances in dataset.intents.values() for u in utterances]
-    values = [w for utterances in dataset.intents.values() for u in utterances
-              for c in u.chunks if c.slot for w in words(c.text)]
-    values.extend(w for gaz in gazetteers.values() for key in gaz.values for w in key)
+        return Coverage(lang, {})  # disabled: not skill-sized
+    # Values a skill declared are a closed list, however rarely its sentences
+    # use each; the others (the benchmark format declares none) may be names.
+    declared = {name: {value_key(text) for v in entity.values for text in (v.value, *v.synonyms)}
+                for name, entity in dataset.entities.items()}
+    sentences = {intent: [Sentence(words(u.text),
+                                   [w for c in u.chunks if not c.slot for w in words(c.text)],
+                                   [w for c in u.chunks if c.slot and c.entity
+                                    and not is_builtin(c.entity)
+                                    and value_key(c.text) not in declared.get(c.entity, ())
+                                    for w in words(c.text)])
+                          for u in utterances]
+                 for intent, utterances in dataset.intents.items()}
+    values = {intent: [w for entity in set(dataset.slot_entities(intent).values())
+                       for key in getattr(gazetteers.get(entity), "values", ()) for w in key]
+              for intent in dataset.intents}
     return Coverage(lang, sentences, values)
 
 
@@ -98,6 +110,7 @@ class SnipsLikeInterpreter:
         self._classifier: IntentClassifier | None = None
         self._fillers: dict[str, SlotFiller] = {}
         self._coverage: Coverage | None = None
+        self._function: frozenset[str] = frozenset()
         self._speller: Speller | None = None
 
     @property
@@ -114,6 +127,7 @@ class SnipsLikeInterpreter:
         self._slot_entities = {i: dataset.slot_entities(i) for i in self._intents}
         self._build_entities(dataset)
         self._coverage = _coverage(self.lang, dataset, self._gazetteers)
+        self._function = function_words(self.lang)
         self._speller = self._spelling(dataset) if self._coverage.enabled else None
         self._deterministic = DeterministicMatcher(dataset) if self.use_deterministic else None
         slot_intents = [i for i in self._intents if self._slot_entities[i]]
@@ -233,7 +247,9 @@ class SnipsLikeInterpreter:
     # -- parsing ------------------------------------------------------------
 
     def parse(self, text: str, scope: Collection[str] | None = None, *,
-              now: datetime | None = None) -> Parse:
+              now: datetime | None = None, strict: bool = False) -> Parse:
+        """``strict``: for a context with a fallback of its own, which takes what its
+        intents do not cover, the vocabulary test applies to every intent."""
         if self._classifier is None:
             raise RuntimeError("interpreter is not fitted")
         typed = Typed(text, tokenize(text))
@@ -244,17 +260,43 @@ class SnipsLikeInterpreter:
         exact = self._parse_exact(text, tokens, scope, now, typed)
         if exact is not None:
             return exact
-        intent, confidence = self._classify(text, scope)
-        if intent is None:
-            return Parse(typed.text, None, confidence, {})
-        slots, covered = self._fill(text, tokens, intent, now, typed)
-        # An answer within a scope is expected, and often a bare word: only
-        # free-standing utterances are checked for foreign vocabulary.
-        if scope is None and self._coverage is not None and self._coverage.out_of_domain(
-            w for k, t in enumerate(tokens) if k not in covered and (w := fold_word(t.norm))
-        ):
-            return Parse(typed.text, None, 1.0 - confidence, {})
-        return Parse(typed.text, intent, confidence, slots)
+        ranked, none = self._ranked(text, scope)
+        if not ranked:
+            return Parse(typed.text, None, none, {})
+        if strict and self._coverage is not None:
+            intent, confidence = ranked[0]
+            slots, said = self._said(text, tokens, intent, now, typed)
+            if self._coverage.strange_to(intent, said):
+                return Parse(typed.text, None, 1.0 - confidence, {})
+            return Parse(typed.text, intent, confidence, slots)
+        if self._coverage is None or not self._coverage.checks(ranked[0][0]):
+            intent, confidence = ranked[0]
+            return Parse(typed.text, intent, confidence,
+                         self._fill(text, tokens, intent, now, typed)[0])
+        # Whatever the scope (the root intents, a context's), the intent must
+        # cover what was said (see coverage.py): of the likeliest intents, the
+        # one whose vocabulary covers it best.
+        best: tuple[float, str, float, dict[str, list[SlotValue]]] | None = None
+        for intent, confidence in ranked[:RERANK]:
+            if not self._coverage.checks(intent):
+                continue  # a runner-up never checked must not take what the first may not
+            slots, said = self._said(text, tokens, intent, now, typed)
+            margin = self._coverage.margin(intent, said, scope, confidence)
+            if margin is not None and (best is None or margin > best[0]):
+                best = (margin, intent, confidence, slots)
+        if best is None:
+            return Parse(typed.text, None, 1.0 - ranked[0][1], {})
+        return Parse(typed.text, best[1], best[2], best[3])
+
+    def _said(self, text: str, tokens: Sequence[Token], intent: str, now: datetime | None,
+              typed: Typed) -> tuple[dict[str, list[SlotValue]], list[Said]]:
+        """The slots, and what was said for the vocabulary check, in order."""
+        slots, covered, values = self._fill(text, tokens, intent, now, typed, judged=True)
+        said: dict[int, Said] = {start: Said(value=known) for start, known in values.items()}
+        for k, t in enumerate(tokens):
+            if k not in covered and (w := fold_word(t.norm)):
+                said[k] = Said(w, t.norm != typed.tokens[k].norm)
+        return slots, [said[k] for k in sorted(said)]
 
     def _corrected(self, text: str, tokens: Sequence[Token]
                    ) -> tuple[str, tuple[Token, ...]] | None:
@@ -263,49 +305,112 @@ class SnipsLikeInterpreter:
             return None
         return self._speller.fix(text, tokens, places.places(self.lang).is_well_known)
 
-    def _classify(self, text: str, scope: Collection[str] | None) -> tuple[str | None, float]:
+    def _ranked(self, text: str, scope: Collection[str] | None
+                ) -> tuple[list[tuple[str, float]], float]:
+        """The intents the classifier accepts, likeliest first, and the None
+        class's probability (renormalised over the scope)."""
         assert self._classifier is not None
         probs = self._classifier.probabilities(text)
         candidates = [i for i in self._intents if scope is None or i in scope]
         if not candidates:
-            return None, 1.0
+            return [], 1.0
         none = probs.get(NONE_LABEL, 0.0)
-        best = max(candidates, key=lambda i: probs.get(i, 0.0))
-        p = probs.get(best, 0.0)
+        total = 1.0
         if scope is not None:  # renormalise over what the context allows
             total = none + sum(probs.get(i, 0.0) for i in candidates)
-            p, none = (p / total, none / total) if total else (0.0, 1.0)
-        if p < self.threshold or none >= p:
-            return None, none
-        return best, p
+            if not total:
+                return [], 1.0
+            none /= total
+        ranked = sorted(((i, probs.get(i, 0.0) / total) for i in candidates),
+                        key=lambda pair: -pair[1])
+        return [(i, p) for i, p in ranked if p >= self.threshold and p > none], none
 
     def _fill(self, text: str, tokens: Sequence[Token], intent: str,
-              now: datetime | None, typed: Typed | None = None
-              ) -> tuple[dict[str, list[SlotValue]], set[int]]:
-        """The slots, and the tokens inside slots or known entity values.
-        `typed` is the text as typed when `text` has slips corrected."""
+              now: datetime | None, typed: Typed | None = None, *, judged: bool = False
+              ) -> tuple[dict[str, list[SlotValue]], set[int], dict[int, bool]]:
+        """The slots; the tokens inside known entity values and, when
+        `judged` (for the vocabulary check), inside slots; and where each slot
+        starts, with whether its value is a known one. `typed` is the text as
+        typed when `text` has slips corrected."""
         filler = self._fillers.get(intent)
         entities = self._slot_entities[intent]
         names = sorted(set(entities.values()) | CRF_BUILTINS)
         spans: list[EntitySpan] = self._matcher.spans(text, tokens, names, now)
-        # Place names are everywhere ("Cook", "Rice" and "Mobile" are towns):
-        # they cover words for the vocabulary check only where the intent
-        # takes places.
-        covered = {k for start, end, name in spans
-                   if name not in places.KINDS or name in entities.values()
-                   for k in range(start, end)}
+        # Values cover words for the vocabulary check. Place names are
+        # everywhere ("Cook", "Rice" and "Mobile" are towns): they cover words
+        # only where the intent takes places; a number the intent has no slot
+        # for ("wake me up at 7") is left to count as foreign.
+        own = set(entities.values())
+        covered = {k for start, end, name in spans for k in range(start, end)
+                   if name in own or (name not in places.KINDS
+                                      and not tokens[k].norm[:1].isdigit())}
         slots: dict[str, list[SlotValue]] = {}
+        values: dict[int, bool] = {}
         if filler is None:
-            return slots, covered
+            return slots, covered, values
         for slot, start, end in filler.tag(tokens, spans):
-            covered.update(range(start, end))
             entity = entities.get(slot)
             if entity is None:
                 continue
             ok, value, raw = self._resolve(entity, text, tokens, start, end, now, typed)
-            if ok:
-                slots.setdefault(slot, []).append(SlotValue(value, raw, entity))
-        return slots, covered
+            if not ok:
+                continue
+            known = judged and self._is_known(entity, raw, start, end, spans, covered)
+            if judged and not known and not is_builtin(entity):
+                # "the bathroom please" tagged whole: the known value inside it
+                a, b = self._trimmed(tokens, start, end)
+                if (a, b) != (start, end):
+                    ok, inner, inner_raw = self._resolve(entity, text, tokens, a, b, now, typed)
+                    if ok and self._is_known(entity, inner_raw, a, b, spans, covered):
+                        start, end, value, raw, known = a, b, inner, inner_raw, True
+            slots.setdefault(slot, []).append(SlotValue(value, raw, entity))
+            if not judged:
+                continue
+            # A known value is evidence for the intent; a free value of an
+            # extensible entity ("turn on the heating", "baisse le son") is a
+            # foreign word, whatever its words.
+            inside = set(range(start, end))
+            covered |= inside
+            if known or not self._mistagged(tokens, start, end, entity, spans):
+                values[start] = known
+        return slots, covered, values
+
+    def _trimmed(self, tokens: Sequence[Token], start: int, end: int) -> tuple[int, int]:
+        """start:end without the function words at its edges."""
+        function = self._function
+        while start < end - 1 and fold_word(tokens[start].norm) in function:
+            start += 1
+        while end - 1 > start and fold_word(tokens[end - 1].norm) in function:
+            end -= 1
+        return start, end
+
+    def _mistagged(self, tokens: Sequence[Token], start: int, end: int, entity: str,
+                   spans: Sequence[EntitySpan]) -> bool:
+        """Function words tagged as a value while a known value of the same
+        entity is elsewhere ("plus de lumière dans la chambre s'il te plaît"):
+        the tagger's slip, not a foreign thing said."""
+        function = self._function
+        return (all(fold_word(t.norm) in function for t in tokens[start:end])
+                and any(name == entity and (b <= start or a >= end) for a, b, name in spans))
+
+    def _is_known(self, entity: str, raw: str, start: int, end: int,
+                  spans: Sequence[EntitySpan], covered: set[int]) -> bool:
+        """The slot value at tokens start:end is a known one: a place name, a
+        built-in value, a declared value of the entity (or a synonym, a near
+        miss) or a value seen in training."""
+        if entity in places.KINDS:
+            return set(range(start, end)) <= covered
+        if entity == "snips/duration":
+            # "à 7 heures": inside a time of day that does not read as a
+            # duration from its start ("in 10 minutes" does), it is not one.
+            durations = {a for a, _, name in spans if name == entity}
+            return not any(name == "snips/datetime" and a < start and b >= end
+                           and a not in durations for a, b, name in spans)
+        if is_builtin(entity):
+            return True
+        resolver = self._resolvers.get(entity)
+        return resolver is None or (resolver.gazetteer.lookup(raw) is not None
+                                    or resolver.declared_value(raw) is not None)
 
     def _resolve(self, entity: str, text: str, tokens: Sequence[Token], start: int, end: int,
                  now: datetime | None, typed: Typed | None) -> tuple[bool, Any, str]:

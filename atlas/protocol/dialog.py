@@ -81,7 +81,8 @@ class DialogAsk(Message):
             raise ProtocolError(f"{what}: 'choices' is mandatory when no 'slot' is given")
         return cls(params["sid"], _cid(data, what),
                    read(data, "text", str, what, required=False, default=""),
-                   slot, choices, public(data, "text", "slot", "choices"))
+                   slot, choices, {k: v for k, v in public(data, "text", "slot", "choices").items()
+                                   if not (k == "cards" and v is None)})
 
 
 @dataclass(frozen=True)
@@ -98,23 +99,32 @@ class DialogShow(Message):
     @classmethod
     def from_dict(cls, params: dict[str, str], data: dict[str, Any]) -> Self:
         what = "dialog show"
+        # A show has no slot or choices: atlas-sdk 1.1 re-sends its last ask's keys
+        # on later shows (a shared default dict), and may send "cards": null.
+        extra = {k: v for k, v in public(data, "text", "slot", "choices").items()
+                 if not (k == "cards" and v is None)}
         return cls(params["sid"], _cid(data, what),
-                   read(data, "text", str, what, required=False, default=""),
-                   public(data, "text"))
+                   read(data, "text", str, what, required=False, default=""), extra)
 
 
 @dataclass(frozen=True)
 class DialogTerminate(Message):
+    """The skill is done; ``error`` (``"reason": "error"``) says its handler failed."""
+
     TOPIC = Topic("atlas/{sid}/dialog/terminate")
     sid: str
     cid: str | None
+    error: bool = False
 
     def to_dict(self) -> dict[str, Any]:
-        return {"__cid": self.cid}
+        data: dict[str, Any] = {"__cid": self.cid}
+        if self.error:
+            data["reason"] = "error"
+        return data
 
     @classmethod
     def from_dict(cls, params: dict[str, str], data: dict[str, Any]) -> Self:
-        return cls(params["sid"], _cid(data, "dialog terminate"))
+        return cls(params["sid"], _cid(data, "dialog terminate"), data.get("reason") == "error")
 
 
 @dataclass(frozen=True)

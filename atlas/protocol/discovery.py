@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from typing import Any, Self
 
 from .base import Message, ProtocolError, Topic, read, valid_level
@@ -305,6 +305,11 @@ class SkillSummary:
     languages: list[str]
     descriptions: dict[str, str] = field(default_factory=dict)
     env_details: dict[str, EnvSetting] = field(default_factory=dict)
+    #: Where the daemon got the skill's training data: "skill" (its pong), the
+    #: training_dir folder it read, or "" (none). Known to the daemon only.
+    training_from: str = ""
+    #: Intents with no training example in any language (fallbacks excepted).
+    untrained: list[str] = field(default_factory=list)
 
     @classmethod
     def of(cls, pong: Pong) -> SkillSummary:
@@ -325,6 +330,10 @@ class SkillSummary:
             "env": _env_wire(self.env, self.env_details), "languages": self.languages}
         if self.descriptions:
             data["descriptions"] = self.descriptions
+        if self.training_from:
+            data["training_from"] = self.training_from
+        if self.untrained:
+            data["untrained"] = self.untrained
         return data
 
     @classmethod
@@ -334,12 +343,14 @@ class SkillSummary:
         what = f"{what} of {name!r}"
         env, env_details = _env(data, what)
         languages = read(data, "languages", list, what, required=False, default=[])
+        untrained = read(data, "untrained", list, what, required=False, default=[])
         return cls(name, _field(data, "version", what),
                    _field(data, "author", what), _field(data, "description", what),
                    _intents(read(data, "intents", dict, what, required=False, default={}), what),
                    env, [lang for lang in languages if isinstance(lang, str)],
                    _texts(data.get("descriptions"), f"{what}: 'descriptions'"),
-                   env_details)
+                   env_details, _field(data, "training_from", what),
+                   [str(intent) for intent in untrained])
 
 
 @dataclass(frozen=True)
@@ -379,3 +390,11 @@ class Skills(Message):
                    read(data, "conflicts", dict, what, required=False, default={}),
                    {str(k): str(v) for k, v in
                     read(data, "throttled", dict, what, required=False, default={}).items()})
+
+
+def with_daemon_view(summary: SkillSummary, daemon: Skills | None) -> SkillSummary:
+    """A skill's own summary (from its pong) with what only the daemon knows of it."""
+    known = next((s for s in daemon.skills if s.name == summary.name), None) if daemon else None
+    if known is None:
+        return summary
+    return replace(summary, training_from=known.training_from, untrained=known.untrained)

@@ -204,11 +204,14 @@ class Request:
             raise ValueError(f"invalid context name {name!r}")
         return self._outbox.send(DialogContext(self.sid, self.cid, name))
 
-    def terminate(self) -> Sent:
-        """End the conversation (the SDK does it for a handler that returns without asking)."""
+    def terminate(self, *, error: bool = False) -> Sent:
+        """End the conversation (the SDK does it for a handler that returns without asking).
+
+        ``error`` ends it with the reason ``error`` (the SDK does so for a handler that raises).
+        """
         self._check_open("terminate")
         self.terminated = True
-        return self._outbox.send(DialogTerminate(self.sid, self.cid))
+        return self._outbox.send(DialogTerminate(self.sid, self.cid, error))
 
     # Outside the conversation.
 

@@ -203,8 +203,9 @@ class Skill:
             raise SkillError(f"{self.name}: training data for intents without a handler: "
                              + ", ".join(orphans))
         for intent in self._handlers:
-            if intent not in (FALLBACK_INTENT, WELCOME_INTENT) and \
-                    intent not in self._trained_slots:
+            # Fallbacks (global, or a context's) take what nothing else covers.
+            if intent.rsplit("/", 1)[-1] != FALLBACK_INTENT and intent != WELCOME_INTENT \
+                    and intent not in self._trained_slots:
                 log.warning("skill %s: intent %r has no training data; only other skills' "
                             "data or contexts can trigger it", self.name, intent)
 
@@ -242,7 +243,7 @@ class Skill:
                           message.intent, message.cid)
             if not request.terminated:
                 request.show(request._("Sorry, something went wrong."))
-                request.terminate()
+                request.terminate(error=True)
             return request
         if not (request.asked or request.terminated):
             request.terminate()

@@ -32,6 +32,7 @@ from atlas.protocol import (
     DialogAsk,
     DialogShow,
     IntentRequest,
+    Pong,
     ProtocolError,
     Reason,
 )
@@ -681,6 +682,18 @@ def test_not_understood_shows_a_localized_answer_and_terminates(lang: str, text:
     assert published(effects) == [ChannelShow("s1", say("not_understood", lang)),
                                   ChannelTerminate("s1", Reason.NOT_UNDERSTOOD)]
     assert channel.phase is Phase.IDLE and deadlines(effects) == []
+
+
+@pytest.mark.parametrize("lang", ["en", "fr"])
+def test_not_understood_points_to_help_when_a_skill_answers_it(lang: str) -> None:
+    helper = Pong("help", intents={"help": []})
+    _, effects = step(new_channel(lang=lang), said("gibberish", lang=lang),
+                      make_world(CLOCK, helper))
+    [shown] = of(effects, ChannelShow)
+    assert shown.text == say("not_understood_help", lang)
+    assert ("help" if lang == "en" else "aide") in shown.text
+    assert of(effects, ChannelTerminate) == [ChannelTerminate("s1", Reason.NOT_UNDERSTOOD)]
+    assert of(effects, IntentRequest) == []
 
 
 @pytest.mark.parametrize("text", ["gibberish", "weather tomorrow"])

@@ -6,9 +6,9 @@ import pytest
 
 from atlas.core.phrases import MAX_LISTED, PHRASES, listing, reask, say
 
-KEYS = ["not_understood", "cancelled", "timeout", "ask_timeout", "skill_gone", "error",
-        "not_a_choice", "not_an_answer", "say_cancel", "or", "question_dropped", "welcome",
-        "restarted", "queue_full", "throttled"]
+KEYS = ["not_understood", "not_understood_help", "cancelled", "timeout", "ask_timeout",
+        "skill_gone", "error", "not_a_choice", "not_an_answer", "say_cancel", "or",
+        "question_dropped", "welcome", "restarted", "queue_full", "throttled"]
 
 
 @pytest.mark.parametrize("lang", sorted(PHRASES))

@@ -14,10 +14,12 @@ import sys
 import uuid
 from dataclasses import replace
 
+import pytest
 from brokers import running_task
 
 from atlas import __version__
 from atlas.config import Config
+from atlas.core.phrases import say
 from atlas.daemon import serve
 from atlas.store import Store
 from atlas.transport import Session, raw
@@ -234,6 +236,27 @@ async def test_not_understood(skill: RawSkill, devices: ChannelFactory, sid: str
     assert "understand" in shown["text"]
     assert terminated == {"reason": "not_understood"}
     assert skill.requests.empty()
+
+
+@pytest.mark.parametrize(("lang", "off_topic", "in_domain", "intent"), [
+    ("en", ["what is the capital of France", "turn up the volume"],
+     "please turn on the kitchen lights", "lights_on"),
+    ("fr", ["monte le volume", "bonjour"], "lance un minuteur de 10 minutes", "set_timer"),
+])
+async def test_off_topic_is_not_understood_and_in_domain_is_dispatched(
+        skill: RawSkill, devices: ChannelFactory, store: Store, sid: str, lang: str,
+        off_topic: list[str], in_domain: str, intent: str) -> None:
+    # The daemon parses within the root intents' scope: the vocabulary check holds there.
+    store.add_user(f"user-{lang}", lang)
+    device = await devices.channel(sid, f"user-{lang}")
+    for text in off_topic:
+        await device.parse(text)
+        shown, terminated = await device.expect("show", "terminate")
+        assert terminated == {"reason": "not_understood"}, text
+        assert shown["text"] == say("not_understood", lang)  # no help skill live to point to
+    assert skill.requests.empty()
+    got, request = await dispatch(device, skill, in_domain)
+    assert got == intent and request["__lang"] == lang
 
 
 async def test_fallback_skill_receives_what_nothing_understands(

@@ -20,3 +20,15 @@ def test_exact_stage_needs_known_values() -> None:
     assert matcher.match(words, lambda e, a, b: is_value(e, a, b, words), None) is None
     words = ["turn", "off", "the", "kitchen"]
     assert matcher.match(words, lambda e, a, b: is_value(e, a, b, words), {"on"}) is None
+
+
+def test_the_most_specific_template_of_an_intent_gives_the_slots() -> None:
+    # "give @[what]" and "give this @[what]" both match "give this novel";
+    # the answer used to depend on the process's string hash seed.
+    ds = load_chatl("%[rate]\n  give @[what]\n  give this @[what]\n"
+                    "@[what]\n  novel\n  this novel\n")
+    matcher = DeterministicMatcher(ds)
+    words = ["give", "this", "novel"]
+    assert matcher.match(words, lambda e, a, b: tuple(words[a:b]) in {("novel",),
+                                                                    ("this", "novel")},
+                         None) == ("rate", [("what", "what", 2, 3)])

@@ -78,8 +78,8 @@ async def test_a_failing_handler_ends_the_conversation_politely(broker_url: str)
     async with SkillTester(shop_skill(), broker_url=broker_url, lang="fr") as t:
         replies = await t.say("plante maintenant")
         assert replies.texts == ["Désolé, quelque chose s'est mal passé."]
-        # Terminated by the SDK, not by the daemon's skill timeout.
-        assert replies.reason == Reason.NOMINAL
+        # Terminated by the SDK with the reason error, not by the daemon's skill timeout.
+        assert replies.reason == Reason.ERROR
 
 
 async def test_contexts_route_to_prefixed_intents(broker_url: str) -> None:

@@ -26,6 +26,7 @@ _ARTICLES = {"a", "an", "one", "un", "une"}
 _FRACTIONS = {"half": 0.5, "demi": 0.5, "demie": 0.5, "quarter": 0.25, "quart": 0.25}
 _FILLERS = {"and", "et", "of", "d", "de", "'", "-", ",", "an", "a"}
 _PREFIXES = {"in", "for", "during", "dans", "pendant", "durant", "pour", "within", "after", "apres"}
+_FRENCH_WORDS = (_ARTICLES - {"a", "an"}, _FILLERS - {"a", "an"})
 _TOKEN_RE = re.compile(r"\d+(?:[.,]\d+)?|[a-z]+|'|-|,")
 
 TRIGGERS = set(_UNITS) | set(_FRACTIONS) | _ARTICLES
@@ -46,6 +47,9 @@ def parse_duration(text: str, lang: str) -> float | None:
     tokens = _TOKEN_RE.findall(strip_accents(digitize(text, lang)))
     if tokens and tokens[0] in _PREFIXES:
         tokens = tokens[1:]
+    # In French, "a" is "à" with its accent gone, or "has": never an article
+    # ("à 7 heures" is a time of day, not seven hours).
+    articles, fillers = (_ARTICLES, _FILLERS) if lang != "fr" else _FRENCH_WORDS
     total = 0.0
     pending: float | None = None
     from_article = False
@@ -69,9 +73,9 @@ def parse_duration(text: str, lang: str) -> float | None:
                 pending += fraction  # "two and a half hours"
             else:
                 pending, from_article = fraction, False  # "half an hour"
-        elif tok in _ARTICLES and pending is None:
+        elif tok in articles and pending is None:
             pending, from_article = 1.0, True
-        elif tok not in _FILLERS:
+        elif tok not in fillers:
             return None
     if pending is not None:
         if from_article or last_unit not in _SMALLER:

@@ -1,0 +1,1 @@
+ROOMS = ["You are in a dark room."]
