@@ -28,6 +28,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import redis
+import redis.asyncio
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
@@ -44,7 +45,8 @@ from atlas.protocol import (
     DialogTerminate,
     parse_message,
 )
-from atlas.store import ConversationState, SqliteConversationState, Store
+from atlas.store import ConversationState, SqliteConversationState, Store, Stored
+from atlas.store.redis_async import AsyncLeases, AsyncRedisState
 from atlas.store.redis_state import Leases, RedisConversationState
 
 
@@ -87,6 +89,50 @@ async def per_event(turns: int, state: ConversationState | None, folder: Path) -
         feed(DialogTerminate("s1", cid))
     shell.close()
     return timings[1:]
+
+
+def writes_per_second(port: int, sids: int, each: int) -> tuple[float, float, float]:
+    """Fenced sid writes per second: one after another (as on a loop that waits for
+    each), 32 sids per script call, and ``sids`` sids writing at once through the
+    asyncio client."""
+    client = redis.Redis(port=port, decode_responses=True)
+    client.flushdb()
+    leases = Leases(client, "sync")
+    state = RedisConversationState(client, leases=leases)
+    record = {"text": "set a timer for ten minutes", "queue": [], "context": None, "n": 0}
+    for n in range(sids):
+        leases.acquire(f"w{n}")
+    started = time.perf_counter()
+    for turn in range(each):
+        for n in range(sids):
+            state.save({f"w{n}": Stored({**record, "n": turn})})
+    one_by_one = sids * each / (time.perf_counter() - started)
+    # The daemon handles up to 32 events per turn of its loop: their sids in one write.
+    started = time.perf_counter()
+    for turn in range(each):
+        for first in range(0, sids, 32):
+            state.save({f"w{n}": Stored({**record, "n": turn})
+                        for n in range(first, min(sids, first + 32))})
+    grouped = sids * each / (time.perf_counter() - started)
+    client.flushdb()
+
+    async def at_once() -> float:
+        aleases = AsyncLeases(redis.asyncio.Redis(port=port, decode_responses=True), "async")
+        astate = AsyncRedisState(aleases.client, leases=aleases)
+        for n in range(sids):
+            await aleases.acquire(f"w{n}")
+
+        async def sid(n: int) -> None:
+            for turn in range(each):    # each sid's writes in order, sids side by side
+                await astate.save({f"w{n}": Stored({**record, "n": turn})})
+
+        began = time.perf_counter()
+        await asyncio.gather(*(sid(n) for n in range(sids)))
+        rate = sids * each / (time.perf_counter() - began)
+        await astate.close()
+        return rate
+
+    return one_by_one, grouped, asyncio.run(at_once())
 
 
 def calls(count: int, call: Callable[[int], object]) -> list[float]:
@@ -133,6 +179,12 @@ def main() -> None:
             fenced.acquire("s1")
             report("event, redis + lease", asyncio.run(
                 per_event(args.turns, RedisConversationState(client, leases=fenced), folder)))
+        for _ in range(2):
+            sync, grouped, concurrent = writes_per_second(port, sids=100,
+                                                          each=args.turns // 100)
+            print(f"fenced sid writes/s    one after another {sync:6.0f}   "
+                  f"32 per call {grouped:6.0f}   100 sids at once (asyncio) {concurrent:6.0f}",
+                  flush=True)
     finally:
         process.terminate()
         process.wait()

@@ -3,6 +3,7 @@ with fencing, deadlines claimed once, a publication once per change."""
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 import threading
@@ -22,10 +23,18 @@ from atlas.daemon.conversations import Conversations
 from atlas.daemon.inbox import FairInbox
 from atlas.protocol import ChannelCreate, ChannelDestroy, DialogAsk, DialogParse
 from atlas.store import Armed, Store, Stored
+from atlas.store.redis_async import (
+    AsyncDeadlines,
+    AsyncLeases,
+    AsyncOncePerChange,
+    AsyncRedisState,
+)
+from atlas.store.redis_async import connect as connect_async
 from atlas.store.redis_state import (
     Deadlines,
     Fenced,
     Keys,
+    Lease,
     Leases,
     NotLeased,
     OncePerChange,
@@ -287,3 +296,68 @@ def test_the_skills_list_is_published_once_per_change(redis_server: RedisServer,
     assert guards[0].first(b'{"skills":["clock"]}')               # a change back is one
     guards[1].forget()
     assert guards[2].first(b'{"skills":["clock"]}')
+
+
+# -- the same through redis.asyncio ---------------------------------------------------
+
+
+async def test_asyncio_records_are_the_same_records(redis_server: RedisServer,
+                                                    client: redis.Redis) -> None:
+    state = AsyncRedisState(connect_async(RedisAddress.parse(redis_server.url)))
+    await state.save({"s1": Stored({"n": 1}, Armed(2, 1500.25)), "s2": Stored({"n": 2})})
+    await state.save({"s2": None})
+    assert RedisConversationState(client).load() == {"s1": Stored({"n": 1}, Armed(2, 1500.25))}
+    RedisConversationState(client).save({"s3": Stored({"n": 3})})
+    assert await state.load() == {"s1": Stored({"n": 1}, Armed(2, 1500.25)),
+                                  "s3": Stored({"n": 3})}
+    assert await state.load_sid("s3") == Stored({"n": 3})
+    assert await state.load_sid("s2") is None
+    await state.close()
+
+
+async def test_asyncio_a_stale_holders_write_is_refused(redis_server: RedisServer,
+                                                        client: redis.Redis) -> None:
+    slow = AsyncLeases(connect_async(RedisAddress.parse(redis_server.url)), "slow",
+                       lease_ms=50)
+    fast = AsyncLeases(connect_async(RedisAddress.parse(redis_server.url)), "fast")
+    slow_state, fast_state = AsyncRedisState(slow.client, leases=slow), AsyncRedisState(
+        fast.client, leases=fast)
+    assert await slow.acquire("s1") is not None
+    assert await fast.acquire("s1") is None
+    await slow_state.save({"s1": Stored({"by": "slow"})})
+    while await fast.acquire("s1") is None:          # until the slow one's lease lapses
+        await asyncio.sleep(0.01)
+    await fast_state.save({"s1": Stored({"by": "fast"})})
+    with pytest.raises(Fenced):
+        await slow_state.save({"s1": Stored({"by": "slow", "late": True})})
+    assert not await slow.renew(Lease("s1", "slow", 1))
+    assert await fast_state.load_sid("s1") == Stored({"by": "fast"})
+    lease = fast.held["s1"]
+    assert await fast.release(lease) and not await slow.release(lease)
+    await slow_state.close()
+    await fast_state.close()
+
+
+async def test_asyncio_deadlines_and_once_per_change_under_concurrent_callers(
+        redis_server: RedisServer, client: redis.Redis) -> None:
+    armed = arm(client, 300, at=100.0)
+    address = RedisAddress.parse(redis_server.url)
+    claimers = [AsyncDeadlines(connect_async(address), hold=3600) for _ in range(6)]
+    assert await claimers[0].next_due() == 100.0
+
+    async def drain(deadlines: AsyncDeadlines) -> list[tuple[str, int]]:
+        got: list[tuple[str, int]] = []
+        while claims := await deadlines.claim(now=200.0, limit=4):
+            got.extend((c.sid, c.generation) for c in claims)
+            await asyncio.sleep(0)
+        return got
+
+    shares = await asyncio.gather(*(drain(d) for d in claimers))
+    assert sorted(pair for share in shares for pair in share) == sorted(armed)
+    guards = [AsyncOncePerChange(d.client, "skills") for d in claimers]
+    assert sorted(await asyncio.gather(*(g.first(b"[clock]") for g in guards))) == [
+        False] * 5 + [True]
+    await guards[0].forget()
+    assert await guards[1].first(b"[clock]")
+    for deadlines in claimers:
+        await deadlines.client.aclose()

@@ -46,7 +46,7 @@ import socket
 import time
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import redis
 
@@ -122,7 +122,7 @@ class Keys:
 
 # KEYS: lease, fence(sid), counter. ARGV: owner, lease ms, fence ms.
 # Returns {token, 0} when granted, {0, ms left} when another holds it.
-_ACQUIRE = """
+ACQUIRE_LUA = """
 local held = redis.call('GET', KEYS[1])
 if held then
     return {0, redis.call('PTTL', KEYS[1])}
@@ -134,7 +134,7 @@ return {token, 0}
 """
 
 # KEYS: lease. ARGV: owner|token, lease ms. 1 if renewed, 0 if not ours any more.
-_RENEW = """
+RENEW_LUA = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then
     return redis.call('PEXPIRE', KEYS[1], ARGV[2])
 end
@@ -142,7 +142,7 @@ return 0
 """
 
 # KEYS: lease. ARGV: owner|token. 1 if released, 0 if it was not ours.
-_RELEASE = """
+RELEASE_LUA = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then
     return redis.call('DEL', KEYS[1])
 end
@@ -183,9 +183,9 @@ class Leases:
         self.fence_ms = fence_ms
         #: The leases this daemon believes it holds (a write tells if it still does).
         self.held: dict[str, Lease] = {}
-        self._acquire = client.register_script(_ACQUIRE)
-        self._renew = client.register_script(_RENEW)
-        self._release = client.register_script(_RELEASE)
+        self._acquire = client.register_script(ACQUIRE_LUA)
+        self._renew = client.register_script(RENEW_LUA)
+        self._release = client.register_script(RELEASE_LUA)
 
     def acquire(self, sid: str) -> Lease | None:
         """The sid's lease with a new token, or ``None`` while another daemon holds it.
@@ -230,7 +230,7 @@ class Leases:
 # sid: sid, token ('0': unfenced), lease value ('' for none), op ('put' or 'del'),
 # record, deadline generation ('' for none), deadline time.
 # Returns {} when written, {sid, newer token} when a token is stale (nothing written).
-_WRITE = """
+WRITE_LUA = """
 local n = tonumber(ARGV[1])
 for i = 0, n - 1 do
     local token = tonumber(ARGV[4 + i * 7 + 1])
@@ -306,7 +306,7 @@ class RedisConversationState:
         self.client = client
         self.keys = keys or (leases.keys if leases is not None else Keys())
         self.leases = leases
-        self._write = client.register_script(_WRITE)
+        self._write = client.register_script(WRITE_LUA)
 
     @classmethod
     def at(cls, address: RedisAddress, **options: Any) -> RedisConversationState:
@@ -317,67 +317,109 @@ class RedisConversationState:
         if not sids:
             return {}
         with self.client.pipeline(transaction=True) as pipe:
-            pipe.mget([self.keys.conv(sid) for sid in sids])
-            pipe.zrange(self.keys.deadlines, 0, -1, withscores=True)
-            pipe.hgetall(self.keys.deadline_gen)
-            records, due, generations = pipe.execute()
-        at = dict(due)
-        loaded: dict[str, Stored] = {}
-        for sid, text in zip(sids, records, strict=True):
-            generation = generations.get(sid)
-            armed = (Armed(int(generation), float(at[sid]))
-                     if generation is not None and sid in at else None)
-            loaded[sid] = Stored(_decode(text), armed)
-        return loaded
+            load_all(pipe, self.keys, sids)
+            return loaded(sids, *pipe.execute())
 
     def load_sid(self, sid: str) -> Stored | None:
         """One sid as stored (for a daemon taking it over), ``None`` if unknown."""
         with self.client.pipeline(transaction=True) as pipe:
-            pipe.get(self.keys.conv(sid))
-            pipe.zscore(self.keys.deadlines, sid)
-            pipe.hget(self.keys.deadline_gen, sid)
-            text, at, generation = pipe.execute()
-        if text is None:
-            return None
-        armed = (Armed(int(generation), float(at))
-                 if generation is not None and at is not None else None)
-        return Stored(_decode(text), armed)
+            load_one(pipe, self.keys, sid)
+            return loaded_one(*pipe.execute())
 
     def save(self, batch: Batch) -> None:
         if not batch:
             return
-        keys = [self.keys.sids, self.keys.deadlines, self.keys.deadline_gen]
-        lease_ms = self.leases.lease_ms if self.leases else LEASE_MS
-        fence_ms = self.leases.fence_ms if self.leases else FENCE_MS
-        args: list[Any] = [len(batch), lease_ms, fence_ms]
-        for sid, stored in batch.items():
-            lease = None
-            if self.leases is not None:
-                lease = self.leases.held.get(sid)
-                if lease is None:
-                    raise NotLeased(f"sid {sid}: no lease held by {self.leases.owner}")
-            keys += [self.keys.conv(sid), self.keys.fence(sid), self.keys.lease(sid)]
-            deadline = stored.deadline if stored is not None else None
-            args += [sid, lease.token if lease else 0, lease.value if lease else "",
-                     "del" if stored is None else "put",
-                     "" if stored is None else _encode(stored.record),
-                     "" if deadline is None else deadline.generation,
-                     "" if deadline is None else repr(deadline.at)]
-        refused = self._write(keys=keys, args=args)
-        if refused:
-            sid = str(refused[0])
-            stale = self.leases.held.pop(sid) if self.leases is not None else None
-            raise Fenced(sid, stale.token if stale else 0)
+        keys, args = write_call(self.keys, batch, self.leases)
+        check_written(self._write(keys=keys, args=args), self.leases)
 
     def close(self) -> None:
         self.client.close()
+
+
+# The steps of each call that need no connection, shared with the asyncio
+# classes of redis_async.py.
+
+
+def load_all(pipe: Any, keys: Keys, sids: list[str]) -> None:
+    """Queue on ``pipe`` what :func:`loaded` reads."""
+    pipe.mget([keys.conv(sid) for sid in sids])
+    pipe.zrange(keys.deadlines, 0, -1, withscores=True)
+    pipe.hgetall(keys.deadline_gen)
+
+
+def loaded(sids: list[str], records: list[str | None], due: list[tuple[str, float]],
+           generations: dict[str, str]) -> dict[str, Stored]:
+    at = dict(due)
+    return {sid: Stored(_decode(text),
+                        Armed(int(generations[sid]), float(at[sid]))
+                        if sid in generations and sid in at else None)
+            for sid, text in zip(sids, records, strict=True)}
+
+
+def load_one(pipe: Any, keys: Keys, sid: str) -> None:
+    """Queue on ``pipe`` what :func:`loaded_one` reads."""
+    pipe.get(keys.conv(sid))
+    pipe.zscore(keys.deadlines, sid)
+    pipe.hget(keys.deadline_gen, sid)
+
+
+def loaded_one(text: str | None, at: float | None, generation: str | None) -> Stored | None:
+    if text is None:
+        return None
+    armed = (Armed(int(generation), float(at))
+             if generation is not None and at is not None else None)
+    return Stored(_decode(text), armed)
+
+
+class _Holder(Protocol):
+    """What a write needs of the daemon's leases (sync or asyncio)."""
+
+    owner: str
+    lease_ms: int
+    fence_ms: int
+    held: dict[str, Lease]
+
+
+def write_call(keys: Keys, batch: Batch, leases: _Holder | None
+               ) -> tuple[list[str], list[Any]]:
+    """The keys and arguments of the write script for ``batch``.
+
+    With ``leases``, each sid is written with the token of the lease held for it
+    (:class:`NotLeased` if none).
+    """
+    names = [keys.sids, keys.deadlines, keys.deadline_gen]
+    args: list[Any] = [len(batch), leases.lease_ms if leases else LEASE_MS,
+                       leases.fence_ms if leases else FENCE_MS]
+    for sid, stored in batch.items():
+        lease = None
+        if leases is not None:
+            lease = leases.held.get(sid)
+            if lease is None:
+                raise NotLeased(f"sid {sid}: no lease held by {leases.owner}")
+        names += [keys.conv(sid), keys.fence(sid), keys.lease(sid)]
+        deadline = stored.deadline if stored is not None else None
+        args += [sid, lease.token if lease else 0, lease.value if lease else "",
+                 "del" if stored is None else "put",
+                 "" if stored is None else _encode(stored.record),
+                 "" if deadline is None else deadline.generation,
+                 "" if deadline is None else repr(deadline.at)]
+    return names, args
+
+
+def check_written(reply: list[Any], leases: _Holder | None) -> None:
+    """Raise :class:`Fenced` if the write script refused the batch (and forget the lease)."""
+    if not reply:
+        return
+    sid = str(reply[0])
+    stale = leases.held.pop(sid, None) if leases is not None else None
+    raise Fenced(sid, stale.token if stale else 0)
 
 
 # -- deadlines ------------------------------------------------------------------------
 
 # KEYS: deadlines, deadline-gen. ARGV: now, at most, hold (seconds).
 # Returns sid, generation, due time, … for each claimed deadline.
-_CLAIM = """
+CLAIM_LUA = """
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'WITHSCORES',
                        'LIMIT', 0, tonumber(ARGV[2]))
 local claimed = {}
@@ -406,6 +448,25 @@ class Claim:
     at: float
 
 
+def claim_args(now: float | None, limit: int, hold: float) -> list[Any]:
+    return [repr(time.time() if now is None else now), limit, repr(hold)]
+
+
+def claimed(flat: list[Any]) -> tuple[list[Claim], list[str]]:
+    """The claims in the script's reply, and the sids whose deadline had no
+    generation (never written so; dropped rather than fired blind)."""
+    claims: list[Claim] = []
+    broken: list[str] = []
+    for i in range(0, len(flat), 3):
+        sid, generation, at = flat[i:i + 3]
+        if generation == "":
+            log.warning("deadline of %s had no generation: dropped", sid)
+            broken.append(str(sid))
+        else:
+            claims.append(Claim(str(sid), int(generation), float(at)))
+    return claims, broken
+
+
 class Deadlines:
     """Every sid's armed deadline, in one sorted set, claimed by the live daemons.
 
@@ -418,22 +479,16 @@ class Deadlines:
         self.client = client
         self.keys = keys or Keys()
         self.hold = hold
-        self._claim = client.register_script(_CLAIM)
+        self._claim = client.register_script(CLAIM_LUA)
 
     def claim(self, now: float | None = None, limit: int = 100) -> list[Claim]:
         """The deadlines due at ``now`` (default: the clock), at most ``limit``,
         each handed to this caller only (until ``hold`` passes unhandled)."""
-        when = time.time() if now is None else now
         flat = self._claim(keys=[self.keys.deadlines, self.keys.deadline_gen],
-                           args=[repr(when), limit, repr(self.hold)])
-        claims: list[Claim] = []
-        for i in range(0, len(flat), 3):
-            sid, generation, at = flat[i:i + 3]
-            if generation == "":
-                log.warning("deadline of %s had no generation: dropped", sid)
-                self.client.zrem(self.keys.deadlines, sid)
-                continue
-            claims.append(Claim(str(sid), int(generation), float(at)))
+                           args=claim_args(now, limit, self.hold))
+        claims, broken = claimed(flat)
+        if broken:
+            self.client.zrem(self.keys.deadlines, *broken)
         return claims
 
     def next_due(self) -> float | None:
@@ -445,13 +500,17 @@ class Deadlines:
 # -- once per change ------------------------------------------------------------------
 
 # KEYS: once. ARGV: digest. 1 if this caller is the first with this digest.
-_ONCE = """
+ONCE_LUA = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then
     return 0
 end
 redis.call('SET', KEYS[1], ARGV[1])
 return 1
 """
+
+
+def digest(content: bytes | str) -> str:
+    return hashlib.sha256(content.encode() if isinstance(content, str) else content).hexdigest()
 
 
 class OncePerChange:
@@ -467,12 +526,10 @@ class OncePerChange:
     def __init__(self, client: redis.Redis, name: str, *, keys: Keys | None = None) -> None:
         self.client = client
         self.key = (keys or Keys()).once(name)
-        self._once = client.register_script(_ONCE)
+        self._once = client.register_script(ONCE_LUA)
 
     def first(self, content: bytes | str) -> bool:
-        data = content.encode() if isinstance(content, str) else content
-        digest = hashlib.sha256(data).hexdigest()
-        return bool(self._once(keys=[self.key], args=[digest]))
+        return bool(self._once(keys=[self.key], args=[digest(content)]))
 
     def forget(self) -> None:
         """Publish the next content whatever it is (say, after the broker lost it)."""
