@@ -1,5 +1,5 @@
 """The deployment files as shipped: docker-compose.yml (both profiles), the
-Dockerfile, and the Mosquitto configuration of the `scale` profile."""
+Dockerfile, and the Mosquitto and nginx configurations of the `scale` profile."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from brokers import MOSQUITTO_PASSWD, Mosquitto
+from brokers import MOSQUITTO_PASSWD, Mosquitto, accepts, free_port
 
 from atlas.transport import BrokerAddress, Session, TransportError
 
@@ -103,3 +103,67 @@ async def connects(address: BrokerAddress) -> bool:
             return True
     except TransportError:
         return False
+
+
+NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
+
+
+def nginx_conf(folder: Path, port: int, upstreams: list[int]) -> Path:
+    """config/nginx-scale.conf as shipped, in a minimal nginx.conf; only the bridges'
+    addresses and the port change."""
+    shipped = (CONFIG / "nginx-scale.conf").read_text()
+    shipped = shipped.replace("listen 8080;", f"listen 127.0.0.1:{port};")
+    for name, upstream in zip(("bridge-1", "bridge-2"), upstreams, strict=True):
+        shipped = shipped.replace(f"server {name}:8080", f"server 127.0.0.1:{upstream}")
+    (folder / "scale.conf").write_text(shipped)
+    temp = "\n".join(f"    {kind}_temp_path {folder / kind};"
+                     for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+    path = folder / "nginx.conf"
+    path.write_text(
+        ("user root;\n" if os.geteuid() == 0 else "")
+        + f"daemon off;\npid {folder / 'nginx.pid'};\nerror_log stderr warn;\n"
+        f"events {{}}\nhttp {{\n    access_log off;\n{temp}\n"
+        f"    include {folder / 'scale.conf'};\n}}\n")
+    return path
+
+
+async def test_the_proxy_config_balances_websockets_over_the_bridges(tmp_path: Path) -> None:
+    """nginx with config/nginx-scale.conf in front of two WebSocket servers: each
+    socket is upgraded and served whole by one of them, and both get some."""
+    import websockets
+
+    if not os.access(NGINX, os.X_OK):
+        raise RuntimeError(f"nginx not found at {NGINX} (apt-get install nginx-light)")
+
+    async def bridge(name: str, socket: websockets.ServerConnection) -> None:
+        async for text in socket:
+            await socket.send(f"{name}:{text}")
+
+    servers = [await websockets.serve(lambda s, n=name: bridge(n, s), "127.0.0.1", 0)
+               for name in ("one", "two")]
+    ports = [next(iter(server.sockets)).getsockname()[1] for server in servers]
+    port = free_port()
+    conf = nginx_conf(tmp_path, port, ports)
+    checked = subprocess.run([NGINX, "-t", "-c", str(conf), "-p", str(tmp_path)],
+                             capture_output=True, text=True)
+    assert checked.returncode == 0, checked.stderr
+    proxy = subprocess.Popen([NGINX, "-c", str(conf), "-p", str(tmp_path)],
+                             stdin=subprocess.DEVNULL)
+    try:
+        while not accepts("127.0.0.1", port):
+            assert proxy.poll() is None, "nginx stopped"
+            await asyncio.sleep(0.05)
+        answered: list[str] = []
+        for n in range(6):
+            async with websockets.connect(f"ws://127.0.0.1:{port}/ws/assistant") as socket:
+                for text in ("hello", "again"):
+                    await socket.send(f"{text}{n}")
+                    answered.append(str(await socket.recv()))
+        names = [answer.split(":")[0] for answer in answered]
+        assert names[0::2] == names[1::2]        # one socket, one bridge throughout
+        assert set(names) == {"one", "two"}      # balanced
+    finally:
+        proxy.terminate()
+        proxy.wait(10)
+        for server in servers:
+            server.close()
