@@ -126,8 +126,8 @@ async def _converse(session: Session, inbox: FairInbox[Any], conversations: Conv
                 break
         if (skills := discovery.note_throttled(conversations.throttled)) is not None:
             _publish(session, [Publish(skills, retain=True)])   # operators see it
-        # Let the socket read and write: what this batch published leaves together.
-        await asyncio.sleep(0)
+        session.flush()  # what this batch published leaves together, now
+        await asyncio.sleep(0)  # and the socket is read before the next batch
 
 
 def _publish(session: Session, publishes: list[Publish]) -> None:

@@ -350,7 +350,7 @@ class SkillSummary:
                    env, [lang for lang in languages if isinstance(lang, str)],
                    _texts(data.get("descriptions"), f"{what}: 'descriptions'"),
                    env_details, _field(data, "training_from", what),
-                   [str(intent) for intent in untrained])
+                   [str(i) for i in untrained])
 
 
 @dataclass(frozen=True)

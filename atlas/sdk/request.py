@@ -55,6 +55,9 @@ class Sent:
         self._future = future
 
     def __await__(self) -> Generator[Any, None, None]:
+        if self._future.done():
+            # Handed over already (the usual case): no trip through the event loop.
+            return _result(self._future).__await__()
         return asyncio.wrap_future(self._future).__await__()
 
     def done(self) -> bool:
@@ -69,6 +72,10 @@ class Sent:
         future: concurrent.futures.Future[None] = concurrent.futures.Future()
         future.set_result(None)
         return cls(future)
+
+
+async def _result(future: concurrent.futures.Future[None]) -> None:
+    future.result()
 
 
 class Outbox:

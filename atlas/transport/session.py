@@ -118,8 +118,9 @@ class Session:
                 ...
 
     ``attempts`` bounds the first connection (``None``: try forever); once connected,
-    the session reconnects by itself, for ever, and yields :class:`Reconnected` after
-    re-subscribing. ``on_retry(error, delay)`` hears about every failed attempt.
+    the session reconnects by itself, for ever, re-subscribes, and yields
+    :class:`Reconnected` before any message of the new connection. ``on_retry(error,
+    delay)`` hears about every failed attempt at the first connection.
     """
 
     def __init__(self, address: BrokerAddress | str, name: str, *,
@@ -267,6 +268,11 @@ class Session:
         """Publish bytes as they are: for tests, probes and skills' own device topics."""
         self._send(topic, payload.encode() if isinstance(payload, str) else payload, retain,
                    None)
+
+    def flush(self) -> None:
+        """Write what was published now, not at the next turn of the loop."""
+        if self._write_due:
+            self._write()
 
     async def drain(self, timeout: float | None = None) -> bool:
         """Wait until every message published so far is acknowledged; False on timeout."""
@@ -434,6 +440,8 @@ class Session:
             self._require_loop().call_soon(self._write)
 
     def _write(self) -> None:
+        if not self._write_due:
+            return  # flushed already this turn
         self._write_due = False
         if self._fd < 0:
             return
@@ -444,6 +452,7 @@ class Session:
         if done:
             loop.remove_writer(self._fd)
         else:
+            self._write_due = True
             loop.add_writer(self._fd, self._write)  # the kernel's buffer is full: wait
 
     def _on_unregister_write(self, client: paho.Client, userdata: Any, sock: Any) -> None:
