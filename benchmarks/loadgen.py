@@ -40,11 +40,13 @@ from paho.mqtt.enums import CallbackAPIVersion
 QOS = 1
 #: Texts for the trivial skill's one intent (turns.py trains it on the same words).
 REPEATED = "what is the weather like right now"
+#: All-different sentences say when, which the skill takes as a slot: a weather
+#: skill is asked about days, and the interpreter then fills a slot every time.
 TEMPLATES = (
     "what will the weather be like in {n} days",
-    "tell me the weather forecast for day {n}",
-    "how is the weather going to be {n} days from now",
-    "weather forecast {n} days ahead please",
+    "tell me the weather forecast in {n} days",
+    "how is the weather going to be in {n} days",
+    "weather forecast in {n} days please",
 )
 
 

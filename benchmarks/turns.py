@@ -58,11 +58,17 @@ TRAINING = """
   what is the weather like
   what's the weather today
   tell me the weather forecast
-  tell me the weather forecast for tomorrow
-  what will the weather be like in 3 days
-  how is the weather going to be this weekend
-  weather forecast for the next 5 days please
-  will it rain tomorrow
+  tell me the weather forecast @[when]
+  what will the weather be like @[when]
+  how is the weather going to be @[when]
+  weather forecast @[when] please
+  will it rain @[when]
+
+@[when](type=snips/datetime)
+  tomorrow
+  in 3 days
+  this weekend
+  in 5 days
 """
 TRIVIAL_SKILL = f'''
 from atlas.sdk import Skill
