@@ -14,6 +14,7 @@ out-of-domain requests (which should stay not understood).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import random
 import statistics
 import sys
@@ -102,14 +103,15 @@ def main() -> None:
         data = load_paths(sorted(SKILLS.glob(f"*/training/{lang}.chatl")), lang)
         engine = SnipsLikeInterpreter(lang)
         engine.fit(data)
-        speller = engine._speller
+        model = engine.model
+        assert model is not None
         rng = random.Random(0)
         slipped = [(text, slip(text, rng)) for text in REQUESTS[lang]
                    for _ in range(args.variants)]
         slipped = [(clean, s) for clean, s in slipped if s != clean]
         foreign = [slip(text, rng) for text in OUT_OF_DOMAIN[lang] for _ in range(args.variants)]
-        for label, on in (("without correction", None), ("with correction", speller)):
-            engine._speller = on
+        for label, on in (("without correction", None), ("with correction", model.speller)):
+            engine.model = dataclasses.replace(model, speller=on)
             expected = {clean: reading(engine, clean) for clean, _ in slipped}
             timings, right = [], 0
             for clean, text in slipped:

@@ -16,8 +16,8 @@ import tempfile
 from pathlib import Path
 
 from .dataset import Dataset
-from .engine import ENGINE_VERSION
 from .interface import Interpreter, engine_class
+from .model_file import ENGINE_VERSION
 
 log = logging.getLogger(__name__)
 

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import lru_cache
 from typing import NamedTuple
 
@@ -27,15 +30,53 @@ class Token(NamedTuple):  # a tuple: tokenizing is on every parse's hot path
     norm: str  # lower case, accents kept (French needs them for stems)
 
 
-@lru_cache(maxsize=50_000)
+# Texts whose tokens parsing remembers. A daemon hears ever new sentences, at
+# about 1.8 KiB of tokens each: this bounds that memory to about 3.6 MiB,
+# while a request heard again (a button, "yes", a repeated command) is a hit.
+RECENT_TEXTS = 2048
+# While a model is fitted, in the fitting thread: every text's tokens, for the
+# length of the fit (training tokenizes each sentence four or five times).
+_fitting: ContextVar[dict[str, tuple[Token, ...]] | None] = ContextVar("fitting", default=None)
+
+
 def tokenize(text: str) -> tuple[Token, ...]:
-    """Tokens with offsets; cached, as training and parsing meet the same texts often."""
+    """Tokens with offsets; cached (see remembering_tokens)."""
+    remembered = _fitting.get()
+    if remembered is None:
+        return _recent(text)
+    tokens = remembered.get(text)
+    if tokens is None:
+        tokens = remembered[text] = _split(text)
+    return tokens
+
+
+def _split(text: str) -> tuple[Token, ...]:
     return tuple(
         Token(m.group(), m.start(), m.end(), m.group().lower()) for m in _TOKEN_RE.finditer(text)
     )
 
 
-@lru_cache(maxsize=100_000)
+#: Entries of each per-word cache: above what the largest training (the Snips
+#: benchmark's whole files, 12,000-32,000 distinct words per cache) uses, so
+#: fitting finds everything cached, and a bound on what a long run of parses with
+#: ever new numbers can hold (about 16 MiB for all of them).
+WORDS = 40_000
+_recent = lru_cache(maxsize=RECENT_TEXTS)(_split)
+
+
+@contextmanager
+def remembering_tokens() -> Iterator[None]:
+    """Within it, in this thread (or task), tokenize remembers every text, and
+    forgets them at the end: fitting meets each training sentence several
+    times, while parsing in other threads keeps its small bound."""
+    reset = _fitting.set({})
+    try:
+        yield
+    finally:
+        _fitting.reset(reset)
+
+
+@lru_cache(maxsize=WORDS)
 def strip_accents(text: str) -> str:
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(c for c in decomposed if not unicodedata.combining(c))
@@ -50,7 +91,7 @@ def fold(text: str) -> str:
     return " ".join(w for w in _TOKEN_RE.findall(strip_accents(text).lower()) if w[0].isalnum())
 
 
-@lru_cache(maxsize=100_000)
+@lru_cache(maxsize=WORDS)
 def fold_word(norm: str) -> str:
     """One token folded like fold(); "" for punctuation."""
     return strip_accents(norm) if norm[:1].isalnum() else ""
@@ -62,7 +103,7 @@ class Stemmer:
     def __init__(self, lang: str) -> None:
         algo = _STEMMER_LANGS.get(lang)
         self._stemmer = snowballstemmer.stemmer(algo) if algo else None
-        self.stem = lru_cache(maxsize=50_000)(self._stem)
+        self.stem = lru_cache(maxsize=WORDS)(self._stem)
 
     def _stem(self, word: str) -> str:
         if self._stemmer is None:
@@ -75,7 +116,7 @@ def stemmer_for(lang: str) -> Stemmer:
     return Stemmer(lang)
 
 
-@lru_cache(maxsize=100_000)
+@lru_cache(maxsize=WORDS)
 def shape(word: str) -> str:
     """Coarse word shape, the CRF's clue for unseen names and numbers."""
     if word.isdigit():

@@ -7,6 +7,7 @@ else. Built-ins go through their resolvers; an unresolvable built-in is dropped.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -60,7 +61,7 @@ def resolve_value(
     entity: str,
     raw: str,
     lang: str,
-    resolvers: dict[str, EntityResolver],
+    resolvers: Mapping[str, EntityResolver],
     now: datetime | None,
 ) -> tuple[bool, Any]:
     """(accepted, value) for a raw span of `entity`."""

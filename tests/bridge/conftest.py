@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
@@ -10,10 +8,10 @@ import pytest
 
 from atlas.config import Bridge as BridgeConfig
 from atlas.config import Config
-from atlas.daemon import serve as serve_daemon
 from atlas.store import Store
 
-from .helpers import Bridge, demo_skill, eventually, http, running_bridge, sign_in
+from .helpers import Bridge, demo_skill, skill_stack
+from .helpers import wait_for_skill as wait_for_skill
 
 
 @dataclass(frozen=True)
@@ -68,33 +66,7 @@ def skill_name() -> str:
 @pytest.fixture
 async def stack(bridge_config: Config, store: Store, skill_name: str) -> AsyncIterator[Bridge]:
     """Daemon, demo skill and bridge on the test's broker, the skill live and trained."""
-    daemon = asyncio.create_task(serve_daemon(bridge_config, store))
-    try:
-        async with demo_skill(skill_name).connect(bridge_config.broker) as running:
-            serving = asyncio.create_task(running.serve())
-            try:
-                async with running_bridge(bridge_config, store) as bridge:
-                    await wait_for_skill(bridge, skill_name)
-                    yield bridge
-            finally:
-                serving.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await serving
-    finally:
-        daemon.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await daemon
+    async with skill_stack(bridge_config, store, demo_skill(skill_name)) as bridge:
+        yield bridge
 
 
-async def wait_for_skill(bridge: Bridge, name: str) -> None:
-    """Until the daemon's retained skill list, as the bridge serves it, names the skill."""
-    probe = f"probe-{uuid.uuid4().hex[:6]}"
-    bridge.store.add_user(probe, "en", "probe password")
-    token = (await sign_in(bridge, probe, "probe password"))["access"]
-
-    async def live() -> bool:
-        status, body = await http("GET", bridge.url + "api/skills", token=token)
-        return status == 200 and name in {s["name"] for s in body["skills"]}
-
-    await eventually(live)
-    bridge.store.delete_user(probe)

@@ -21,11 +21,10 @@ from pathlib import Path
 from typing import Any
 
 from atlas.config import Config
-from atlas.daemon import serve as serve_daemon
 from atlas.sdk import Request, Skill
 from atlas.store import Bot, Store
 
-from .helpers import DEMO_EN, Bridge, demo_skill, running_bridge
+from .helpers import DEMO_EN, Bridge, demo_skill, skill_stack
 
 NODE_DIR = Path(__file__).parent / "node"
 
@@ -93,24 +92,8 @@ def add_bot(store: Store, *, open_: bool = False, lang: str = "en") -> GuestBot:
 @contextlib.asynccontextmanager
 async def guest_stack(config: Config, store: Store, skill_name: str) -> AsyncIterator[Bridge]:
     """Daemon, guest skill and bridge, the skill live and trained."""
-    from .conftest import wait_for_skill
-
-    daemon = asyncio.create_task(serve_daemon(config, store))
-    try:
-        async with guest_skill(skill_name).connect(config.broker) as running:
-            serving = asyncio.create_task(running.serve())
-            try:
-                async with running_bridge(config, store) as bridge:
-                    await wait_for_skill(bridge, skill_name)
-                    yield bridge
-            finally:
-                serving.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await serving
-    finally:
-        daemon.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await daemon
+    async with skill_stack(config, store, guest_skill(skill_name)) as bridge:
+        yield bridge
 
 
 def node_ready() -> bool:

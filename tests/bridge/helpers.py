@@ -8,6 +8,7 @@ import contextlib
 import json
 import urllib.error
 import urllib.request
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -17,8 +18,11 @@ from websockets.exceptions import ConnectionClosed
 
 from atlas.bridge import serve
 from atlas.config import Config
+from atlas.daemon import serve as serve_daemon
+from atlas.protocol import Message
 from atlas.sdk import Card, Request, Skill
 from atlas.store import Store
+from atlas.transport import Session
 
 DEMO_EN = """
 %[weather]
@@ -259,3 +263,59 @@ async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 30) 
             await asyncio.sleep(0.05)
 
     await asyncio.wait_for(poll(), timeout)
+
+
+@contextlib.asynccontextmanager
+async def skill_stack(config: Config, store: Store, skill: Skill) -> AsyncIterator[Bridge]:
+    """Daemon, one skill and the bridge on the test's broker, the skill live and trained."""
+    daemon = asyncio.create_task(serve_daemon(config, store))
+    try:
+        async with skill.connect(config.broker) as running:
+            serving = asyncio.create_task(running.serve())
+            try:
+                async with running_bridge(config, store) as bridge:
+                    await wait_for_skill(bridge, skill.name)
+                    yield bridge
+            finally:
+                serving.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await serving
+    finally:
+        daemon.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await daemon
+
+
+async def wait_for_skill(bridge: Bridge, name: str) -> None:
+    """Until the daemon's retained skill list, as the bridge serves it, names the skill."""
+    probe = f"probe-{uuid.uuid4().hex[:6]}"
+    bridge.store.add_user(probe, "en", "probe password")
+    token = (await sign_in(bridge, probe, "probe password"))["access"]
+
+    async def live() -> bool:
+        status, body = await http("GET", bridge.url + "api/skills", token=token)
+        return status == 200 and name in {s["name"] for s in body["skills"]}
+
+    await eventually(live)
+    bridge.store.delete_user(probe)
+
+
+@contextlib.asynccontextmanager
+async def spy(url: str, *kinds: type[Message]) -> AsyncIterator[asyncio.Queue[Message]]:
+    """What is published on the broker of these kinds, as protocol messages."""
+    found: asyncio.Queue[Message] = asyncio.Queue()
+    async with Session(url, "spy") as client:
+        await client.subscribe(*kinds)
+
+        async def read() -> None:
+            async for message in client:
+                if isinstance(message, kinds):
+                    found.put_nowait(message)
+
+        task = asyncio.create_task(read())
+        try:
+            yield found
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task

@@ -9,7 +9,6 @@ import json
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from typing import Any
 
@@ -29,11 +28,10 @@ from atlas.protocol import (
     DialogSession,
 )
 from atlas.store import Store
-from atlas.transport import Session
 
 from .conftest import Person, wait_for_skill
 from .dialects import PNG, add_bot, guest_skill, guest_stack
-from .helpers import Bridge, conversation, running_bridge, sign_in
+from .helpers import Bridge, conversation, running_bridge, sign_in, spy
 
 pytestmark = [pytest.mark.timeout(150),
               pytest.mark.parametrize("broker_name", ["amqtt"], indirect=True)]
@@ -170,33 +168,14 @@ async def test_uploads_are_checked(bridge_config: Config, store: Store, skill_na
             assert answer["data"]["text"] == "You are {}"    # no guest's data reaches her
 
 
-@contextlib.asynccontextmanager
-async def spy(url: str) -> AsyncIterator[asyncio.Queue[object]]:
-    """What channels send the daemon on the broker, as protocol messages."""
-    found: asyncio.Queue[object] = asyncio.Queue()
-    kinds = (ChannelCreate, ChannelDestroy, DialogParse, DialogData, DialogSession)
-    async with Session(url, "guest-spy") as client:
-        await client.subscribe(*kinds)
-
-        async def read() -> None:
-            async for message in client:
-                if isinstance(message, kinds):
-                    found.put_nowait(message)
-
-        task = asyncio.create_task(read())
-        try:
-            yield found
-        finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+SPIED = (ChannelCreate, ChannelDestroy, DialogParse, DialogData, DialogSession)
 
 
 async def test_refused_guests_send_nothing_to_mqtt(bridge_config: Config, store: Store,
                                                     skill_name: str) -> None:
     mine, theirs = add_bot(store), add_bot(store)
     async with guest_stack(bridge_config, store, skill_name) as bridge, \
-            spy(bridge_config.broker) as seen:
+            spy(bridge_config.broker, *SPIED) as seen:
         async with connect(phoenix_url(bridge)) as socket:
             client = Phoenix(socket, f"bot:{mine.bot.id}")
             assert (await client.push("phx_join", {"access_token": theirs.token}))[
@@ -227,7 +206,7 @@ async def test_idle_sessions_expire_with_their_images(bridge_config: Config,
     fresh = store.add_guest_session(guest.bot.name, "", {}, now[0] - 86400, limit=10)
     assert old is not None and fresh is not None
     image = store.add_guest_image(old.id, "image/png", PNG)
-    async with running_task(link.run()), spy(bridge_config.broker) as seen:
+    async with running_task(link.run()), spy(bridge_config.broker, *SPIED) as seen:
         await link.wait_connected(20)
         await guests.expire()
         destroyed = await asyncio.wait_for(seen.get(), 20)

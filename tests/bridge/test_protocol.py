@@ -10,7 +10,6 @@ import contextlib
 import time
 import urllib.error
 import urllib.request
-from collections.abc import AsyncIterator
 
 import pytest
 from brokers import running_task
@@ -22,7 +21,6 @@ from atlas.config import Config
 from atlas.daemon import serve as serve_daemon
 from atlas.protocol import ChannelCreate, DialogParse
 from atlas.store import Store
-from atlas.transport import Session
 
 from .conftest import Person, wait_for_skill
 from .helpers import (
@@ -32,6 +30,7 @@ from .helpers import (
     http,
     running_bridge,
     sign_in,
+    spy,
     ws_client,
 )
 
@@ -137,27 +136,6 @@ async def test_refresh_refuses_an_access_token(stack: Bridge, alice: Person) -> 
     assert (status, error) == (401, {"error": "not a refresh token"})
 
 
-@contextlib.asynccontextmanager
-async def spy(url: str) -> AsyncIterator[asyncio.Queue[object]]:
-    """Everything channels send the daemon (create and parse), as protocol messages."""
-    found: asyncio.Queue[object] = asyncio.Queue()
-    async with Session(url, "spy") as client:
-        await client.subscribe(ChannelCreate, DialogParse)
-
-        async def read() -> None:
-            async for message in client:
-                if isinstance(message, ChannelCreate | DialogParse):
-                    found.put_nowait(message)
-
-        task = asyncio.create_task(read())
-        try:
-            yield found
-        finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-
-
 async def test_a_socket_ends_when_its_access_token_expires(stack: Bridge, alice: Person) -> None:
     # A token with two seconds to live, made the way the bridge makes them.
     secret = load_secret(stack.config.data_dir)
@@ -202,7 +180,7 @@ async def test_first_message_rule(stack: Bridge, alice: Person) -> None:
          "authentication required: 'device'"),
         ("x" * (MAX_FRAME + 1), 1009, ""),
     ]
-    async with spy(stack.config.broker) as seen:
+    async with spy(stack.config.broker, ChannelCreate, DialogParse) as seen:
         for frame, code, reason in cases:
             async with ws_client(stack) as client:
                 if isinstance(frame, dict):
@@ -347,7 +325,8 @@ async def test_origin_checks(stack: Bridge, alice: Person, origins: tuple[str, .
     if origin == "same":
         origin = stack.url.rstrip("/")
     tokens = await sign_in(stack, alice.name, alice.password)
-    async with spy(stack.config.broker) as seen, ws_client(stack, origin=origin) as client:
+    async with spy(stack.config.broker, ChannelCreate, DialogParse) as seen, \
+            ws_client(stack, origin=origin) as client:
         if allowed:
             await client.send({"type": "authenticate", "token": tokens["access"]})
             assert (await client.next())["type"] == "ready"

@@ -147,9 +147,9 @@ def test_unfitted_engine_refuses_to_parse() -> None:
 
 
 def test_worker_processes(en_dataset, en_engine, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    import atlas.nlu.engine as engine_module
+    import atlas.nlu.crf_workers as crf_workers
 
-    monkeypatch.setattr(engine_module, "PARALLEL_MIN_EXAMPLES", 0)
+    monkeypatch.setattr(crf_workers, "PARALLEL_MIN_EXAMPLES", 0)
     parallel = SnipsLikeInterpreter("en", workers=2)
     parallel.fit(en_dataset)
     for text in ["please switch on the kitchen lights", "set a timer for 20 minutes", "blorf"]:

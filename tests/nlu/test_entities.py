@@ -106,3 +106,8 @@ def test_may_is_not_a_date() -> None:
 
 def test_unknown_builtin_is_not_resolved() -> None:
     assert resolve("snips/musicArtist", "queen", "en") is None
+
+
+def test_a_date_past_the_calendar_is_no_date() -> None:
+    assert resolve("snips/datetime", "in 1000000000 days", "en", NOW) is None
+    assert resolve("snips/datetime", "dans 1000000000 jours", "fr", NOW) is None

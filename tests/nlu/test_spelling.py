@@ -116,7 +116,7 @@ def test_no_correction_on_name_heavy_data() -> None:
     lines += ["%[stop]", "  stop the music", "  stop playing"]
     engine = SnipsLikeInterpreter("en")
     engine.fit(load_chatl("\n".join(lines) + "\n", source="music", lang="en"))
-    assert engine._speller is None
+    assert engine.model is not None and engine.model.speller is None
 
 
 @pytest.mark.parametrize(("lang", "answer", "seconds"), [

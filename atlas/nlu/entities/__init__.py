@@ -82,7 +82,7 @@ def _can_start(token: Token, entity: str, lang: str) -> bool:
 _SPAN_WORDS = numbers.WORDS | durations.WORDS | datetimes.WORDS
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=40_000)
 def _may_continue(word: str, lang: str) -> bool:
     """Whether a folded token can be inside a built-in value: digits, marks,
     the readers' words and number words. A span never goes past one that

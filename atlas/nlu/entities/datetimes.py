@@ -222,7 +222,10 @@ def parse_datetime(text: str, lang: str, now: datetime | None = None) -> str | N
         seconds = parse_duration(" ".join(tokens[1:]), lang)
         if seconds is None:
             return None
-        return (now + timedelta(seconds=seconds)).replace(microsecond=0).isoformat()
+        try:
+            return (now + timedelta(seconds=seconds)).replace(microsecond=0).isoformat()
+        except OverflowError:  # "in 1000000000 days": past the calendar, no date
+            return None
     when = _parse_absolute(tokens)
     if when is None:
         return None
