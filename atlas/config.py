@@ -15,7 +15,7 @@ import os
 from dataclasses import dataclass, field, fields, is_dataclass, replace
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote, urlsplit
 
 import yaml
 
@@ -56,6 +56,58 @@ class Bots:
 
 
 @dataclass(frozen=True)
+class RedisAddress:
+    """Where the conversations live when several daemons share them: ``redis://…``.
+
+    ``redis://[[user]:password@]host[:port][/db]``, or ``rediss://`` for TLS; the
+    port defaults to 6379 and the database to 0.
+    """
+
+    host: str
+    port: int = 6379
+    db: int = 0
+    username: str | None = None
+    password: str | None = None
+    tls: bool = False
+
+    @classmethod
+    def parse(cls, url: str) -> RedisAddress:
+        """The address in ``url``; :class:`ConfigError` says what is wrong with it."""
+        example = "expected redis://host:port/db, e.g. redis://127.0.0.1:6379/0"
+        parts = urlsplit(url)
+        if parts.scheme not in ("redis", "rediss"):
+            raise ConfigError(f"state: {_safe(url)!r} is not a Redis URL ({example})")
+        try:
+            port = parts.port
+        except ValueError:
+            raise ConfigError(f"state: bad port in {_safe(url)!r} ({example})") from None
+        if not parts.hostname:
+            raise ConfigError(f"state: no host in {_safe(url)!r} ({example})")
+        if parts.query or parts.fragment:
+            raise ConfigError(f"state: unexpected options in {_safe(url)!r} ({example})")
+        path = parts.path.strip("/")
+        if path and not (path.isascii() and path.isdigit()):
+            raise ConfigError(f"state: the database must be a number, not {path!r} ({example})")
+        return cls(parts.hostname, port or 6379, int(path or 0),
+                   unquote(parts.username) if parts.username else None,
+                   unquote(parts.password) if parts.password is not None else None,
+                   parts.scheme == "rediss")
+
+    def __str__(self) -> str:
+        """For logs: the address without the password."""
+        scheme = "rediss" if self.tls else "redis"
+        return f"{scheme}://{self.host}:{self.port}/{self.db}"
+
+
+def _safe(url: str) -> str:
+    """``url`` with its password masked, fit for an error message."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    return url.replace(f":{parts.password}@", ":***@", 1)
+
+
+@dataclass(frozen=True)
 class Config:
     broker: str = "mqtt://127.0.0.1:1883"
     data_dir: Path = field(default_factory=lambda: user_data_dir())
@@ -73,6 +125,14 @@ class Config:
     training_dir: Path | None = None
     #: Per-skill settings: ``{name: {"slots": "plain" | "objects"}}``.
     skills: dict[str, dict[str, str]] = field(default_factory=dict)
+    #: ``redis://host:port/db``: conversations in Redis, shared by every daemon with
+    #: this configuration. Empty: in the daemon, made durable in SQLite (data_dir).
+    state: str = ""
+
+    @property
+    def state_address(self) -> RedisAddress | None:
+        """The Redis holding the conversations, or ``None`` for the daemon's own."""
+        return RedisAddress.parse(self.state) if self.state else None
 
     @property
     def embedded(self) -> bool:
@@ -227,7 +287,8 @@ def load(path: Path | None = None, **overrides: Any) -> Config:
             raise ConfigError(f"{source}: the top level must be a mapping")
     base = Path(source).absolute().parent if source is not None else None
     config: Config = _build(Config, data, str(source or "config"), base)
-    env = {"broker": os.environ.get("ATLAS_BROKER"), "data_dir": os.environ.get("ATLAS_DATA_DIR")}
+    env = {"broker": os.environ.get("ATLAS_BROKER"), "data_dir": os.environ.get("ATLAS_DATA_DIR"),
+           "state": os.environ.get("ATLAS_STATE")}
     for layer in (env, overrides):
         for key, value in layer.items():
             if value is None:
@@ -238,4 +299,6 @@ def load(path: Path | None = None, **overrides: Any) -> Config:
                 config = replace(config, bridge=replace(config.bridge, **{name: value}))
             else:
                 config = replace(config, **{key: _coerce(getattr(config, key), value, key)})
+    # A bad URL is an error at start-up, before any command connects anywhere.
+    config.state_address  # noqa: B018
     return config

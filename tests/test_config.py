@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from atlas.config import Bridge, Config, ConfigError, Discovery, load
+from atlas.config import Bridge, Config, ConfigError, Discovery, RedisAddress, load
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -18,6 +18,7 @@ def clean(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.delenv("ATLAS_BROKER", raising=False)
     monkeypatch.delenv("ATLAS_DATA_DIR", raising=False)
     monkeypatch.delenv("ATLAS_CONFIG", raising=False)
+    monkeypatch.delenv("ATLAS_STATE", raising=False)
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     monkeypatch.delenv("XDG_CONFIG_HOME", raising=False)
     monkeypatch.delenv("XDG_DATA_HOME", raising=False)
@@ -179,3 +180,46 @@ def test_the_shipped_file_documents_the_defaults() -> None:
     # skills folder, the checkout's own wherever atlas runs from.
     assert shipped.skills_dir == REPO / "skills"
     assert replace(shipped, skills_dir=Path("skills")) == Config(broker="embedded")
+
+
+def test_without_state_the_daemon_keeps_its_own_conversations() -> None:
+    assert load().state == ""
+    assert load().state_address is None
+
+
+def test_state_in_redis_from_the_file_or_the_environment(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = load(write(tmp_path, "state: redis://redis.lan:6380/2\n"))
+    assert config.state_address == RedisAddress("redis.lan", 6380, 2)
+    monkeypatch.setenv("ATLAS_STATE", "rediss://atlas:s%3Acret@10.0.0.5")
+    address = load(write(tmp_path, "state: redis://redis.lan:6380/2\n")).state_address
+    assert address == RedisAddress("10.0.0.5", 6379, 0, "atlas", "s:cret", tls=True)
+    assert str(address) == "rediss://10.0.0.5:6379/0"      # no password in logs
+    # An empty variable is no variable (a compose file's `ATLAS_STATE: ""`).
+    monkeypatch.setenv("ATLAS_STATE", "")
+    assert load().state_address is None
+
+
+@pytest.mark.parametrize(("url", "says"), [
+    ("mqtt://127.0.0.1:1883", "is not a Redis URL"),
+    ("127.0.0.1:6379", "is not a Redis URL"),
+    ("redis://127.0.0.1:six/0", "bad port"),
+    ("redis://127.0.0.1:70000/0", "bad port"),
+    ("redis://127.0.0.1:6379/zero", "the database must be a number"),
+    ("redis:///0", "no host"),
+    ("redis://127.0.0.1:6379/0?timeout=3", "unexpected options"),
+])
+def test_a_bad_state_url_is_a_clear_error(url: str, says: str,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ATLAS_STATE", url)
+    with pytest.raises(ConfigError, match=says) as raised:
+        load()
+    assert "redis://host:port/db" in str(raised.value)
+
+
+def test_a_bad_state_url_keeps_its_password_out_of_the_error(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ATLAS_STATE", "redis://atlas:hunter2@127.0.0.1:6379/x")
+    with pytest.raises(ConfigError) as raised:
+        load()
+    assert "hunter2" not in str(raised.value)

@@ -1,0 +1,169 @@
+"""The Redis primitives of :mod:`atlas.store.redis_state` for an asyncio loop.
+
+The same scripts, keys and records, through ``redis.asyncio``: while one sid's
+write is on the wire, the daemon's loop serves other sids (each sid still waits
+for its own write before publishing what it decided). What each call sends and
+how its reply is read is shared with the synchronous classes; only the waiting
+differs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import redis.asyncio as aioredis
+
+from ..config import RedisAddress
+from .conversations import Batch, Stored
+from .redis_state import (
+    ACQUIRE_LUA,
+    CLAIM_HOLD,
+    CLAIM_LUA,
+    FENCE_MS,
+    LEASE_MS,
+    ONCE_LUA,
+    RELEASE_LUA,
+    RENEW_LUA,
+    WRITE_LUA,
+    Claim,
+    Keys,
+    Lease,
+    check_written,
+    claim_args,
+    claimed,
+    digest,
+    load_all,
+    load_one,
+    loaded,
+    loaded_one,
+    new_owner,
+    write_call,
+)
+
+
+def connect(address: RedisAddress, *, timeout: float = 5.0) -> aioredis.Redis:
+    """An asyncio client for ``address``: text replies, a bound on every command."""
+    return aioredis.Redis(host=address.host, port=address.port, db=address.db,
+                          username=address.username, password=address.password,
+                          ssl=address.tls, decode_responses=True,
+                          socket_timeout=timeout, socket_connect_timeout=timeout,
+                          health_check_interval=30)
+
+
+class AsyncLeases:
+    """:class:`~atlas.store.redis_state.Leases`, awaited."""
+
+    def __init__(self, client: aioredis.Redis, owner: str | None = None, *,
+                 keys: Keys | None = None, lease_ms: int = LEASE_MS,
+                 fence_ms: int = FENCE_MS) -> None:
+        self.client = client
+        self.owner = owner or new_owner()
+        if "|" in self.owner:
+            raise ValueError("an owner may not contain '|'")
+        self.keys = keys or Keys()
+        self.lease_ms = lease_ms
+        self.fence_ms = fence_ms
+        self.held: dict[str, Lease] = {}
+        self._acquire = client.register_script(ACQUIRE_LUA)
+        self._renew = client.register_script(RENEW_LUA)
+        self._release = client.register_script(RELEASE_LUA)
+
+    async def acquire(self, sid: str) -> Lease | None:
+        if (lease := self.held.get(sid)) is not None and await self.renew(lease):
+            return lease
+        token, _left = await self._acquire(
+            keys=[self.keys.lease(sid), self.keys.fence(sid), self.keys.counter],
+            args=[self.owner, self.lease_ms, self.fence_ms])
+        if not token:
+            return None
+        lease = Lease(sid, self.owner, int(token))
+        self.held[sid] = lease
+        return lease
+
+    async def renew(self, lease: Lease) -> bool:
+        if lease.owner == self.owner and await self._renew(
+                keys=[self.keys.lease(lease.sid)], args=[lease.value, self.lease_ms]):
+            return True
+        self._forget(lease)
+        return False
+
+    async def release(self, lease: Lease) -> bool:
+        if lease.owner != self.owner:
+            return False
+        self._forget(lease)
+        return bool(await self._release(keys=[self.keys.lease(lease.sid)], args=[lease.value]))
+
+    def _forget(self, lease: Lease) -> None:
+        if self.held.get(lease.sid) == lease:
+            del self.held[lease.sid]
+
+
+class AsyncRedisState:
+    """:class:`~atlas.store.redis_state.RedisConversationState`, awaited."""
+
+    def __init__(self, client: aioredis.Redis, *, keys: Keys | None = None,
+                 leases: AsyncLeases | None = None) -> None:
+        self.client = client
+        self.keys = keys or (leases.keys if leases is not None else Keys())
+        self.leases = leases
+        self._write = client.register_script(WRITE_LUA)
+
+    async def load(self) -> dict[str, Stored]:
+        sids = sorted(str(sid) for sid in await self.client.smembers(self.keys.sids))
+        if not sids:
+            return {}
+        async with self.client.pipeline(transaction=True) as pipe:
+            load_all(pipe, self.keys, sids)
+            return loaded(sids, *await pipe.execute())
+
+    async def load_sid(self, sid: str) -> Stored | None:
+        async with self.client.pipeline(transaction=True) as pipe:
+            load_one(pipe, self.keys, sid)
+            return loaded_one(*await pipe.execute())
+
+    async def save(self, batch: Batch) -> None:
+        if not batch:
+            return
+        keys, args = write_call(self.keys, batch, self.leases)
+        check_written(await self._write(keys=keys, args=args), self.leases)
+
+    async def close(self) -> None:
+        await self.client.aclose()
+
+
+class AsyncDeadlines:
+    """:class:`~atlas.store.redis_state.Deadlines`, awaited."""
+
+    def __init__(self, client: aioredis.Redis, *, keys: Keys | None = None,
+                 hold: float = CLAIM_HOLD) -> None:
+        self.client = client
+        self.keys = keys or Keys()
+        self.hold = hold
+        self._claim = client.register_script(CLAIM_LUA)
+
+    async def claim(self, now: float | None = None, limit: int = 100) -> list[Claim]:
+        flat = await self._claim(keys=[self.keys.deadlines, self.keys.deadline_gen],
+                                 args=claim_args(now, limit, self.hold))
+        claims, broken = claimed(flat)
+        if broken:
+            await self.client.zrem(self.keys.deadlines, *broken)
+        return claims
+
+    async def next_due(self) -> float | None:
+        first: list[Any] = await self.client.zrange(self.keys.deadlines, 0, 0, withscores=True)
+        return float(first[0][1]) if first else None
+
+
+class AsyncOncePerChange:
+    """:class:`~atlas.store.redis_state.OncePerChange`, awaited."""
+
+    def __init__(self, client: aioredis.Redis, name: str, *, keys: Keys | None = None) -> None:
+        self.client = client
+        self.key = (keys or Keys()).once(name)
+        self._once = client.register_script(ONCE_LUA)
+
+    async def first(self, content: bytes | str) -> bool:
+        return bool(await self._once(keys=[self.key], args=[digest(content)]))
+
+    async def forget(self) -> None:
+        await self.client.delete(self.key)
