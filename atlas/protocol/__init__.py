@@ -8,6 +8,8 @@ message into the right class.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from .base import MAX_PAYLOAD, Message, ProtocolError, Topic, valid_level
 from .channel import (
     ChannelAsk,
@@ -69,14 +71,38 @@ def parse_message(topic: str, payload: bytes | str,
                   among: tuple[type[Message], ...]) -> Message | None:
     """Decode a message of one of the ``among`` classes; ``None`` if no topic matches.
 
-    Raises :class:`ProtocolError` when the topic matches but the payload is bad.
+    When several could match, the first in ``among`` wins. Raises
+    :class:`ProtocolError` when the topic matches but the payload is bad.
     """
-    for kind in among:
-        params = (IntentRequest.match_topic(topic) if kind is IntentRequest
-                  else kind.TOPIC.match(topic))
+    by_shape, intents = _index(among)
+    candidates = by_shape.get((topic.count("/"), topic.rpartition("/")[2]), ())
+    wildcard = by_shape.get((topic.count("/"), None), ())
+    if wildcard:
+        candidates = tuple(sorted((*candidates, *wildcard), key=among.index))
+    for kind in candidates:
+        params = kind.TOPIC.match(topic)
         if params is not None:
             return kind.from_payload(params, payload)
+    if intents and (params := IntentRequest.match_topic(topic)) is not None:
+        return IntentRequest.from_payload(params, payload)
     return None
+
+
+@lru_cache(maxsize=64)
+def _index(among: tuple[type[Message], ...]
+           ) -> tuple[dict[tuple[int, str | None], tuple[type[Message], ...]], bool]:
+    """The kinds by topic shape (separators, last level or None for a parameter), so
+    a message is matched against one or two templates, not all of them: the
+    daemon reads some twenty kinds."""
+    shapes: dict[tuple[int, str | None], list[type[Message]]] = {}
+    for kind in among:
+        if kind is IntentRequest:
+            continue  # intent names span levels: matched by prefix, last
+        template = kind.TOPIC.template
+        last = template.rpartition("/")[2]
+        key = (template.count("/"), None if last.startswith("{") else last)
+        shapes.setdefault(key, []).append(kind)
+    return {key: tuple(kinds) for key, kinds in shapes.items()}, IntentRequest in among
 
 
 __all__ = [

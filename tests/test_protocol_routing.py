@@ -1,0 +1,44 @@
+"""parse_message finds a topic's kind by its shape: the same answer as trying every kind."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from atlas import protocol
+from atlas.protocol import CHANNEL_INBOX, DAEMON_INBOX, IntentRequest, Message, ProtocolError
+
+KINDS: tuple[type[Message], ...] = tuple(dict.fromkeys(
+    (*DAEMON_INBOX, *CHANNEL_INBOX, protocol.Ping, protocol.Skills, IntentRequest)))
+
+TOPICS = [
+    "atlas/s1/dialog/parse", "atlas/s1/channel/show", "atlas/s1/channel/create",
+    "atlas/discovery/ping", "atlas/discovery/pong", "atlas/discovery/bye",
+    "atlas/discovery/skills", "atlas/discovery/pong/lights", "atlas/discovery/bye/lights",
+    "atlas/intents/get_time", "atlas/intents/ctx/get_time", "atlas/s1/dialog/nothing",
+    "atlas/discovery/pong/a/b", "elsewhere/s1/dialog/parse", "atlas", "",
+]
+
+
+def by_trying_all(topic: str, among: tuple[type[Message], ...]) -> type[Message] | None:
+    for kind in among:
+        params = (IntentRequest.match_topic(topic) if kind is IntentRequest
+                  else kind.TOPIC.match(topic))
+        if params is not None:
+            return kind
+    return None
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_the_shape_index_finds_what_trying_every_kind_finds(seed: int) -> None:
+    rng = random.Random(seed)
+    among = tuple(rng.sample(KINDS, rng.randint(1, len(KINDS))))
+    for topic in TOPICS:
+        expected = by_trying_all(topic, among)
+        try:
+            found = protocol.parse_message(topic, b"{}", among)
+        except ProtocolError:
+            assert expected is not None  # the kind was found; this payload is not valid for it
+            continue
+        assert (type(found) if found is not None else None) is expected, (topic, among)
