@@ -61,6 +61,8 @@ def mosquitto_conf(port: int, folder: Path, *, extra: str = "") -> Path:
         "persistence false\n"
         # Without it Mosquitto's own sockets wait on Nagle: ~40 ms per QoS 1 hop.
         "set_tcp_nodelay true\n"
+        # As config/mosquitto.conf: Mosquitto's default drops past 1,000 queued messages.
+        "max_queued_messages 100000\n"
         "log_dest stderr\n"
         "log_type error\n"
         "log_type warning\n"

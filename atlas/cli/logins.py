@@ -16,7 +16,9 @@ from ..broker import BrokerProcessError, EmbeddedBroker
 from ..broker.acl import BRIDGE, DAEMON, OPERATOR, SkillGrant, skill_user
 from ..broker.deployment import LOGINS, Deployment, write
 from ..config import Config
-from ..sdk.loader import SkillLoadError, load_skill
+from ..pytlas import is_pytlas_skill
+from ..pytlas.bridge import declared_skill as declared_pytlas
+from ..sdk.loader import load_skill
 from ..transport import BrokerAddress
 from .common import Failure
 
@@ -57,13 +59,16 @@ def secured_broker(config: Config, port: int, skills: list[Path],
     found: list[SkillGrant] = []
     for path in skills:
         try:
-            skill = load_skill(path)
-        except SkillLoadError as error:
+            skill = declared_pytlas(path) if is_pytlas_skill(path) else load_skill(path)
+        except Exception as error:  # one skill that cannot load must not stop the rest
             # Its process will say why it cannot start; it gets no login meanwhile.
             log.warning("no broker login for %s: %s", path, error)
             continue
         names[path] = skill.name
-        found.append(SkillGrant(skill.name, tuple(skill.intents)))
+        # What it listens to (@skill.listen: the skills list, channels opening for a
+        # pytlas skill's hooks) is granted too, and nothing else.
+        found.append(SkillGrant(skill.name, tuple(skill.intents), subscribe=tuple(
+            sorted(kind.subscription() for kind in skill.listeners))))
     folder = Path(config.data_dir) / "broker"
     deployment = write(folder, found)
     try:

@@ -213,6 +213,17 @@ def _card_fields(card: dict[str, Any]) -> dict[str, str]:
     return {k: str(card[k]) for k in keys if card.get(k) is not None}
 
 
+def declared_skill(path: Path) -> Skill:
+    """What a pytlas skill declares (name, intents, training), read from a host that is
+    stopped right after: for `atlas up`, which gives each skill its broker login."""
+    requirements = path / "requirements.txt" if path.is_dir() else None
+    child = Child.start(ensure(requirements=requirements), path)
+    try:
+        return build_skill(child.declaration(), child)
+    finally:
+        child.stop()
+
+
 def run_pytlas(path: Path, broker: str) -> None:
     """``atlas skill run`` for a pytlas skill: the host, and the atlas skill in front of it."""
     requirements = path / "requirements.txt" if path.is_dir() else None

@@ -10,7 +10,9 @@ import shutil
 import signal
 import sys
 from pathlib import Path
+from urllib.parse import quote
 
+import yaml
 from brokers import free_port
 
 from tests.test_cli import atlas, atlas_env, gone
@@ -40,8 +42,12 @@ async def test_up_runs_a_pytlas_skill_folder(pytlas_python: Path, tmp_path: Path
         url = re.search(r"broker  (mqtt://\S+)", text)
         assert url is not None, text
         [skill_pid] = [int(pid) for pid in re.findall(r"skill .*\(pid (\d+)\)", text)]
+        # atlas up gave each component a login: the operator's is in the data dir.
+        logins = yaml.safe_load((tmp_path / "data" / "broker" / "logins.yml").read_text())
+        operator = url.group(1).replace(
+            "mqtt://", f"mqtt://operator:{quote(str(logins['operator']), safe='')}@")
         for _ in range(60):
-            code, out, err = await atlas("skills", "--json", "--broker", url.group(1), env=env)
+            code, out, err = await atlas("skills", "--json", "--broker", operator, env=env)
             assert code == 0, err
             listed = {skill["name"]: skill for skill in json.loads(out)}
             if listed.get("kitchen", {}).get("training_from"):
