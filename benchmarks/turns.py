@@ -246,7 +246,9 @@ class Watcher:
         self.dispatched: dict[str, float] = {}
         self.terminated = threading.Event()
         self.client = loadgen.connect(url, "watcher", on_message=self._on_message, subscriptions=(
-            "atlas/discovery/pong", "atlas/discovery/skills", "atlas/intents/#",
+            # The seed's pong topic, and each skill's own (the SDK's since issue 8).
+            "atlas/discovery/pong", "atlas/discovery/pong/+", "atlas/discovery/skills",
+            "atlas/intents/#",
             "atlas/bench-probe/channel/#"))
         loadgen.wait_subscribed(self.client)
         self.client.loop_start()
@@ -254,7 +256,7 @@ class Watcher:
     def _on_message(self, client: Any, _: Any, message: Any) -> None:
         now = time.perf_counter()
         topic: str = message.topic
-        if topic == "atlas/discovery/pong":
+        if topic.startswith("atlas/discovery/pong"):
             with contextlib.suppress(ValueError, KeyError, TypeError):
                 self.pongs.setdefault(json.loads(message.payload)["name"], now)
         elif topic == "atlas/discovery/skills":

@@ -1,8 +1,9 @@
 """Remembered parses: a request heard before skips the interpreter's pipeline.
 
-Only a parse whose intent has no slots is kept: slot values may depend on the
-clock ("tomorrow", "in ten minutes"), while such a parse depends on the text,
-the scope and the model alone. The cache belongs to one fitted model: a new
+Only a parse that found no slot value is kept (a request not understood, or
+understood without slots): slot values may depend on the clock ("tomorrow", "in
+ten minutes"), while such a parse depends on the text, the scope and the model
+alone. The cache belongs to one fitted model: a new
 model is a new :class:`CachedParses` (the daemon wraps each interpreter it
 trains), and ``fit`` empties it.
 """
@@ -30,7 +31,6 @@ class CachedParses:
         self.size = size
         self.hits = 0
         self.misses = 0
-        self._slotless = _slotless(dataset)
         self._parses: OrderedDict[tuple[str, frozenset[str] | None], Parse] = OrderedDict()
 
     @property
@@ -39,7 +39,6 @@ class CachedParses:
 
     def fit(self, dataset: Dataset) -> None:
         self._parses.clear()
-        self._slotless = _slotless(dataset)
         self.inner.fit(dataset)
 
     def parse(self, text: str, scope: Collection[str] | None = None, *,
@@ -54,7 +53,7 @@ class CachedParses:
             return found
         self.misses += 1
         parsed = self.inner.parse(text, scope, now=now)
-        if parsed.intent in self._slotless and not parsed.slots:
+        if not parsed.slots:
             self._parses[key] = parsed
             if len(self._parses) > self.size:
                 self._parses.popitem(last=False)
@@ -64,6 +63,3 @@ class CachedParses:
                    now: datetime | None = None) -> list[SlotValue]:
         return self.inner.parse_slot(text, intent, slot, now=now)
 
-
-def _slotless(dataset: Dataset) -> frozenset[str]:
-    return frozenset(i for i in dataset.intents if not dataset.slot_entities(i))
