@@ -62,3 +62,23 @@ def test_fitting_again_forgets_everything(en_engine: SnipsLikeInterpreter,
     cached.fit(en_dataset)
     cached.parse("what time is it now", now=NOW)
     assert cached.hits == 0
+
+
+def test_a_slot_intent_asked_without_a_value_is_remembered(
+        en_engine: SnipsLikeInterpreter, en_dataset: Dataset) -> None:
+    # An intent that takes a slot, said without one: nothing in it reads the clock.
+    cached = CachedParses(en_engine, en_dataset)
+    first = cached.parse("turn on the lights", now=NOW)
+    again = cached.parse("turn on the lights", now=NOW + timedelta(days=1))
+    assert first.intent == "lights_on" and not first.slots
+    assert again == first
+    assert (cached.hits, cached.misses) == (1, 1)
+
+
+def test_a_request_not_understood_is_remembered(en_engine: SnipsLikeInterpreter,
+                                                en_dataset: Dataset) -> None:
+    cached = CachedParses(en_engine, en_dataset)
+    first = cached.parse("what is the capital of France", now=NOW)
+    assert first.intent is None
+    assert cached.parse("what is the capital of France", now=NOW) == first
+    assert (cached.hits, cached.misses) == (1, 1)
