@@ -18,29 +18,13 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml
+from brokers import TRAINING  # the raw skill's sentences, the same skill
 
 from atlas.protocol import Skills
 from atlas.sdk import Request, Skill
 from atlas.transport import Session
 
 T = TypeVar("T")
-
-TRAINING = """\
-%[greet]
-  hello
-  hi there
-  good morning
-  hey atlas
-  hello there my friend
-
-%[pick_color]
-  choose a color
-  pick a colour for me
-  I want to pick a color
-  let me choose a colour
-  help me pick a color
-"""
-
 
 SLOW = """
 %[slow]
