@@ -26,12 +26,11 @@ from atlas.config import Config
 from atlas.daemon.conversations import Conversations
 from atlas.daemon.inbox import FairInbox
 from atlas.protocol import ChannelCreate, DialogAsk, DialogParse, DialogTerminate
-from atlas.store import SqliteConversationState, Store
+from atlas.store import ConversationState, SqliteConversationState, Store
 
 
-async def per_event(turns: int, durable: bool) -> list[float]:
-    folder = Path(tempfile.mkdtemp())
-    state = SqliteConversationState.in_data_dir(folder) if durable else None
+async def per_event(turns: int, state: ConversationState | None, folder: Path) -> list[float]:
+    """Seconds per event through the daemon's shell, writing through to ``state``."""
     shell = Conversations(Config(data_dir=folder), Store.in_data_dir(folder), FairInbox(), state)
     world = make_world()
     timings: list[float] = []
@@ -59,7 +58,9 @@ def main() -> None:
     parser.add_argument("--turns", type=int, default=2000)
     args = parser.parse_args()
     for durable in (False, True, False, True):
-        us = sorted(t * 1e6 for t in asyncio.run(per_event(args.turns, durable)))
+        folder = Path(tempfile.mkdtemp())
+        us = sorted(t * 1e6 for t in asyncio.run(per_event(
+            args.turns, SqliteConversationState.in_data_dir(folder) if durable else None, folder)))
         print(f"{'sqlite' if durable else 'memory':7s} n={len(us)}  "
               f"p50 {statistics.median(us):6.1f} us  p99 {us[int(0.99 * len(us))]:7.1f} us")
 

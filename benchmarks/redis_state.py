@@ -32,20 +32,14 @@ import redis.asyncio
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from core.helpers import make_world
+from durable_state import per_event  # the same events, with each state
 
-from atlas.config import Config
-from atlas.daemon.conversations import Conversations
-from atlas.daemon.inbox import FairInbox
 from atlas.protocol import (
     DAEMON_INBOX,
-    ChannelCreate,
-    DialogAsk,
     DialogParse,
-    DialogTerminate,
     parse_message,
 )
-from atlas.store import ConversationState, SqliteConversationState, Store, Stored
+from atlas.store import SqliteConversationState, Stored
 from atlas.store.redis_async import AsyncLeases, AsyncRedisState
 from atlas.store.redis_state import Leases, RedisConversationState
 
@@ -66,29 +60,6 @@ def start_redis(folder: Path) -> tuple[subprocess.Popen[bytes], int]:
         except redis.ConnectionError:
             time.sleep(0.05)
     raise RuntimeError("redis-server did not start")
-
-
-async def per_event(turns: int, state: ConversationState | None, folder: Path) -> list[float]:
-    shell = Conversations(Config(data_dir=folder), Store.in_data_dir(folder), FairInbox(), state)
-    world = make_world()
-    timings: list[float] = []
-
-    def feed(message: object) -> None:
-        started = time.perf_counter()
-        event = shell.event_for(message)  # type: ignore[arg-type]
-        if event is not None:
-            shell.apply(event, world)
-        timings.append(time.perf_counter() - started)
-
-    feed(ChannelCreate("s1", "alice"))
-    for _ in range(turns):
-        feed(DialogParse("s1", "set a timer"))
-        cid = shell.channels["s1"].conversation.cid  # type: ignore[union-attr]
-        feed(DialogAsk("s1", cid, "How long?", slot="duration"))
-        feed(DialogParse("s1", "10 minutes"))
-        feed(DialogTerminate("s1", cid))
-    shell.close()
-    return timings[1:]
 
 
 def writes_per_second(port: int, sids: int, each: int) -> tuple[float, float, float]:
