@@ -40,6 +40,7 @@ async def per_event(turns: int, state: ConversationState | None, folder: Path) -
         event = shell.event_for(message)  # type: ignore[arg-type]
         if event is not None:
             shell.apply(event, world)
+        shell.save(shell.take_dirty())   # as the daemon does after each batch
         timings.append(time.perf_counter() - started)
 
     feed(ChannelCreate("s1", "alice"))

@@ -222,14 +222,16 @@ def test_a_bad_config_is_one_line_and_exit_2(cli: CliRunner, tmp_path: Path) -> 
     assert result.output.strip() == expected
 
 
-def test_state_is_validated_and_the_daemon_refuses_it_until_it_is_wired(
-        cli: CliRunner) -> None:
+def test_state_is_validated_and_needs_mqtt_5(cli: CliRunner) -> None:
     bad = cli.invoke(main, ["users", "list"], env={"ATLAS_STATE": "redis://h:6379/x"})
     assert bad.exit_code == 2 and "the database must be a number" in bad.output
-    refused = cli.invoke(main, ["daemon"], env={"ATLAS_STATE": "redis://u:pw@h:6379/1"})
-    assert refused.exit_code != 0
-    assert "redis://h:6379/1 is not supported yet" in refused.output
-    assert ":pw@" not in refused.output
+    for broker in ("embedded", "mqtt://127.0.0.1:1", "mqtt://127.0.0.1:1?protocol=4"):
+        refused = cli.invoke(main, ["daemon", "--broker", broker],
+                             env={"ATLAS_STATE": "redis://u:pw@h:6379/1"})
+        assert refused.exit_code != 0
+        assert "redis://h:6379/1: daemons sharing Redis share the work over MQTT 5" \
+            in refused.output
+        assert ":pw@" not in refused.output
 
 
 def test_broker_user(cli: CliRunner, tmp_path: Path) -> None:

@@ -118,8 +118,10 @@ async def test_the_daemons_shell_writes_through_and_a_new_one_restores(
         event = shell.event_for(message)
         assert event is not None
         shell.apply(event, world)
+        shell.save(shell.take_dirty())
     cid = shell.channels["s1"].conversation.cid  # type: ignore[union-attr]
     shell.apply(DialogAsk("s1", cid, "How long?", slot="duration"), world)
+    shell.save(shell.take_dirty())
     before = dict(shell.channels)
     armed_at = shell._deadlines["s1"][2].at
     shell.close()

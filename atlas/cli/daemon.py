@@ -41,11 +41,11 @@ def embedded_url(config: Config, port: int, stack: contextlib.ExitStack
 def daemon(broker: str | None, broker_port: int, config_path: Path | None) -> None:
     """Run the atlas daemon until interrupted."""
     config = load_config(config_path, broker=broker)
-    if config.state:
-        # Until the daemon keeps its conversations there, two daemons with this
-        # setting would both answer every message: refuse rather than pretend.
-        raise Failure(f"state: {config.state_address} is not supported yet: several daemons "
-                      "sharing Redis are being built (issue 13); remove `state`/ATLAS_STATE")
+    if config.state and (config.embedded or broker_address(config.broker).protocol != 5):
+        # Checked before anything starts: the daemon would refuse it too.
+        raise Failure(f"state: {config.state_address}: daemons sharing Redis share the work "
+                      "over MQTT 5; give a broker URL ending in ?protocol=5 (Mosquitto 2, "
+                      "EMQX, VerneMQ, HiveMQ; not the embedded broker)")
     from ..daemon import serve  # the NLU stack is heavy: import it only here
 
     with contextlib.ExitStack() as stack:

@@ -1,5 +1,6 @@
 """The shell around the conversation core: channels in memory, written through to a
-:class:`~atlas.store.ConversationState`, deadlines on the loop."""
+:class:`~atlas.store.ConversationState`, deadlines on the loop (or, with several
+daemons, claimed from Redis: :mod:`atlas.daemon.sharing`)."""
 
 from __future__ import annotations
 
@@ -33,6 +34,7 @@ from ..core import (
 )
 from ..protocol import ChannelCreate, ChannelDestroy, DialogData, DialogParse, Message
 from ..store import Armed, ConversationState, Store, Stored, User
+from ..store.redis_state import Claim
 from .inbox import FairInbox
 
 log = logging.getLogger(__name__)
@@ -57,24 +59,29 @@ class Conversations:
     """Keeps every sid's :class:`Channel` and carries out what the core decides.
 
     Deadlines become :class:`DeadlinePassed` events put back into ``inbox``, so the
-    core sees them in order with everything else. With a ``state``, every event's
-    changes (channels and deadlines) are saved as one batch before its messages
-    are published, and :meth:`restore` brings them back after a restart.
+    core sees them in order with everything else; without ``timers``, they are only
+    noted, for a :class:`~atlas.store.redis_state.Claim` to fire them. The sids an
+    event changed are noted in :attr:`dirty`; :meth:`save` writes them (channels
+    and deadlines) to ``state`` as one batch, before the batch's messages are
+    published, and :meth:`restore` brings them back after a restart.
     """
 
     def __init__(self, config: Config, store: Store, inbox: FairInbox[Any],
-                 state: ConversationState | None = None) -> None:
+                 state: ConversationState | None = None, *, timers: bool = True) -> None:
         self.config = config
         self.store = store
         self.inbox = inbox
         self.state = state
+        self.timers = timers
         self.channels: dict[str, Channel] = {}
+        #: Sids changed since the last :meth:`take_dirty`.
+        self.dirty: set[str] = set()
         self.dismissed: Counter[str] = Counter()
         #: Skills cut short for going past a budget, and why (the operator sees them).
         self.throttled: dict[str, str] = {}
         self._last_dismiss_log: dict[str, float] = {}
         self._unlogged: Counter[str] = Counter()
-        self._deadlines: dict[str, tuple[asyncio.TimerHandle, _Fired, Armed]] = {}
+        self._deadlines: dict[str, tuple[asyncio.TimerHandle | None, _Fired, Armed]] = {}
 
     def restore(self) -> int:
         """Load the stored channels, re-arm their deadlines, and resume each one.
@@ -98,8 +105,16 @@ class Conversations:
                 self._arm(Deadline(sid, armed.generation, max(0.0, armed.at - now)), now)
         return len(self.channels)
 
-    def event_for(self, message: Message | Event | _Fired) -> Event | None:
+    def event_for(self, message: Message | Event | _Fired | Claim) -> Event | None:
         """Turn what arrived into a core event, adding what only the shell can look up."""
+        if isinstance(message, Claim):
+            armed = self._deadlines.get(message.sid)
+            if armed is None or armed[2].generation != message.generation:
+                self.dirty.add(message.sid)   # stale: the write puts its deadline right
+                return None
+            del self._deadlines[message.sid]
+            self.dirty.add(message.sid)       # fired: the write takes it off the set
+            return armed[1].event
         if isinstance(message, _Fired):
             armed = self._deadlines.get(message.event.sid)
             if armed is None or armed[1] is not message:
@@ -152,23 +167,53 @@ class Conversations:
                 self.throttled[effect.skill] = effect.reason
             else:
                 self._dismiss(effect)
-        self._save(touched)
+        self.dirty |= touched
         return publishes
 
-    def _save(self, sids: set[str]) -> None:
-        """Write the sids this event changed, before anything is published about them."""
+    def take_dirty(self) -> set[str]:
+        dirty, self.dirty = self.dirty, set()
+        return dirty
+
+    def stored(self, sid: str) -> Stored | None:
+        """The sid as it is to be stored; ``None`` for a sid that has no channel."""
+        channel = self.channels.get(sid)
+        if channel is None:
+            return None
+        armed = self._deadlines.get(sid)
+        return Stored(to_record(channel), None if armed is None else armed[2])
+
+    def save(self, sids: set[str]) -> None:
+        """Write ``sids`` (those the last events changed) to ``state``, as one batch:
+        called before anything is published about them."""
         if self.state is None or not sids:
             return
-        batch: dict[str, Stored | None] = {}
-        for sid in sids:
-            channel = self.channels.get(sid)
-            armed = self._deadlines.get(sid)
-            batch[sid] = None if channel is None else Stored(
-                to_record(channel), None if armed is None else armed[2])
+        batch = {sid: self.stored(sid) for sid in sids}
         try:
             self.state.save(batch)
         except Exception:  # the conversation goes on; only a restart would lose it
             log.exception("could not save %d channel(s)", len(batch))
+
+    def load(self, sid: str, stored: Stored | None) -> None:
+        """Take ``sid`` as stored (by another daemon, say) in place of what is in memory."""
+        self.forget(sid)
+        if stored is None or stored.record is None:
+            return
+        try:
+            self.channels[sid] = from_record(stored.record)
+        except RecordError as error:
+            log.error("channel %s not loaded: %s", sid, error)
+            return
+        if stored.deadline is not None:
+            armed = stored.deadline
+            now = time.time()
+            self._arm(Deadline(sid, armed.generation, max(0.0, armed.at - now)), now)
+
+    def forget(self, sid: str) -> None:
+        """Drop what is in memory of ``sid`` (another daemon has it now)."""
+        self.channels.pop(sid, None)
+        previous = self._deadlines.pop(sid, None)
+        if previous is not None and previous[0] is not None:
+            previous[0].cancel()
 
     def _user(self, uid: str) -> User | None:
         try:
@@ -180,12 +225,12 @@ class Conversations:
 
     def _arm(self, deadline: Deadline, now: float) -> None:
         previous = self._deadlines.pop(deadline.sid, None)
-        if previous is not None:
+        if previous is not None and previous[0] is not None:
             previous[0].cancel()
         if deadline.seconds is not None:
             fired = _Fired(DeadlinePassed(deadline.sid, deadline.generation))
             timer = asyncio.get_running_loop().call_later(
-                deadline.seconds, self.inbox.put, deadline.sid, fired)
+                deadline.seconds, self.inbox.put, deadline.sid, fired) if self.timers else None
             armed = Armed(deadline.generation, now + deadline.seconds)
             self._deadlines[deadline.sid] = (timer, fired, armed)
 
@@ -204,5 +249,6 @@ class Conversations:
 
     def close(self) -> None:
         for timer, _, _ in self._deadlines.values():
-            timer.cancel()
+            if timer is not None:
+                timer.cancel()
         self._deadlines.clear()

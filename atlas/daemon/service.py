@@ -3,8 +3,10 @@
 Everything that changes a conversation goes through one :class:`FairInbox`, consumed
 by one task, so each sid's events reach the core in the order they happened (and
 sids take turns); MQTT reading, pinging and training run beside it and only put
-events in that inbox. Publishing never waits for the broker: the transport keeps
-the order and re-sends across reconnections.
+events in that inbox. Each batch of events is handled, its changes written (SQLite,
+or Redis when several daemons share the work: :mod:`atlas.daemon.sharing`), and only
+then its messages published. Publishing never waits for the broker: the transport
+keeps the order and re-sends across reconnections.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from .. import __version__
-from ..config import Config
+from ..config import Config, ConfigError
 from ..core import Publish, Resumed, SkillGone
 from ..protocol import (
     CHANNEL_OUTBOX,
@@ -36,6 +38,7 @@ from .budgets import SKILL_BURST, SKILL_RATE, Budget
 from .conversations import Conversations
 from .discovery import Discovery
 from .inbox import GLOBAL, FairInbox
+from .sharing import CLAIM_EVERY, Keeping, LocalKeeping, SharedKeeping, shared, sid_of
 
 log = logging.getLogger("atlas.daemon")
 
@@ -52,34 +55,57 @@ async def serve(config: Config, store: Store | None = None,
     """Run the daemon until cancelled; the session reconnects to the broker by itself.
 
     Channels live in ``state`` (SQLite in the data dir by default): those of a
-    previous run are served again at once.
+    previous run are served again at once. With ``state: redis://…`` in the
+    configuration they live in Redis instead, shared with every daemon started
+    with it.
     """
     store = store or Store.in_data_dir(config.data_dir)
-    owned = state is None
-    state = state or SqliteConversationState.in_data_dir(config.data_dir)
     address = BrokerAddress.parse(config.broker_url)
-    started_at = datetime.now(UTC).replace(tzinfo=None).isoformat()
+    redis_address = config.state_address
+    if redis_address is not None and address.protocol != 5:
+        raise ConfigError(
+            f"state: several daemons share the work over MQTT 5; add ?protocol=5 to the "
+            f"broker URL ({address}) and use a broker that speaks it (Mosquitto 2, EMQX, "
+            "VerneMQ, HiveMQ; not the embedded one)")
     inbox: FairInbox[Any] = FairInbox()
-    conversations = Conversations(config, store, inbox, state)
-    discovery = Discovery(config, __version__, started_at)
     log.info("atlas %s daemon on %s", __version__, address)
-    if restored := conversations.restore():
-        log.info("%d channel(s) restored from the last run", restored)
-    try:
-        async with Session(address, "atlas-daemon", attempts=None) as session:
-            await session.subscribe(*DAEMON_INBOX)
-            log.info("connected to %s", address)
+    async with contextlib.AsyncExitStack() as stack:
+        keeping: Keeping
+        if redis_address is not None:
+            conversations = Conversations(config, store, inbox, timers=False)
+            sharing = await stack.enter_async_context(
+                shared(redis_address, conversations, inbox))
+            keeping, started_at = sharing, sharing.started_at
+            log.info("sharing the sids with the daemons on %s as %s", redis_address,
+                     sharing.owner)
+        else:
+            started_at = datetime.now(UTC).replace(tzinfo=None).isoformat()
+            if state is None:
+                state = SqliteConversationState.in_data_dir(config.data_dir)
+                stack.callback(state.close)
+            conversations = Conversations(config, store, inbox, state)
+            keeping = LocalKeeping(conversations)
+            if restored := conversations.restore():
+                log.info("%d channel(s) restored from the last run", restored)
+        stack.callback(conversations.close)
+        discovery = Discovery(config, __version__, started_at)
+        session = await stack.enter_async_context(
+            Session(address, "atlas-daemon", attempts=None))
+        await session.subscribe(*DAEMON_INBOX)
+        log.info("connected to %s", address)
+        try:
             async with asyncio.TaskGroup() as tasks:
                 tasks.create_task(_read(session, inbox, discovery))
-                tasks.create_task(_converse(session, inbox, conversations, discovery))
+                tasks.create_task(_converse(session, inbox, conversations, discovery,
+                                            keeping))
                 tasks.create_task(_watch(session, inbox, discovery))
-                tasks.create_task(_train(session, discovery))
+                tasks.create_task(_train(session, discovery, keeping))
+                if isinstance(keeping, SharedKeeping):
+                    tasks.create_task(_claim(inbox, keeping))
             # Only the end of the session's messages ends the tasks: a clean stop.
-    finally:
-        conversations.close()
-        if owned:
-            state.close()
-        await _clear_skills(address)
+        finally:
+            if not isinstance(keeping, SharedKeeping):  # others still serve the skills
+                await _clear_skills(address)
 
 
 async def _read(session: Session, inbox: FairInbox[Any], discovery: Discovery) -> None:
@@ -100,12 +126,15 @@ async def _read(session: Session, inbox: FairInbox[Any], discovery: Discovery) -
 
 
 async def _converse(session: Session, inbox: FairInbox[Any], conversations: Conversations,
-                    discovery: Discovery) -> None:
+                    discovery: Discovery, keeping: Keeping) -> None:
     # Restored channels hold texts and answers: wait (once) for the skills to come back.
     resuming = bool(conversations.channels)
     while True:
-        item: Any = await inbox.get()
-        for handled in range(1, BATCH + 1):
+        batch: list[Any] = [await inbox.get()]
+        while len(batch) < BATCH and (more := inbox.get_nowait()) is not None:
+            batch.append(more)
+        publishes: list[Publish] = []
+        for item in await keeping.admit(batch):
             if (discovery.untrained or resuming) and (
                     isinstance(item, DialogParse | DialogData | Resumed) or (
                         isinstance(item, ChannelCreate) and item.welcome)):
@@ -117,17 +146,29 @@ async def _converse(session: Session, inbox: FairInbox[Any], conversations: Conv
                     await asyncio.wait_for(discovery.trained.wait(), FIRST_TRAINING_WAIT)
             try:
                 event = conversations.event_for(item)
-                publishes = conversations.apply(event, discovery.world()) if event else []
+                if event is not None:
+                    publishes += conversations.apply(event, discovery.world())
             except Exception:  # the daemon never dies of one event
                 log.exception("could not handle %s", type(item).__name__)
-                publishes = []
-            _publish(session, publishes)
-            if handled == BATCH or (item := inbox.get_nowait()) is None:
-                break
-        if (skills := discovery.note_throttled(conversations.throttled)) is not None:
+        # What the batch changed is written before anything is said about it; a sid
+        # another daemon took over meanwhile has its messages dropped (it handles them).
+        refused = await keeping.commit()
+        _publish(session, [p for p in publishes if sid_of(p.message) not in refused]
+                 if refused else publishes)
+        if (skills := discovery.note_throttled(conversations.throttled)) is not None \
+                and await keeping.first_to_publish(skills):
             _publish(session, [Publish(skills, retain=True)])   # operators see it
         session.flush()  # what this batch published leaves together, now
         await asyncio.sleep(0)  # and the socket is read before the next batch
+
+
+async def _claim(inbox: FairInbox[Any], keeping: SharedKeeping) -> None:
+    """Fire the deadlines due in Redis that are this daemon's, or nobody's any more."""
+    while True:
+        for claim in await keeping.claim():
+            inbox.put(claim.sid, claim)
+        keeping.sweep(time.monotonic())
+        await asyncio.sleep(CLAIM_EVERY)
 
 
 def _publish(session: Session, publishes: list[Publish]) -> None:
@@ -156,7 +197,7 @@ async def _watch(session: Session, inbox: FairInbox[Any], discovery: Discovery) 
         await asyncio.sleep(tick)
 
 
-async def _train(session: Session, discovery: Discovery) -> None:
+async def _train(session: Session, discovery: Discovery, keeping: Keeping) -> None:
     while True:
         await discovery.changed.wait()
         await asyncio.sleep(TRAIN_DEBOUNCE)
@@ -170,7 +211,8 @@ async def _train(session: Session, discovery: Discovery) -> None:
             continue
         log.info("trained for %d skill(s) in %.2fs", len(skills.skills),
                  time.perf_counter() - started)
-        _publish(session, [Publish(skills, retain=True)])
+        if await keeping.first_to_publish(skills):   # once per change, not per daemon
+            _publish(session, [Publish(skills, retain=True)])
 
 
 async def _clear_skills(address: BrokerAddress) -> None:

@@ -47,10 +47,16 @@ class Armed:
 
 @dataclass(frozen=True)
 class Stored:
-    """One sid as stored: its channel record (``None`` if unreadable) and its deadline."""
+    """One sid as stored: its channel record (``None`` if unreadable) and its deadline.
+
+    ``handled`` is for several daemons sharing the sid (Redis): the digests of the
+    last messages handled, per kind (:mod:`atlas.daemon.hearing`). One daemon has
+    no use for it, and SQLite does not keep it.
+    """
 
     record: dict[str, Any] | None
     deadline: Armed | None = None
+    handled: dict[str, list[str]] | None = None
 
 
 #: One event's changes: a sid's new state, or ``None`` for a sid to forget.

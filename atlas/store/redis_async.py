@@ -20,18 +20,22 @@ from .redis_state import (
     CLAIM_HOLD,
     CLAIM_LUA,
     FENCE_MS,
+    GRAB_LUA,
     LEASE_MS,
     ONCE_LUA,
     RELEASE_LUA,
     RENEW_LUA,
     WRITE_LUA,
     Claim,
+    Grab,
     Keys,
     Lease,
     check_written,
     claim_args,
     claimed,
     digest,
+    grab_call,
+    grabbed,
     load_all,
     load_one,
     loaded,
@@ -67,6 +71,19 @@ class AsyncLeases:
         self._acquire = client.register_script(ACQUIRE_LUA)
         self._renew = client.register_script(RENEW_LUA)
         self._release = client.register_script(RELEASE_LUA)
+        self._grab = client.register_script(GRAB_LUA)
+
+    async def grab(self, sids: list[str]) -> dict[str, Grab]:
+        """Take each sid (or keep it, if still ours) and read those newly taken, in one
+        round trip for them all: see :data:`~atlas.store.redis_state.GRAB_LUA`."""
+        if not sids:
+            return {}
+        async with self.client.pipeline(transaction=False) as pipe:
+            for sid in sids:
+                keys, args = grab_call(self.keys, self, sid)
+                await self._grab(keys=keys, args=args, client=pipe)
+            replies = await pipe.execute()
+        return {sid: grabbed(self, sid, reply) for sid, reply in zip(sids, replies, strict=True)}
 
     async def acquire(self, sid: str) -> Lease | None:
         if (lease := self.held.get(sid)) is not None and await self.renew(lease):
@@ -141,9 +158,10 @@ class AsyncDeadlines:
         self.hold = hold
         self._claim = client.register_script(CLAIM_LUA)
 
-    async def claim(self, now: float | None = None, limit: int = 100) -> list[Claim]:
+    async def claim(self, now: float | None = None, limit: int = 100, *,
+                    owner: str = "") -> list[Claim]:
         flat = await self._claim(keys=[self.keys.deadlines, self.keys.deadline_gen],
-                                 args=claim_args(now, limit, self.hold))
+                                 args=claim_args(self.keys, now, limit, self.hold, owner))
         claims, broken = claimed(flat)
         if broken:
             await self.client.zrem(self.keys.deadlines, *broken)

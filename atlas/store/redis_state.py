@@ -61,6 +61,9 @@ LEASE_MS = 10_000
 #: How long the last token of a sid is remembered after its last grant or write
 #: (ms). A holder stalled longer than this could write once more: a week.
 FENCE_MS = 7 * 24 * 3600 * 1000
+#: How long what was handled of a sid without a channel is kept (ms): longer than any
+#: daemon keeps what it heard of a sid another daemon holds.
+TOMBSTONE_MS = 3600 * 1000
 #: How long a claimed deadline stays hidden from other claimers (seconds): the
 #: claimer fires it well within this, or it is handed out again.
 CLAIM_HOLD = 30.0
@@ -150,6 +153,32 @@ return 0
 """
 
 
+# Takes a sid for a daemon about to handle it, and reads it, in one round trip.
+# KEYS: lease, fence(sid), counter, conv, deadlines, deadline-gen. ARGV: owner,
+# lease ms, fence ms, sid, the lease value the daemon believes it holds ('' if none).
+# Returns {-1} when that lease is still the daemon's (renewed: what it has in memory
+# is the sid's state); {0, ms left, record} while another daemon holds it (the
+# record says what that daemon handled so far); else a new token
+# with the stored record, deadline time and deadline generation (each false if none).
+GRAB_LUA = """
+local held = redis.call('GET', KEYS[1])
+if held and held == ARGV[5] then
+    redis.call('PEXPIRE', KEYS[1], ARGV[2])
+    return {-1}
+end
+local mine = ARGV[1] .. '|'
+if held and string.sub(held, 1, #mine) ~= mine then
+    return {0, redis.call('PTTL', KEYS[1]), redis.call('GET', KEYS[4]) or false}
+end
+local token = redis.call('INCR', KEYS[3])
+redis.call('SET', KEYS[1], mine .. token, 'PX', ARGV[2])
+redis.call('SET', KEYS[2], token, 'PX', ARGV[3])
+return {token, redis.call('GET', KEYS[4]) or false,
+        redis.call('ZSCORE', KEYS[5], ARGV[4]) or false,
+        redis.call('HGET', KEYS[6], ARGV[4]) or false}
+"""
+
+
 @dataclass(frozen=True)
 class Lease:
     """The right to handle ``sid``, with the fencing token its writes carry."""
@@ -161,6 +190,56 @@ class Lease:
     @property
     def value(self) -> str:
         return f"{self.owner}|{self.token}"
+
+
+@dataclass(frozen=True)
+class Kept:
+    """The lease was still this daemon's, and is renewed: its copy of the sid is current."""
+
+    lease: Lease
+
+
+@dataclass(frozen=True)
+class Granted:
+    """A new lease on the sid, and the sid as stored (``None``: a sid nobody stored)."""
+
+    lease: Lease
+    stored: Stored | None
+
+
+@dataclass(frozen=True)
+class Busy:
+    """Another daemon holds the sid, for ``left`` more seconds unless it renews;
+    ``handled`` is what its record says it handled (:attr:`Stored.handled`)."""
+
+    left: float
+    handled: dict[str, list[str]] | None = None
+
+
+Grab = Kept | Granted | Busy
+
+
+def grab_call(keys: Keys, holder: _Holder, sid: str) -> tuple[list[str], list[Any]]:
+    """The keys and arguments of the grab script for ``sid``."""
+    held = holder.held.get(sid)
+    return ([keys.lease(sid), keys.fence(sid), keys.counter, keys.conv(sid),
+             keys.deadlines, keys.deadline_gen],
+            [holder.owner, holder.lease_ms, holder.fence_ms, sid,
+             held.value if held is not None else ""])
+
+
+def grabbed(holder: _Holder, sid: str, reply: list[Any]) -> Grab:
+    """Read the grab script's reply, and note the lease in ``holder.held``."""
+    token = int(reply[0])
+    if token == -1:
+        return Kept(holder.held[sid])
+    if token == 0:
+        holder.held.pop(sid, None)
+        return Busy(max(0, int(reply[1])) / 1000, _decode(reply[2])[1])
+    lease = Lease(sid, holder.owner, token)
+    holder.held[sid] = lease
+    text, at, generation = reply[1:4]
+    return Granted(lease, loaded_one(text, at, generation))
 
 
 class Leases:
@@ -227,8 +306,9 @@ class Leases:
 
 # Writes one batch, all or nothing. KEYS: sids, deadlines, deadline-gen, then for
 # each of the N sids: conv, fence, lease. ARGV: N, lease ms, fence ms, then for each
-# sid: sid, token ('0': unfenced), lease value ('' for none), op ('put' or 'del'),
-# record, deadline generation ('' for none), deadline time.
+# sid: sid, token ('0': unfenced), lease value ('' for none), op ('put', 'del' or
+# 'tomb': a record of what was handled, expiring, for a sid without a channel),
+# record, deadline generation ('' for none), deadline time (for 'tomb': its expiry, ms).
 # Returns {} when written, {sid, newer token} when a token is stale (nothing written).
 WRITE_LUA = """
 local n = tonumber(ARGV[1])
@@ -245,8 +325,12 @@ for i = 0, n - 1 do
     local a = 4 + i * 7
     local sid, token, lease, op = ARGV[a], tonumber(ARGV[a + 1]), ARGV[a + 2], ARGV[a + 3]
     local conv, fence, leasekey = KEYS[3 + i * 3 + 1], KEYS[3 + i * 3 + 2], KEYS[3 + i * 3 + 3]
-    if op == 'del' then
-        redis.call('DEL', conv)
+    if op == 'del' or op == 'tomb' then
+        if op == 'del' then
+            redis.call('DEL', conv)
+        else
+            redis.call('SET', conv, ARGV[a + 4], 'PX', ARGV[a + 6])
+        end
         redis.call('SREM', KEYS[1], sid)
         redis.call('ZREM', KEYS[2], sid)
         redis.call('HDEL', KEYS[3], sid)
@@ -274,18 +358,42 @@ return {}
 """
 
 
-def _encode(record: dict[str, Any] | None) -> str:
+#: The key of a stored record that holds :attr:`Stored.handled` (not a channel field).
+HANDLED = "__handled"
+
+
+def _encode(stored: Stored) -> str:
+    record: dict[str, Any] | None = stored.record
+    if stored.handled is not None:
+        # Without a record, a tombstone: the sid has no channel, but what was
+        # handled of it is still told (see TOMBSTONE_MS).
+        record = {**(record or {}), HANDLED: stored.handled}
     return json.dumps(record, ensure_ascii=False, separators=(",", ":"))
 
 
-def _decode(text: str | None) -> dict[str, Any] | None:
+def _decode(text: str | None) -> tuple[dict[str, Any] | None, dict[str, list[str]] | None]:
+    """The record and what it says was handled; ``None`` for what is unreadable."""
     if text is None:
-        return None
+        return None, None
     try:
         data = json.loads(text)
     except ValueError:
-        return None     # from_record reports it
-    return data if isinstance(data, dict) else None
+        return None, None     # from_record reports it
+    if not isinstance(data, dict):
+        return None, None
+    handled = data.pop(HANDLED, None)
+    if not (isinstance(handled, dict) and all(
+            isinstance(tail, list) and all(isinstance(d, str) for d in tail)
+            for tail in handled.values())):
+        handled = None
+    if not data and handled is not None:
+        return None, handled     # a tombstone
+    return data, handled
+
+
+def _stored(text: str | None, armed: Armed | None) -> Stored:
+    record, handled = _decode(text)
+    return Stored(record, armed, handled)
 
 
 class RedisConversationState:
@@ -350,9 +458,8 @@ def load_all(pipe: Any, keys: Keys, sids: list[str]) -> None:
 def loaded(sids: list[str], records: list[str | None], due: list[tuple[str, float]],
            generations: dict[str, str]) -> dict[str, Stored]:
     at = dict(due)
-    return {sid: Stored(_decode(text),
-                        Armed(int(generations[sid]), float(at[sid]))
-                        if sid in generations and sid in at else None)
+    return {sid: _stored(text, Armed(int(generations[sid]), float(at[sid]))
+                         if sid in generations and sid in at else None)
             for sid, text in zip(sids, records, strict=True)}
 
 
@@ -368,7 +475,7 @@ def loaded_one(text: str | None, at: float | None, generation: str | None) -> St
         return None
     armed = (Armed(int(generation), float(at))
              if generation is not None and at is not None else None)
-    return Stored(_decode(text), armed)
+    return _stored(text, armed)
 
 
 class _Holder(Protocol):
@@ -398,11 +505,12 @@ def write_call(keys: Keys, batch: Batch, leases: _Holder | None
                 raise NotLeased(f"sid {sid}: no lease held by {leases.owner}")
         names += [keys.conv(sid), keys.fence(sid), keys.lease(sid)]
         deadline = stored.deadline if stored is not None else None
+        tomb = stored is not None and stored.record is None
         args += [sid, lease.token if lease else 0, lease.value if lease else "",
-                 "del" if stored is None else "put",
-                 "" if stored is None else _encode(stored.record),
+                 "del" if stored is None else "tomb" if tomb else "put",
+                 "" if stored is None else _encode(stored),
                  "" if deadline is None else deadline.generation,
-                 "" if deadline is None else repr(deadline.at)]
+                 TOMBSTONE_MS if tomb else "" if deadline is None else repr(deadline.at)]
     return names, args
 
 
@@ -417,20 +525,29 @@ def check_written(reply: list[Any], leases: _Holder | None) -> None:
 
 # -- deadlines ------------------------------------------------------------------------
 
-# KEYS: deadlines, deadline-gen. ARGV: now, at most, hold (seconds).
+# KEYS: deadlines, deadline-gen. ARGV: now, at most, hold (seconds), the prefix of
+# lease keys, the claimer ('' for anyone). With a claimer, a deadline whose sid is
+# leased to another daemon is left to that daemon (it is the one that should fire it).
 # Returns sid, generation, due time, … for each claimed deadline.
 CLAIM_LUA = """
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'WITHSCORES',
-                       'LIMIT', 0, tonumber(ARGV[2]))
+                       'LIMIT', 0, 4 * tonumber(ARGV[2]))
 local claimed = {}
+local mine = ARGV[5] .. '|'
 for i = 1, #due, 2 do
     local sid = due[i]
-    -- Hidden, not removed: the write that handles it removes or re-arms it; if
-    -- the claimer dies first, it is due again once the hold is over.
-    redis.call('ZADD', KEYS[1], 'XX', tonumber(ARGV[1]) + tonumber(ARGV[3]), sid)
-    table.insert(claimed, sid)
-    table.insert(claimed, redis.call('HGET', KEYS[2], sid) or '')
-    table.insert(claimed, due[i + 1])
+    local lease = ARGV[5] ~= '' and redis.call('GET', ARGV[4] .. sid)
+    if not lease or string.sub(lease, 1, #mine) == mine then
+        -- Hidden, not removed: the write that handles it removes or re-arms it; if
+        -- the claimer dies first, it is due again once the hold is over.
+        redis.call('ZADD', KEYS[1], 'XX', tonumber(ARGV[1]) + tonumber(ARGV[3]), sid)
+        table.insert(claimed, sid)
+        table.insert(claimed, redis.call('HGET', KEYS[2], sid) or '')
+        table.insert(claimed, due[i + 1])
+        if #claimed >= 3 * tonumber(ARGV[2]) then
+            break
+        end
+    end
 end
 return claimed
 """
@@ -448,8 +565,10 @@ class Claim:
     at: float
 
 
-def claim_args(now: float | None, limit: int, hold: float) -> list[Any]:
-    return [repr(time.time() if now is None else now), limit, repr(hold)]
+def claim_args(keys: Keys, now: float | None, limit: int, hold: float,
+               owner: str = "") -> list[Any]:
+    return [repr(time.time() if now is None else now), limit, repr(hold),
+            keys.lease(""), owner]
 
 
 def claimed(flat: list[Any]) -> tuple[list[Claim], list[str]]:
@@ -481,11 +600,15 @@ class Deadlines:
         self.hold = hold
         self._claim = client.register_script(CLAIM_LUA)
 
-    def claim(self, now: float | None = None, limit: int = 100) -> list[Claim]:
+    def claim(self, now: float | None = None, limit: int = 100, *,
+              owner: str = "") -> list[Claim]:
         """The deadlines due at ``now`` (default: the clock), at most ``limit``,
-        each handed to this caller only (until ``hold`` passes unhandled)."""
+        each handed to this caller only (until ``hold`` passes unhandled).
+
+        With ``owner``, those of sids leased to another owner are left alone.
+        """
         flat = self._claim(keys=[self.keys.deadlines, self.keys.deadline_gen],
-                           args=claim_args(now, limit, self.hold))
+                           args=claim_args(self.keys, now, limit, self.hold, owner))
         claims, broken = claimed(flat)
         if broken:
             self.client.zrem(self.keys.deadlines, *broken)

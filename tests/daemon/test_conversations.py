@@ -89,8 +89,11 @@ async def test_every_change_is_written_through_and_a_new_shell_restores_it(tmp_p
         event = shell.event_for(message)
         assert event is not None
         shell.apply(event, world)
+        shell.save(shell.take_dirty())     # what the daemon does after each batch
     cid = shell.channels["s1"].conversation.cid  # type: ignore[union-attr]
     shell.apply(DialogAsk("s1", cid, "How long?", slot="duration"), world)
+    assert shell.dirty == {"s1"}
+    shell.save(shell.take_dirty())
     before = dict(shell.channels)
     armed_at = shell._deadlines["s1"][2].at
     shell.close()      # as if killed: nothing more is written

@@ -1,0 +1,320 @@
+"""Who handles which sid, and the write before publishing: one daemon, or several.
+
+The daemon's loop takes a batch of events from its inbox, asks its keeping which
+of them to handle (:meth:`admit`), hands those to the core, then asks it to write
+what changed (:meth:`commit`) before it publishes the batch's messages.
+
+- :class:`LocalKeeping`: one daemon. Every sid is its own; changes go to the
+  :class:`~atlas.store.ConversationState` (SQLite) and are never refused.
+- :class:`SharedKeeping`: several daemons on one Redis (``state: redis://…``),
+  as docs/architecture.md "Scaling out" describes. Every daemon hears every
+  message; the one holding a sid's lease handles it. A sid not held is grabbed
+  (lease and record in one round trip); a sid another daemon holds is only heard,
+  and its messages kept (:mod:`atlas.daemon.hearing`) until that daemon's lease
+  runs out, so that, if it died, what it did not handle is handled here. Writes
+  carry the lease's fencing token: a daemon that lost a sid has its write refused
+  and publishes nothing about it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+import redis
+
+from ..config import RedisAddress
+from ..protocol import Message
+from ..store import Stored
+from ..store.redis_async import (
+    AsyncDeadlines,
+    AsyncLeases,
+    AsyncOncePerChange,
+    AsyncRedisState,
+    connect,
+)
+from ..store.redis_state import Busy, Claim, Fenced, Granted, Keys, NotLeased
+from .conversations import Conversations
+from .hearing import Hearing, digest, handled_tail, kind_of
+from .inbox import FairInbox
+
+log = logging.getLogger("atlas.daemon")
+
+#: Seconds of a lease this daemon does not count on (the time a round trip takes,
+#: and the clocks of two machines measuring the same lease).
+MARGIN = 1.0
+#: Seconds a sid stays in memory once its lease is no longer counted on.
+EVICT_AFTER = 60.0
+#: Seconds between two claims of due deadlines.
+CLAIM_EVERY = 0.1
+#: Seconds between two attempts to reach Redis when it is away.
+REDIS_RETRY = 0.5
+
+
+class Keeping(Protocol):
+    async def admit(self, items: list[Any]) -> list[Any]:
+        """Of a batch taken from the inbox, what this daemon is to handle, in order."""
+        ...
+
+    async def commit(self) -> set[str]:
+        """Write what the handled events changed; the sids refused (publish nothing
+        about them)."""
+        ...
+
+    async def first_to_publish(self, message: Message) -> bool:
+        """Whether this daemon publishes ``message`` (a retained list all compute)."""
+        ...
+
+
+class LocalKeeping:
+    """One daemon: it handles everything, and its writes are never refused."""
+
+    def __init__(self, conversations: Conversations) -> None:
+        self.conversations = conversations
+
+    async def admit(self, items: list[Any]) -> list[Any]:
+        return items
+
+    async def commit(self) -> set[str]:
+        self.conversations.save(self.conversations.take_dirty())
+        return set()
+
+    async def first_to_publish(self, message: Message) -> bool:
+        return True
+
+
+@dataclass(frozen=True)
+class Retry:
+    """Try to take ``sid`` again: the lease of the daemon that held it ran out."""
+
+    sid: str
+
+
+def sid_of(item: Any) -> str | None:
+    sid = getattr(item, "sid", None)
+    return sid if isinstance(sid, str) and sid else None
+
+
+class SharedKeeping:
+    """Several daemons sharing the sids through leases in Redis (see the module)."""
+
+    def __init__(self, conversations: Conversations, inbox: FairInbox[Any],
+                 leases: AsyncLeases, state: AsyncRedisState, deadlines: AsyncDeadlines,
+                 skills_list: AsyncOncePerChange) -> None:
+        self.conversations = conversations
+        self.inbox = inbox
+        self.leases = leases
+        self.state = state
+        self.deadlines = deadlines
+        self.skills_list = skills_list
+        self.hearing = Hearing()
+        #: Held sids: until when (monotonic) this daemon counts on its lease.
+        self.until: dict[str, float] = {}
+        #: Held sids' handled digests, per kind (written with their records).
+        self.handled: dict[str, dict[str, list[str]]] = {}
+        #: Sids another daemon holds, and a retry armed for when its lease ends.
+        self._retries: dict[str, asyncio.TimerHandle] = {}
+        self._touched: set[str] = set()
+        #: The start time every daemon sharing the sids tells in its pings (the
+        #: first one's): bridges re-create their channels when it changes.
+        self.started_at = ""
+        self.taken_over = 0
+        self.replayed = 0
+
+    @property
+    def owner(self) -> str:
+        return self.leases.owner
+
+    async def admit(self, items: list[Any]) -> list[Any]:
+        now = time.monotonic()
+        heard: list[tuple[Any, str | None, tuple[str, int, str] | None]] = []
+        wanted: list[str] = []
+        for item in items:
+            sid = sid_of(item)
+            note = self.hearing.note(sid, item, now) \
+                if sid is not None and isinstance(item, Message) else None
+            heard.append((item, sid, note))
+            if sid is not None and self.until.get(sid, 0.0) <= now and sid not in wanted:
+                wanted.append(sid)
+        grabs = await self._redis(lambda: self.leases.grab(wanted), "take sids")
+        taken: set[str] = set()
+        busy: dict[str, Busy] = {}
+        for sid, grab in grabs.items():
+            if isinstance(grab, Busy):
+                self._forget(sid)
+                busy[sid] = grab
+            else:
+                self.until[sid] = now + self.leases.lease_ms / 1000 - MARGIN
+                if isinstance(grab, Granted):
+                    self._take(sid, grab)
+                    taken.add(sid)
+        for item, sid, note in heard:
+            if note is not None and sid is not None and (sid not in self.until or sid in taken):
+                self.hearing.keep(sid, note[0], note[1], item)
+        for sid, grab in busy.items():
+            # What the holder already handled need not wait for its lease to end.
+            self.hearing.prune(sid, grab.handled)
+            self._retry(sid, grab)
+        admitted: list[Any] = []
+        replayed: set[str] = set()
+        for item, sid, note in heard:
+            if sid is None:
+                admitted.append(item)   # a skill gone: the core ends what this daemon holds
+            elif sid not in self.until:
+                continue                # kept, above
+            elif sid in taken:
+                if sid not in replayed:   # this batch's items of the sid come with it
+                    replayed.add(sid)
+                    admitted += self._replay(sid)
+                if note is None and not isinstance(item, Retry):
+                    admitted.append(item)       # a deadline claimed
+            elif not isinstance(item, Retry):
+                if note is not None:
+                    self._handled(sid, note[0], note[2])
+                admitted.append(item)
+        return admitted
+
+    def _take(self, sid: str, grab: Granted) -> None:
+        stored = grab.stored
+        self.conversations.load(sid, stored)
+        self.handled[sid] = dict(stored.handled or {}) if stored is not None else {}
+        retry = self._retries.pop(sid, None)
+        if retry is not None:
+            retry.cancel()
+
+    def _replay(self, sid: str) -> list[Any]:
+        """What the last holder of ``sid`` did not handle, now this daemon's to handle."""
+        items = self.hearing.take_over(sid, self.handled.get(sid))
+        if self.hearing.keeping(sid) or items:
+            self.taken_over += 1
+        for item in items:
+            if isinstance(item, Message):
+                self._handled(sid, kind_of(item), digest(item))
+        self.replayed += len(items)
+        return items
+
+    def _handled(self, sid: str, kind: str, mark: str) -> None:
+        tails = self.handled.setdefault(sid, {})
+        tails[kind] = handled_tail(tails.get(kind), mark)
+        self._touched.add(sid)
+
+    def _retry(self, sid: str, busy: Busy) -> None:
+        if not self.hearing.keeping(sid) or sid in self._retries:
+            return
+        loop = asyncio.get_running_loop()
+
+        def due() -> None:
+            self._retries.pop(sid, None)
+            self.inbox.put(sid, Retry(sid))
+
+        self._retries[sid] = loop.call_later(busy.left + 0.05, due)
+
+    def _forget(self, sid: str) -> None:
+        self.until.pop(sid, None)
+        self.handled.pop(sid, None)
+        self.leases.held.pop(sid, None)
+        self.conversations.forget(sid)
+
+    async def commit(self) -> set[str]:
+        sids = (self.conversations.take_dirty() | self._touched) & self.until.keys()
+        self._touched.clear()
+        refused: set[str] = set()
+        while sids:
+            batch = {}
+            for sid in sids:
+                stored = self.conversations.stored(sid)
+                handled = self.handled.get(sid) or None
+                batch[sid] = (Stored(stored.record, stored.deadline, handled)
+                              if stored is not None else self._tombstone(handled))
+            started = time.monotonic()
+            try:
+                await self._redis(lambda batch=batch: self.state.save(batch), "write the sids")
+            except (Fenced, NotLeased) as error:
+                stale = error.sid if isinstance(error, Fenced) else next(
+                    (s for s in sids if s not in self.leases.held), None)
+                if stale is None:
+                    raise
+                sid = stale
+                log.info("sid %s was taken over by another daemon: its last event "
+                         "here is dropped", sid)
+                self._forget(sid)
+                refused.add(sid)
+                sids.discard(sid)
+                continue
+            until = started + self.leases.lease_ms / 1000 - MARGIN
+            for sid in sids:
+                self.until[sid] = until
+            break
+        return refused
+
+    @staticmethod
+    def _tombstone(handled: dict[str, list[str]] | None) -> Stored | None:
+        # A sid without a channel (destroyed, or never created): what was handled is
+        # still written, so that a daemon taking it over does not handle it again.
+        return Stored(None, None, handled) if handled else None
+
+    async def first_to_publish(self, message: Message) -> bool:
+        return bool(await self._redis(lambda: self.skills_list.first(repr(message)),
+                                      "compare the skills list"))
+
+    async def claim(self) -> list[Claim]:
+        """The due deadlines this daemon is to fire (held here, or held by no one)."""
+        return await self._redis(lambda: self.deadlines.claim(owner=self.owner),
+                                 "claim deadlines")
+
+    def sweep(self, now: float) -> None:
+        """Forget sids whose lease has not been counted on for a while, and idle ears."""
+        for sid, until in list(self.until.items()):
+            if until + EVICT_AFTER < now:
+                self._forget(sid)
+        self.hearing.forget_idle(now - EVICT_AFTER)
+
+    async def _redis(self, call: Any, what: str) -> Any:
+        """Run ``call`` until Redis answers: while it is away nothing is handled here,
+        and the events wait in the inbox (and at the broker)."""
+        logged = False
+        while True:
+            try:
+                return await call()
+            except (redis.ConnectionError, redis.TimeoutError) as error:
+                if not logged:
+                    log.error("Redis is unreachable (%s): waiting to %s", error, what)
+                    logged = True
+                await asyncio.sleep(REDIS_RETRY)
+
+
+@contextlib.asynccontextmanager
+async def shared(address: RedisAddress, conversations: Conversations, inbox: FairInbox[Any],
+                 *, keys: Keys | None = None) -> AsyncIterator[SharedKeeping]:
+    """A :class:`SharedKeeping` on the Redis at ``address``; on the way out, this
+    daemon's leases are given up, so that other daemons take its sids at once."""
+    keys = keys or Keys()
+    client = connect(address)
+    leases = AsyncLeases(client, keys=keys)
+    keeping = SharedKeeping(conversations, inbox, leases,
+                            AsyncRedisState(client, leases=leases),
+                            AsyncDeadlines(client, keys=keys),
+                            AsyncOncePerChange(client, "skills", keys=keys))
+    try:
+        keeping.started_at = await keeping._redis(lambda: _started_at(client, keys),
+                                                  "read the start time")
+        yield keeping
+    finally:
+        with contextlib.suppress(redis.RedisError, OSError, TimeoutError):
+            async with asyncio.timeout(2):
+                for lease in list(leases.held.values()):
+                    await leases.release(lease)
+        await client.aclose()
+
+
+async def _started_at(client: Any, keys: Keys) -> str:
+    key = f"{keys.prefix}:started-at"
+    now = datetime.now(UTC).replace(tzinfo=None).isoformat()
+    await client.set(key, now, nx=True)
+    return str(await client.get(key))
