@@ -52,10 +52,11 @@ def unhandled(heard: Sequence[str], tail: Sequence[str]) -> int:
     """
     if not tail:
         return len(heard)
+    heard, tail = list(heard), list(tail)
     for new in range(len(heard) + 1):
         done = len(heard) - new
         n = min(done, len(tail))
-        if n == 0 or list(heard[done - n:done]) == list(tail[len(tail) - n:]):
+        if n == 0 or heard[done - n:done] == tail[len(tail) - n:]:
             return new
     return len(heard)    # not reached: new == len(heard) gives n == 0
 

@@ -152,13 +152,16 @@ async def _converse(session: Session, inbox: FairInbox[Any], conversations: Conv
                 log.exception("could not handle %s", type(item).__name__)
         # What the batch changed is written before anything is said about it; a sid
         # another daemon took over meanwhile has its messages dropped (it handles them).
-        refused = await keeping.commit()
+        refused = await keeping.commit(publishes)
+        for topic, payload in keeping.unsent():
+            session.publish_raw(topic, payload)
         _publish(session, [p for p in publishes if sid_of(p.message) not in refused]
                  if refused else publishes)
         if (skills := discovery.note_throttled(conversations.throttled)) is not None \
                 and await keeping.first_to_publish(skills):
             _publish(session, [Publish(skills, retain=True)])   # operators see it
         session.flush()  # what this batch published leaves together, now
+        keeping.published()
         await asyncio.sleep(0)  # and the socket is read before the next batch
 
 
@@ -166,6 +169,7 @@ async def _claim(inbox: FairInbox[Any], keeping: SharedKeeping) -> None:
     """Fire the deadlines due in Redis that are this daemon's, or nobody's any more."""
     while True:
         for claim in await keeping.claim():
+            log.debug("claimed %s", claim)
             inbox.put(claim.sid, claim)
         keeping.sweep(time.monotonic())
         await asyncio.sleep(CLAIM_EVERY)

@@ -30,8 +30,9 @@ from typing import Any, Protocol
 import redis
 
 from ..config import RedisAddress
+from ..core import Publish
 from ..protocol import Message
-from ..store import Stored
+from ..store import Outbox, Stored
 from ..store.redis_async import (
     AsyncDeadlines,
     AsyncLeases,
@@ -62,9 +63,18 @@ class Keeping(Protocol):
         """Of a batch taken from the inbox, what this daemon is to handle, in order."""
         ...
 
-    async def commit(self) -> set[str]:
-        """Write what the handled events changed; the sids refused (publish nothing
-        about them)."""
+    async def commit(self, publishes: list[Publish]) -> set[str]:
+        """Write what the handled events changed, and what they publish; the sids
+        refused (publish nothing about them)."""
+        ...
+
+    def unsent(self) -> list[tuple[str, str]]:
+        """Messages of sids taken over that their last holder may not have published:
+        to publish now, before the batch's own."""
+        ...
+
+    def published(self) -> None:
+        """The batch's messages (and the unsent ones) left: say so."""
         ...
 
     async def first_to_publish(self, message: Message) -> bool:
@@ -81,9 +91,15 @@ class LocalKeeping:
     async def admit(self, items: list[Any]) -> list[Any]:
         return items
 
-    async def commit(self) -> set[str]:
+    async def commit(self, publishes: list[Publish]) -> set[str]:
         self.conversations.save(self.conversations.take_dirty())
         return set()
+
+    def unsent(self) -> list[tuple[str, str]]:
+        return []
+
+    def published(self) -> None:
+        pass
 
     async def first_to_publish(self, message: Message) -> bool:
         return True
@@ -121,6 +137,12 @@ class SharedKeeping:
         #: Sids another daemon holds, and a retry armed for when its lease ends.
         self._retries: dict[str, asyncio.TimerHandle] = {}
         self._touched: set[str] = set()
+        #: Per held sid, the number of its last write (see Outbox).
+        self.seq: dict[str, int] = {}
+        #: Writes whose messages are about to leave, and messages taken over unsent.
+        self._sending: dict[str, int] = {}
+        self._unsent: list[tuple[str, str]] = []
+        self._confirming: set[asyncio.Task[None]] = set()
         #: The start time every daemon sharing the sids tells in its pings (the
         #: first one's): bridges re-create their channels when it changes.
         self.started_at = ""
@@ -149,6 +171,7 @@ class SharedKeeping:
             if isinstance(grab, Busy):
                 self._forget(sid)
                 busy[sid] = grab
+                log.debug("%s is busy for %.2fs", sid, grab.left)
             else:
                 self.until[sid] = now + self.leases.lease_ms / 1000 - MARGIN
                 if isinstance(grab, Granted):
@@ -160,7 +183,8 @@ class SharedKeeping:
         for sid, grab in busy.items():
             # What the holder already handled need not wait for its lease to end.
             self.hearing.prune(sid, grab.handled)
-            self._retry(sid, grab)
+            if self.hearing.keeping(sid) or grab.unsent is not None:
+                self._retry(sid, grab)
         admitted: list[Any] = []
         replayed: set[str] = set()
         for item, sid, note in heard:
@@ -182,17 +206,28 @@ class SharedKeeping:
 
     def _take(self, sid: str, grab: Granted) -> None:
         stored = grab.stored
+        log.debug("took %s (token %d)%s", sid, grab.lease.token,
+                  " (new)" if stored is None else f", deadline {stored.deadline}")
         self.conversations.load(sid, stored)
         self.handled[sid] = dict(stored.handled or {}) if stored is not None else {}
+        self.seq[sid] = stored.outbox.seq if stored is not None and stored.outbox else 0
+        if grab.unsent is not None:
+            # Its holder wrote them and died before saying they left: they may not have.
+            log.info("publishing %d message(s) of %s its last holder may not have sent",
+                     len(grab.unsent.messages), sid)
+            self._unsent += grab.unsent.messages
+            self._sending[sid] = grab.unsent.seq
         retry = self._retries.pop(sid, None)
         if retry is not None:
             retry.cancel()
 
     def _replay(self, sid: str) -> list[Any]:
         """What the last holder of ``sid`` did not handle, now this daemon's to handle."""
+        kept = self.hearing.keeping(sid)
         items = self.hearing.take_over(sid, self.handled.get(sid))
-        if self.hearing.keeping(sid) or items:
+        if kept:
             self.taken_over += 1
+            log.debug("took %s over: replaying %s", sid, items)
         for item in items:
             if isinstance(item, Message):
                 self._handled(sid, kind_of(item), digest(item))
@@ -205,7 +240,7 @@ class SharedKeeping:
         self._touched.add(sid)
 
     def _retry(self, sid: str, busy: Busy) -> None:
-        if not self.hearing.keeping(sid) or sid in self._retries:
+        if sid in self._retries:
             return
         loop = asyncio.get_running_loop()
 
@@ -218,11 +253,21 @@ class SharedKeeping:
     def _forget(self, sid: str) -> None:
         self.until.pop(sid, None)
         self.handled.pop(sid, None)
+        self.seq.pop(sid, None)
         self.leases.held.pop(sid, None)
         self.conversations.forget(sid)
 
-    async def commit(self) -> set[str]:
-        sids = (self.conversations.take_dirty() | self._touched) & self.until.keys()
+    async def commit(self, publishes: list[Publish]) -> set[str]:
+        outboxes: dict[str, list[tuple[str, str]]] = {}
+        for effect in publishes:
+            if (sid := sid_of(effect.message)) is not None:
+                try:
+                    pair = (effect.message.topic(), effect.message.to_payload().decode())
+                except Exception:  # publishing reports it
+                    continue
+                outboxes.setdefault(sid, []).append(pair)
+        sids = ((self.conversations.take_dirty() | self._touched | outboxes.keys())
+                & self.until.keys())
         self._touched.clear()
         refused: set[str] = set()
         while sids:
@@ -230,8 +275,10 @@ class SharedKeeping:
             for sid in sids:
                 stored = self.conversations.stored(sid)
                 handled = self.handled.get(sid) or None
-                batch[sid] = (Stored(stored.record, stored.deadline, handled)
-                              if stored is not None else self._tombstone(handled))
+                outbox = Outbox(self.seq.get(sid, 0) + 1, tuple(outboxes[sid])) \
+                    if sid in outboxes else None
+                batch[sid] = (Stored(stored.record, stored.deadline, handled, outbox)
+                              if stored is not None else self._tombstone(handled, outbox))
             started = time.monotonic()
             try:
                 await self._redis(lambda batch=batch: self.state.save(batch), "write the sids")
@@ -240,24 +287,50 @@ class SharedKeeping:
                     (s for s in sids if s not in self.leases.held), None)
                 if stale is None:
                     raise
-                sid = stale
                 log.info("sid %s was taken over by another daemon: its last event "
-                         "here is dropped", sid)
-                self._forget(sid)
-                refused.add(sid)
-                sids.discard(sid)
+                         "here is dropped", stale)
+                self._forget(stale)
+                refused.add(stale)
+                sids.discard(stale)
                 continue
             until = started + self.leases.lease_ms / 1000 - MARGIN
-            for sid in sids:
+            for sid, stored_now in batch.items():
                 self.until[sid] = until
+                if stored_now is not None and stored_now.outbox is not None:
+                    self.seq[sid] = stored_now.outbox.seq
+                    self._sending[sid] = stored_now.outbox.seq
             break
         return refused
 
+    def unsent(self) -> list[tuple[str, str]]:
+        unsent, self._unsent = self._unsent, []
+        return unsent
+
+    def published(self) -> None:
+        if not self._sending:
+            return
+        sending, self._sending = self._sending, {}
+        # Said at once, beside the next batch: until it is, a daemon taking one of
+        # these sids over would publish the messages again.
+        task = asyncio.get_running_loop().create_task(self._confirm(sending))
+        self._confirming.add(task)
+        task.add_done_callback(self._confirming.discard)
+
+    async def _confirm(self, sending: dict[str, int]) -> None:
+        try:
+            async with self.leases.client.pipeline(transaction=False) as pipe:
+                for sid, seq in sending.items():
+                    pipe.set(self.leases.keys.sent(sid), seq, px=self.leases.fence_ms)
+                await pipe.execute()
+        except redis.RedisError as error:
+            log.warning("could not note %d sid(s) as sent: %s", len(sending), error)
+
     @staticmethod
-    def _tombstone(handled: dict[str, list[str]] | None) -> Stored | None:
-        # A sid without a channel (destroyed, or never created): what was handled is
-        # still written, so that a daemon taking it over does not handle it again.
-        return Stored(None, None, handled) if handled else None
+    def _tombstone(handled: dict[str, list[str]] | None, outbox: Outbox | None
+                   ) -> Stored | None:
+        # A sid without a channel (destroyed, or never created): what was handled and
+        # sent is still written, so that a daemon taking it over does neither again.
+        return Stored(None, None, handled, outbox) if handled or outbox else None
 
     async def first_to_publish(self, message: Message) -> bool:
         return bool(await self._redis(lambda: self.skills_list.first(repr(message)),

@@ -5,6 +5,7 @@ from .conversations import (
     Armed,
     Batch,
     ConversationState,
+    Outbox,
     SqliteConversationState,
     Stored,
 )
@@ -20,5 +21,5 @@ from .sqlite import (
 )
 
 __all__ = ["Armed", "Batch", "Bot", "BotExists", "ConversationState", "GuestSession",
-           "SqliteConversationState", "Store", "Stored", "UnknownBot", "UnknownUser", "User",
-           "UserExists"]
+           "Outbox", "SqliteConversationState", "Store", "Stored", "UnknownBot", "UnknownUser",
+           "User", "UserExists"]

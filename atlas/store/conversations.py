@@ -46,17 +46,29 @@ class Armed:
 
 
 @dataclass(frozen=True)
+class Outbox:
+    """The messages the last write of a sid decided, as (topic, payload) pairs, and
+    that write's number for the sid: a daemon taking over publishes them if the
+    writer never said it had (:mod:`atlas.daemon.sharing`)."""
+
+    seq: int
+    messages: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
 class Stored:
     """One sid as stored: its channel record (``None`` if unreadable) and its deadline.
 
-    ``handled`` is for several daemons sharing the sid (Redis): the digests of the
-    last messages handled, per kind (:mod:`atlas.daemon.hearing`). One daemon has
-    no use for it, and SQLite does not keep it.
+    ``handled`` and ``outbox`` are for several daemons sharing the sid (Redis): the
+    digests of the last messages handled, per kind (:mod:`atlas.daemon.hearing`),
+    and what the last write decided to publish. One daemon has no use for them, and
+    SQLite does not keep them.
     """
 
     record: dict[str, Any] | None
     deadline: Armed | None = None
     handled: dict[str, list[str]] | None = None
+    outbox: Outbox | None = None
 
 
 #: One event's changes: a sid's new state, or ``None`` for a sid to forget.

@@ -30,6 +30,8 @@ Keys, under a prefix (``atlas`` by default)::
     PREFIX:fence:SID         string: the last token granted for SID
     PREFIX:fence             the counter tokens come from
     PREFIX:once:NAME         string: hash of the content last published
+    PREFIX:sent:SID          string: the number of the last write of SID whose
+                             messages its writer published
 
 The scripts touch several keys, so they need one Redis (with replicas and
 Sentinel for fail-over), not a Redis Cluster, which would want the keys of a
@@ -51,7 +53,7 @@ from typing import Any, Protocol
 import redis
 
 from ..config import RedisAddress
-from .conversations import Armed, Batch, Stored
+from .conversations import Armed, Batch, Outbox, Stored
 
 log = logging.getLogger(__name__)
 
@@ -120,6 +122,9 @@ class Keys:
     def once(self, name: str) -> str:
         return f"{self.prefix}:once:{name}"
 
+    def sent(self, sid: str) -> str:
+        return f"{self.prefix}:sent:{sid}"
+
 
 # -- leases ---------------------------------------------------------------------------
 
@@ -154,12 +159,13 @@ return 0
 
 
 # Takes a sid for a daemon about to handle it, and reads it, in one round trip.
-# KEYS: lease, fence(sid), counter, conv, deadlines, deadline-gen. ARGV: owner,
+# KEYS: lease, fence(sid), counter, conv, deadlines, deadline-gen, sent. ARGV: owner,
 # lease ms, fence ms, sid, the lease value the daemon believes it holds ('' if none).
 # Returns {-1} when that lease is still the daemon's (renewed: what it has in memory
 # is the sid's state); {0, ms left, record} while another daemon holds it (the
-# record says what that daemon handled so far); else a new token
-# with the stored record, deadline time and deadline generation (each false if none).
+# record says what that daemon handled so far, and the sent mark what it published);
+# else a new token with the stored record, deadline time, deadline generation and
+# sent mark (each false if none).
 GRAB_LUA = """
 local held = redis.call('GET', KEYS[1])
 if held and held == ARGV[5] then
@@ -168,14 +174,15 @@ if held and held == ARGV[5] then
 end
 local mine = ARGV[1] .. '|'
 if held and string.sub(held, 1, #mine) ~= mine then
-    return {0, redis.call('PTTL', KEYS[1]), redis.call('GET', KEYS[4]) or false}
+    return {0, redis.call('PTTL', KEYS[1]), redis.call('GET', KEYS[4]) or false,
+            redis.call('GET', KEYS[7]) or false}
 end
 local token = redis.call('INCR', KEYS[3])
 redis.call('SET', KEYS[1], mine .. token, 'PX', ARGV[2])
 redis.call('SET', KEYS[2], token, 'PX', ARGV[3])
 return {token, redis.call('GET', KEYS[4]) or false,
         redis.call('ZSCORE', KEYS[5], ARGV[4]) or false,
-        redis.call('HGET', KEYS[6], ARGV[4]) or false}
+        redis.call('HGET', KEYS[6], ARGV[4]) or false, redis.call('GET', KEYS[7]) or false}
 """
 
 
@@ -201,19 +208,32 @@ class Kept:
 
 @dataclass(frozen=True)
 class Granted:
-    """A new lease on the sid, and the sid as stored (``None``: a sid nobody stored)."""
+    """A new lease on the sid, and the sid as stored (``None``: a sid nobody stored).
+
+    ``unsent`` is the stored outbox when its writer never said it was published.
+    """
 
     lease: Lease
     stored: Stored | None
+    unsent: Outbox | None = None
 
 
 @dataclass(frozen=True)
 class Busy:
     """Another daemon holds the sid, for ``left`` more seconds unless it renews;
-    ``handled`` is what its record says it handled (:attr:`Stored.handled`)."""
+    ``handled`` is what its record says it handled (:attr:`Stored.handled`), and
+    ``unsent`` its outbox if not said to be published yet."""
 
     left: float
     handled: dict[str, list[str]] | None = None
+    unsent: Outbox | None = None
+
+
+def _unsent(stored: Stored | None, sent: str | None) -> Outbox | None:
+    outbox = stored.outbox if stored is not None else None
+    if outbox is None or not outbox.messages or (sent is not None and int(sent) >= outbox.seq):
+        return None
+    return outbox
 
 
 Grab = Kept | Granted | Busy
@@ -223,7 +243,7 @@ def grab_call(keys: Keys, holder: _Holder, sid: str) -> tuple[list[str], list[An
     """The keys and arguments of the grab script for ``sid``."""
     held = holder.held.get(sid)
     return ([keys.lease(sid), keys.fence(sid), keys.counter, keys.conv(sid),
-             keys.deadlines, keys.deadline_gen],
+             keys.deadlines, keys.deadline_gen, keys.sent(sid)],
             [holder.owner, holder.lease_ms, holder.fence_ms, sid,
              held.value if held is not None else ""])
 
@@ -235,11 +255,14 @@ def grabbed(holder: _Holder, sid: str, reply: list[Any]) -> Grab:
         return Kept(holder.held[sid])
     if token == 0:
         holder.held.pop(sid, None)
-        return Busy(max(0, int(reply[1])) / 1000, _decode(reply[2])[1])
+        stored = _stored(reply[2], None) if reply[2] is not None else None
+        return Busy(max(0, int(reply[1])) / 1000, stored.handled if stored else None,
+                    _unsent(stored, reply[3]))
     lease = Lease(sid, holder.owner, token)
     holder.held[sid] = lease
-    text, at, generation = reply[1:4]
-    return Granted(lease, loaded_one(text, at, generation))
+    text, at, generation, sent = reply[1:5]
+    stored = loaded_one(text, at, generation)
+    return Granted(lease, stored, _unsent(stored, sent))
 
 
 class Leases:
@@ -358,42 +381,60 @@ return {}
 """
 
 
-#: The key of a stored record that holds :attr:`Stored.handled` (not a channel field).
-HANDLED = "__handled"
+#: Keys of a stored record that hold :attr:`Stored.handled` and :attr:`Stored.outbox`
+#: (not channel fields).
+HANDLED, OUTBOX = "__handled", "__outbox"
 
 
 def _encode(stored: Stored) -> str:
     record: dict[str, Any] | None = stored.record
+    extra: dict[str, Any] = {}
     if stored.handled is not None:
+        extra[HANDLED] = stored.handled
+    if stored.outbox is not None:
+        extra[OUTBOX] = {"seq": stored.outbox.seq,
+                         "messages": [list(pair) for pair in stored.outbox.messages]}
+    if extra:
         # Without a record, a tombstone: the sid has no channel, but what was
-        # handled of it is still told (see TOMBSTONE_MS).
-        record = {**(record or {}), HANDLED: stored.handled}
+        # handled and sent of it is still told (see TOMBSTONE_MS).
+        record = {**(record or {}), **extra}
     return json.dumps(record, ensure_ascii=False, separators=(",", ":"))
 
 
-def _decode(text: str | None) -> tuple[dict[str, Any] | None, dict[str, list[str]] | None]:
-    """The record and what it says was handled; ``None`` for what is unreadable."""
+def _decode(text: str | None) -> tuple[dict[str, Any] | None, dict[str, list[str]] | None,
+                                       Outbox | None]:
+    """The record, what it says was handled, and its outbox; ``None`` for what is
+    missing or unreadable."""
     if text is None:
-        return None, None
+        return None, None, None
     try:
         data = json.loads(text)
     except ValueError:
-        return None, None     # from_record reports it
+        return None, None, None     # from_record reports it
     if not isinstance(data, dict):
-        return None, None
+        return None, None, None
     handled = data.pop(HANDLED, None)
     if not (isinstance(handled, dict) and all(
             isinstance(tail, list) and all(isinstance(d, str) for d in tail)
             for tail in handled.values())):
         handled = None
-    if not data and handled is not None:
-        return None, handled     # a tombstone
-    return data, handled
+    outbox = _read_outbox(data.pop(OUTBOX, None))
+    if not data and (handled is not None or outbox is not None):
+        return None, handled, outbox     # a tombstone
+    return data, handled, outbox
+
+
+def _read_outbox(raw: Any) -> Outbox | None:
+    try:
+        return Outbox(int(raw["seq"]), tuple((str(topic), str(payload))
+                                             for topic, payload in raw["messages"]))
+    except (TypeError, KeyError, ValueError):
+        return None
 
 
 def _stored(text: str | None, armed: Armed | None) -> Stored:
-    record, handled = _decode(text)
-    return Stored(record, armed, handled)
+    record, handled, outbox = _decode(text)
+    return Stored(record, armed, handled, outbox)
 
 
 class RedisConversationState:
@@ -505,7 +546,7 @@ def write_call(keys: Keys, batch: Batch, leases: _Holder | None
                 raise NotLeased(f"sid {sid}: no lease held by {leases.owner}")
         names += [keys.conv(sid), keys.fence(sid), keys.lease(sid)]
         deadline = stored.deadline if stored is not None else None
-        tomb = stored is not None and stored.record is None
+        tomb = stored is not None and stored.record is None   # written only with extras
         args += [sid, lease.token if lease else 0, lease.value if lease else "",
                  "del" if stored is None else "tomb" if tomb else "put",
                  "" if stored is None else _encode(stored),

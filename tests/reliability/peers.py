@@ -87,9 +87,12 @@ class DaemonProcess:
 
     def start(self) -> DaemonProcess:
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+        debug = os.environ.get("ATLAS_TEST_DEBUG")   # a folder: each daemon logs there
+        log = open(Path(debug) / f"daemon-{time.monotonic_ns()}.log", "wb") if debug else None  # noqa: SIM115
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "atlas", "daemon", "--config", str(self.config)],
-            env=env, stdin=subprocess.DEVNULL)
+            [sys.executable, "-m", "atlas", *(["-v"] if debug else []),
+             "daemon", "--config", str(self.config)],
+            env=env, stdin=subprocess.DEVNULL, stderr=log)
         return self
 
     @property

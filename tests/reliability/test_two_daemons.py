@@ -1,0 +1,131 @@
+"""Two daemons sharing Redis: one is SIGKILLed mid-flight, and no conversation notices.
+
+Mosquitto (MQTT 5) and redis-server are started here on free loopback ports; the
+daemons are ``python -m atlas daemon`` processes with ``state: redis://…``, the skill
+an SDK skill asking a question in every conversation. 100 sids hold 10 conversations
+each; a third of the way in, one daemon is killed with SIGKILL. Then the same again,
+with the daemon that survived killed and restarted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from brokers import Mosquitto
+from redis_server import RedisServer
+
+from atlas.channel import Channel
+from atlas.protocol import ChannelAsk, ChannelShow, ChannelTerminate, Reason
+from atlas.transport import Session
+
+from .peers import DaemonProcess, colors_skill, wait_skills, write_config
+
+SIDS = 100
+CONVERSATIONS = 10      # per sid: 1,000 in all
+KILL_AFTER = 300        # conversations completed before the kill
+
+
+@pytest.fixture
+def services(tmp_path: Path):  # type: ignore[no-untyped-def]
+    with Mosquitto(tmp_path) as broker, RedisServer(tmp_path) as redis_server:
+        yield f"{broker.url}?protocol=5", redis_server.url
+
+
+async def drive(url: str, phase: str, kill: DaemonProcess, restart: DaemonProcess | None,
+                ) -> tuple[dict[str, list[str]], Counter[str], float]:
+    """Run the conversations; kill ``kill`` (and start ``restart``) on the way.
+
+    Returns, per sid, the skill's answers in the order received; the reasons the
+    conversations ended with; the longest pause a user saw (seconds).
+    """
+    answers: dict[str, list[str]] = {}
+    reasons: Counter[str] = Counter()
+    done = 0
+    longest = 0.0
+    killed = asyncio.Event()
+
+    async def user(session: Session, n: int) -> None:
+        nonlocal done, longest
+        sid = f"{phase}-{n:03d}"
+        said = answers[sid] = []
+        async with Channel(session, sid=sid, uid=f"user{n}", create_timeout=60) as channel:
+            for turn in range(CONVERSATIONS):
+                color = ("red", "blue")[(n + turn) % 2]
+                started = time.monotonic()
+                asked = await channel.converse("pick a color", timeout=60)
+                assert isinstance(asked[-1], ChannelAsk), (sid, turn, asked)
+                ended = await channel.converse(color, timeout=60)
+                longest = max(longest, time.monotonic() - started)
+                said += [m.text for m in ended if isinstance(m, ChannelShow)]
+                last = ended[-1]
+                assert isinstance(last, ChannelTerminate), (sid, turn, ended)
+                reasons[last.reason] += 1
+                done += 1
+                if done == KILL_AFTER:
+                    killed.set()
+
+    async def killer() -> None:
+        await killed.wait()
+        kill.kill()                     # SIGKILL: nothing written on the way out
+        if restart is not None:
+            restart.start()
+
+    async with Session(url, "users") as session, asyncio.TaskGroup() as tasks:
+        tasks.create_task(killer())
+        for n in range(SIDS):
+            tasks.create_task(user(session, n))
+    return answers, reasons, longest
+
+
+def check(phase: str, answers: dict[str, list[str]], reasons: Counter[str],
+          calls: list[tuple[str, str, str | None]]) -> None:
+    # Every conversation completed normally, in order, none twice, none lost.
+    assert reasons == Counter({Reason.NOMINAL: SIDS * CONVERSATIONS}), reasons
+    for sid, said in answers.items():
+        n = int(sid.rsplit("-", 1)[1])
+        expected = [f"You chose {('red', 'blue')[(n + turn) % 2]}"
+                    for turn in range(CONVERSATIONS)]
+        assert said == expected, (sid, said)
+    # The skill was asked exactly twice per conversation (the question, the answer).
+    per_cid = Counter(cid for intent, cid, _ in calls if intent == "pick_color")
+    assert len(per_cid) == SIDS * CONVERSATIONS
+    assert set(per_cid.values()) == {2}, Counter(per_cid.values())
+
+
+async def test_two_daemons_lose_nothing_when_one_is_killed(services: tuple[str, str],
+                                                            tmp_path: Path) -> None:
+    url, state = services
+    name = f"colors-{uuid.uuid4().hex[:6]}"
+    folders = [tmp_path / f"d{n}" for n in (1, 2)]
+    for folder in folders:
+        folder.mkdir()
+    configs = [write_config(folder, url, state=state, skill_timeout=30) for folder in folders]
+    first, second = DaemonProcess(configs[0]).start(), DaemonProcess(configs[1]).start()
+    again = DaemonProcess(configs[1])
+    try:
+        calls: list[tuple[str, str, str | None]] = []
+        async with colors_skill(name, calls).connect(url) as running:
+            serving = asyncio.create_task(running.serve())
+            await wait_skills(url, {name})
+            await asyncio.sleep(2)    # both daemons trained (each pings and trains)
+
+            answers, reasons, pause = await drive(url, "one", kill=first, restart=None)
+            check("one", answers, reasons, calls)
+            print(f"\nfirst daemon killed: longest turn {pause:.1f} s")
+
+            # The survivor is killed and restarted; the first one is back too.
+            first = DaemonProcess(configs[0]).start()
+            await asyncio.sleep(5)
+            calls.clear()
+            answers, reasons, pause = await drive(url, "two", kill=second, restart=again)
+            check("two", answers, reasons, calls)
+            print(f"survivor killed and restarted: longest turn {pause:.1f} s")
+            serving.cancel()
+    finally:
+        for daemon in (first, second, again):
+            daemon.kill()
