@@ -26,6 +26,7 @@ from ..protocol import (
     DAEMON_INBOX,
     Bye,
     ChannelCreate,
+    DaemonSent,
     DialogData,
     DialogParse,
     Pong,
@@ -91,11 +92,12 @@ async def serve(config: Config, store: Store | None = None,
         discovery = Discovery(config, __version__, started_at)
         session = await stack.enter_async_context(
             Session(address, "atlas-daemon", attempts=None))
-        await session.subscribe(*DAEMON_INBOX)
+        await session.subscribe(*DAEMON_INBOX, *(
+            [DaemonSent] if isinstance(keeping, SharedKeeping) else []))
         log.info("connected to %s", address)
         try:
             async with asyncio.TaskGroup() as tasks:
-                tasks.create_task(_read(session, inbox, discovery))
+                tasks.create_task(_read(session, inbox, discovery, keeping))
                 tasks.create_task(_converse(session, inbox, conversations, discovery,
                                             keeping))
                 tasks.create_task(_watch(session, inbox, discovery))
@@ -108,7 +110,8 @@ async def serve(config: Config, store: Store | None = None,
                 await _clear_skills(address)
 
 
-async def _read(session: Session, inbox: FairInbox[Any], discovery: Discovery) -> None:
+async def _read(session: Session, inbox: FairInbox[Any], discovery: Discovery,
+                keeping: Keeping) -> None:
     skills = Budget("skills' messages", SKILL_RATE, SKILL_BURST)
     async for message in session:
         if isinstance(message, Pong):
@@ -116,6 +119,9 @@ async def _read(session: Session, inbox: FairInbox[Any], discovery: Discovery) -
         elif isinstance(message, Bye):
             if discovery.left(message.name):
                 inbox.put(GLOBAL, SkillGone(message.name))
+        elif isinstance(message, DaemonSent):
+            if isinstance(keeping, SharedKeeping):
+                keeping.heard_sent(message)
         elif isinstance(message, Reconnected):
             # The broker may have restarted without persistence: retained list gone.
             if discovery.published is not None:
@@ -160,8 +166,9 @@ async def _converse(session: Session, inbox: FairInbox[Any], conversations: Conv
         if (skills := discovery.note_throttled(conversations.throttled)) is not None \
                 and await keeping.first_to_publish(skills):
             _publish(session, [Publish(skills, retain=True)])   # operators see it
+        if (sent := keeping.published()) is not None:
+            _publish(session, [Publish(sent)])
         session.flush()  # what this batch published leaves together, now
-        keeping.published()
         await asyncio.sleep(0)  # and the socket is read before the next batch
 
 

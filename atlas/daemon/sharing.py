@@ -31,7 +31,7 @@ import redis
 
 from ..config import RedisAddress
 from ..core import Publish
-from ..protocol import Message
+from ..protocol import DaemonSent, Message
 from ..store import Outbox, Stored
 from ..store.redis_async import (
     AsyncDeadlines,
@@ -54,6 +54,11 @@ MARGIN = 1.0
 EVICT_AFTER = 60.0
 #: Seconds between two claims of due deadlines.
 CLAIM_EVERY = 0.1
+#: Seconds a daemon just started leaves sids with unsent messages it cannot judge
+#: (it was not listening when they were written) to daemons that were.
+GRACE = 15.0
+#: Seconds the sent marks of other daemons are remembered.
+MARKS_KEPT = 60.0
 #: Seconds between two attempts to reach Redis when it is away.
 REDIS_RETRY = 0.5
 
@@ -73,8 +78,9 @@ class Keeping(Protocol):
         to publish now, before the batch's own."""
         ...
 
-    def published(self) -> None:
-        """The batch's messages (and the unsent ones) left: say so."""
+    def published(self) -> Message | None:
+        """The batch's messages (and the unsent ones) are published: what to publish
+        after them, in the same flush, to say so."""
         ...
 
     async def first_to_publish(self, message: Message) -> bool:
@@ -98,8 +104,8 @@ class LocalKeeping:
     def unsent(self) -> list[tuple[str, str]]:
         return []
 
-    def published(self) -> None:
-        pass
+    def published(self) -> Message | None:
+        return None
 
     async def first_to_publish(self, message: Message) -> bool:
         return True
@@ -143,6 +149,10 @@ class SharedKeeping:
         self._sending: dict[str, int] = {}
         self._unsent: list[tuple[str, str]] = []
         self._confirming: set[asyncio.Task[None]] = set()
+        #: The last write each sid's holder said it published (DaemonSent), and when
+        #: that was heard (monotonic).
+        self.marks: dict[str, tuple[int, float]] = {}
+        self.listening_since = time.time()
         #: The start time every daemon sharing the sids tells in its pings (the
         #: first one's): bridges re-create their channels when it changes.
         self.started_at = ""
@@ -172,6 +182,12 @@ class SharedKeeping:
                 self._forget(sid)
                 busy[sid] = grab
                 log.debug("%s is busy for %.2fs", sid, grab.left)
+            elif isinstance(grab, Granted) and not self._judge(sid, grab):
+                # Another daemon can tell whether these were sent: let it take the sid.
+                await self._redis(lambda lease=grab.lease: self.leases.release(lease),
+                                  "give a sid up")
+                self._forget(sid)
+                busy[sid] = Busy(1.0, None, grab.unsent)
             else:
                 self.until[sid] = now + self.leases.lease_ms / 1000 - MARGIN
                 if isinstance(grab, Granted):
@@ -211,12 +227,28 @@ class SharedKeeping:
         self.conversations.load(sid, stored)
         self.handled[sid] = dict(stored.handled or {}) if stored is not None else {}
         self.seq[sid] = stored.outbox.seq if stored is not None and stored.outbox else 0
-        if grab.unsent is not None:
-            # Its holder wrote them and died before saying they left: they may not have.
-            log.info("publishing %d message(s) of %s its last holder may not have sent",
-                     len(grab.unsent.messages), sid)
-            self._unsent += grab.unsent.messages
-            self._sending[sid] = grab.unsent.seq
+        unsent = grab.unsent
+        if unsent is not None and self.marks.get(sid, (0, 0.0))[0] < unsent.seq:
+            # Its holder wrote them and died before saying they left, to Redis or to
+            # this daemon: they did not reach the broker.
+            log.info("publishing %d message(s) of %s its last holder had not sent",
+                     len(unsent.messages), sid)
+            self._unsent += unsent.messages
+            self._sending[sid] = unsent.seq
+
+    def _judge(self, sid: str, grab: Granted) -> bool:
+        """Whether this daemon can tell if ``grab``'s unsent messages left: it heard
+        every sent mark since they were written, or no better-placed daemon came."""
+        unsent = grab.unsent
+        return (unsent is None or unsent.at > self.listening_since + MARGIN
+                or self.marks.get(sid, (0, 0.0))[0] >= unsent.seq
+                or time.time() - self.listening_since > GRACE)
+
+    def heard_sent(self, sent: DaemonSent) -> None:
+        now = time.monotonic()
+        for sid, seq in sent.sids.items():
+            if seq > self.marks.get(sid, (0, 0.0))[0]:
+                self.marks[sid] = (seq, now)
         retry = self._retries.pop(sid, None)
         if retry is not None:
             retry.cancel()
@@ -275,7 +307,7 @@ class SharedKeeping:
             for sid in sids:
                 stored = self.conversations.stored(sid)
                 handled = self.handled.get(sid) or None
-                outbox = Outbox(self.seq.get(sid, 0) + 1, tuple(outboxes[sid])) \
+                outbox = Outbox(self.seq.get(sid, 0) + 1, tuple(outboxes[sid]), time.time()) \
                     if sid in outboxes else None
                 batch[sid] = (Stored(stored.record, stored.deadline, handled, outbox)
                               if stored is not None else self._tombstone(handled, outbox))
@@ -306,15 +338,17 @@ class SharedKeeping:
         unsent, self._unsent = self._unsent, []
         return unsent
 
-    def published(self) -> None:
+    def published(self) -> Message | None:
         if not self._sending:
-            return
+            return None
         sending, self._sending = self._sending, {}
-        # Said at once, beside the next batch: until it is, a daemon taking one of
-        # these sids over would publish the messages again.
+        # Said twice: to the other daemons, in the flush that carries the messages (so
+        # one that hears it knows they reached the broker), and to Redis, for a daemon
+        # that was not listening.
         task = asyncio.get_running_loop().create_task(self._confirm(sending))
         self._confirming.add(task)
         task.add_done_callback(self._confirming.discard)
+        return DaemonSent(self.owner, sending)
 
     async def _confirm(self, sending: dict[str, int]) -> None:
         try:
@@ -346,6 +380,9 @@ class SharedKeeping:
         for sid, until in list(self.until.items()):
             if until + EVICT_AFTER < now:
                 self._forget(sid)
+        for sid, (_, heard) in list(self.marks.items()):
+            if heard + MARKS_KEPT < now:
+                del self.marks[sid]
         self.hearing.forget_idle(now - EVICT_AFTER)
 
     async def _redis(self, call: Any, what: str) -> Any:

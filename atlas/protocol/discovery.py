@@ -398,3 +398,34 @@ def with_daemon_view(summary: SkillSummary, daemon: Skills | None) -> SkillSumma
     if known is None:
         return summary
     return replace(summary, training_from=known.training_from, untrained=known.untrained)
+
+
+@dataclass(frozen=True)
+class DaemonSent(Message):
+    """Daemons sharing Redis (``state``) to each other: the writes whose messages
+    this daemon just published, per sid (the write's number, see
+    :class:`atlas.store.Outbox`).
+
+    Sent after those messages in the same flush, so a daemon that hears it knows
+    they reached the broker; not part of the seed protocol, and of no interest to
+    skills or channels.
+    """
+
+    TOPIC = Topic("atlas/daemon/sent")
+    owner: str
+    sids: dict[str, int] = field(default_factory=dict)
+
+    def params(self) -> dict[str, str]:
+        return {}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"owner": self.owner, "sids": dict(self.sids)}
+
+    @classmethod
+    def from_dict(cls, params: dict[str, str], data: dict[str, Any]) -> Self:
+        what = "daemon sent"
+        sids = read(data, "sids", dict, what)
+        if not all(isinstance(sid, str) and isinstance(seq, int) and not isinstance(seq, bool)
+                   for sid, seq in sids.items()):
+            raise ProtocolError(f"{what}: 'sids' must map sids to write numbers")
+        return cls(read(data, "owner", str, what), dict(sids))

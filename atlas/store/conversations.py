@@ -53,6 +53,8 @@ class Outbox:
 
     seq: int
     messages: tuple[tuple[str, str], ...] = ()
+    #: When it was written (epoch seconds).
+    at: float = 0.0
 
 
 @dataclass(frozen=True)

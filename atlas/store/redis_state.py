@@ -392,7 +392,7 @@ def _encode(stored: Stored) -> str:
     if stored.handled is not None:
         extra[HANDLED] = stored.handled
     if stored.outbox is not None:
-        extra[OUTBOX] = {"seq": stored.outbox.seq,
+        extra[OUTBOX] = {"seq": stored.outbox.seq, "at": stored.outbox.at,
                          "messages": [list(pair) for pair in stored.outbox.messages]}
     if extra:
         # Without a record, a tombstone: the sid has no channel, but what was
@@ -427,7 +427,8 @@ def _decode(text: str | None) -> tuple[dict[str, Any] | None, dict[str, list[str
 def _read_outbox(raw: Any) -> Outbox | None:
     try:
         return Outbox(int(raw["seq"]), tuple((str(topic), str(payload))
-                                             for topic, payload in raw["messages"]))
+                                             for topic, payload in raw["messages"]),
+                      float(raw.get("at", 0.0)))
     except (TypeError, KeyError, ValueError):
         return None
 
