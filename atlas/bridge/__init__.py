@@ -1,6 +1,8 @@
 """The WebSocket bridge: browsers and pytlas-server clients reach the assistant here.
 
 A separate process that talks to the daemon only through the broker, as a channel.
+With ``state: redis://…`` it keeps what it re-sends to a (re)joining socket in Redis,
+so that any number of bridges serve any sid (:mod:`atlas.store.sid_records`).
 ``serve`` runs it; ``create_app`` builds the ASGI app around a running :class:`Link`.
 """
 
@@ -17,6 +19,7 @@ from starlette.types import ASGIApp
 
 from atlas.config import Config
 from atlas.store import Store
+from atlas.store.sid_records import MemorySidRecords, RedisSidRecords, SidRecords
 from atlas.transport import BrokerAddress
 
 from . import revocation
@@ -35,6 +38,13 @@ class BridgeError(RuntimeError):
 def broker_address(config: Config) -> BrokerAddress:
     # "embedded" means atlas starts its own broker, on the default local address.
     return BrokerAddress.parse(config.broker_url)
+
+
+def sid_records(config: Config) -> SidRecords:
+    """Where the bridge keeps its per-sid records: Redis when ``state`` names one, so
+    that every bridge replica resumes every sid; else this process's memory."""
+    address = config.state_address
+    return MemorySidRecords() if address is None else RedisSidRecords.at(address)
 
 
 def listen(host: str, port: int) -> socket.socket:
@@ -80,7 +90,8 @@ async def serve(config: Config, store: Store | None = None, *,
     owned = store is None
     store = store or Store.in_data_dir(config.data_dir)
     sock = listen(config.bridge.host, config.bridge.port)
-    link = Link(broker_address(config))
+    records = sid_records(config)
+    link = Link(broker_address(config), Hub(records))
     app = create_app(config, store, link)
     web = server(app, sock)
     host, port = sock.getsockname()[:2]
@@ -89,7 +100,8 @@ async def serve(config: Config, store: Store | None = None, *,
     web_task = asyncio.create_task(web.serve(sockets=[sock]), name="bridge-http")
     watch_task = asyncio.create_task(revocation.watch(link.hub, store, app.state.deps.tokens),
                                      name="bridge-revocations")
-    log.info("bridge listening on %s, broker %s", address, link.address)
+    log.info("bridge listening on %s, broker %s, sid records %s", address, link.address,
+             config.state_address or "in memory")
     if announce is not None:
         announce(address)
     try:
@@ -102,6 +114,7 @@ async def serve(config: Config, store: Store | None = None, *,
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         sock.close()
+        await records.close()
         if owned:
             store.close()
     for task in (link_task, web_task):

@@ -122,7 +122,7 @@ class Guests:
     def sid(self, bot: Bot, session: GuestSession) -> str:
         return sid_of(bot, session.id)
 
-    def listen(self, bot: Bot, session: GuestSession, family: str = "") -> Listener:
+    async def listen(self, bot: Bot, session: GuestSession, family: str = "") -> Listener:
         """A mailbox on the session's channel; attach before opening, so that nothing
         said right after the channel is created (a welcome) is missed.
 
@@ -130,8 +130,7 @@ class Guests:
         chat widgets keep their own history).
         """
         sid = self.sid(bot, session)
-        self.link.hub.register(sid, session.uid)
-        listener, _ = self.link.hub.attach(sid, family)
+        listener, _ = await self.link.hub.join(sid, session.uid, family)
         return listener
 
     async def open(self, bot: Bot, session: GuestSession, *, welcome: bool = False) -> str:

@@ -159,7 +159,7 @@ async def socket(websocket: WebSocket) -> None:
                 await _refuse(websocket, "unknown interaction for this uid")
                 return
             session = found
-        listener = guests.listen(bot, session)
+        listener = await guests.listen(bot, session)
         await guests.open(bot, session, welcome=interaction is None)
         await _converse(websocket, guests, bot, session, listener, turns)
     except GuestError as problem:
@@ -246,7 +246,7 @@ async def _rest_bot(request: Request, guests: Guests) -> Bot | None:
 async def _turn(guests: Guests, bot: Bot, session: GuestSession, *, welcome: bool,
                 event: tuple[str, Any] | None) -> dict[str, Any] | None:
     """Open the channel, send the event (if any) and wait for the end of the turn."""
-    listener = guests.listen(bot, session)
+    listener = await guests.listen(bot, session)
     try:
         await guests.open(bot, session, welcome=welcome)
         if event is not None:

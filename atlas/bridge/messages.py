@@ -5,7 +5,9 @@ Three things live here and nowhere else:
 * what a client may send (:func:`parse_client`), with the first-message rule's reasons;
 * how a channel message from the daemon becomes bridge messages (:func:`on_channel`),
   threading a per-sid :class:`Session` record (plain data) through it;
-* what a socket that (re)joins a sid is sent right after ``ready`` (:func:`resume`).
+* what a socket that (re)joins a sid is sent right after ``ready`` (:func:`resume`);
+* the record as plain JSON, to be kept where every bridge replica finds it
+  (:func:`to_view`, :func:`from_view`).
 
 Nothing here touches a socket, MQTT or a clock, so the tests drive it with values alone.
 """
@@ -15,13 +17,14 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
 from atlas.protocol import (
     ChannelAsk,
     ChannelContext,
+    ChannelCreated,
     ChannelDestroyed,
     ChannelShow,
     ChannelTerminate,
@@ -215,6 +218,32 @@ class Session:
 Step = tuple[Session, list[Outgoing]]
 
 
+def to_view(session: Session) -> dict[str, Any]:
+    """The record as a JSON object (what is stored)."""
+    return {"lang": session.lang, "context": session.context, "working": session.working,
+            "pending_ask": session.pending_ask}
+
+
+_VIEW_TYPES: dict[str, type | tuple[type, ...]] = {
+    "lang": (str, type(None)), "context": (str, type(None)), "working": bool,
+    "pending_ask": (dict, type(None))}
+
+
+def from_view(view: Mapping[str, Any]) -> Session:
+    """The record stored as :func:`to_view`; a missing field takes its default, an
+    unknown one is ignored, and a field of another type is a :class:`ValueError`."""
+    known = {key: value for key, value in view.items() if key in _VIEW_TYPES}
+    for key, value in known.items():
+        if not isinstance(value, _VIEW_TYPES[key]):
+            raise ValueError(f"{key!r} is a {type(value).__name__}")
+    return Session(**known)
+
+
+def _created(session: Session, message: Message) -> Step:
+    assert isinstance(message, ChannelCreated)
+    return replace(session, lang=message.lang), []
+
+
 def _show(session: Session, message: Message) -> Step:
     assert isinstance(message, ChannelShow)
     data = {**message.extra, "text": message.text, "cards": _cards(message.extra.get("cards")),
@@ -253,6 +282,7 @@ def _destroyed(session: Session, message: Message) -> Step:
 
 
 _ON_CHANNEL: dict[type[Message], Callable[[Session, Message], Step]] = {
+    ChannelCreated: _created,
     ChannelShow: _show,
     ChannelAsk: _ask,
     ChannelWork: _work,
@@ -265,7 +295,10 @@ _ON_CHANNEL: dict[type[Message], Callable[[Session, Message], Step]] = {
 def on_channel(session: Session, message: Message) -> Step:
     """Apply one channel message to a session: the new record and what to send sockets.
 
-    Messages with nothing to tell a socket (``created``, unknown kinds) change nothing.
+    ``created`` only records the language; unknown kinds change nothing.
+    Each message sets fields of the record from its own content alone, so applying
+    it twice is applying it once: bridges that hear a message and one that loaded a
+    record already holding it agree.
     """
     handler = _ON_CHANNEL.get(type(message))
     if handler is None:

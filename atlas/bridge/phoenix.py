@@ -150,7 +150,7 @@ class _Socket:
         if attached is not None and attached.listener.ended is None:
             return
         self.detach(session.id)   # a mailbox the hub ended (too slow) is replaced
-        listener = self.guests.listen(bot, session)
+        listener = await self.guests.listen(bot, session)
         task = asyncio.create_task(self._forward(topic, session.id, listener))
         self.attached[session.id] = _Attached(listener, task)
         try:

@@ -167,8 +167,7 @@ async def assistant(websocket: WebSocket) -> None:
         # Attaching and taking the resume snapshot happen in one step, so no channel
         # message falls between what is re-sent and what is queued; attaching before
         # the channel is created keeps the welcome that follows its creation.
-        deps.link.hub.register(sid, uid)
-        listener, pending = deps.link.hub.attach(sid, claims.fam)
+        listener, pending = await deps.link.hub.join(sid, uid, claims.fam)
         try:
             lang = await deps.link.open(sid, uid, welcome=first.welcome)
         except LinkUnavailable as problem:

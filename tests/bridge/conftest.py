@@ -1,10 +1,11 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, replace
 
 import pytest
+from redis_server import RedisServer
 
 from atlas.config import Bridge as BridgeConfig
 from atlas.config import Config
@@ -70,3 +71,18 @@ async def stack(bridge_config: Config, store: Store, skill_name: str) -> AsyncIt
         yield bridge
 
 
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    """Debian's redis-server on a free loopback port, for the bridges' shared records."""
+    with RedisServer(tmp_path_factory.mktemp("redis")) as server:
+        yield server
+
+
+@pytest.fixture
+def redis_url(redis_server: RedisServer) -> str:
+    """The Redis of a test, emptied first."""
+    with redis_server.client() as client:
+        client.flushdb()
+    return redis_server.url

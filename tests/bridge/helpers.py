@@ -266,14 +266,16 @@ async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 30) 
 
 
 @contextlib.asynccontextmanager
-async def skill_stack(config: Config, store: Store, skill: Skill) -> AsyncIterator[Bridge]:
-    """Daemon, one skill and the bridge on the test's broker, the skill live and trained."""
+async def skill_stack(config: Config, store: Store, skill: Skill, *,
+                      bridge_config: Config | None = None) -> AsyncIterator[Bridge]:
+    """Daemon, one skill and the bridge on the test's broker, the skill live and trained;
+    the bridge runs with ``bridge_config`` if given (a ``state``, say)."""
     daemon = asyncio.create_task(serve_daemon(config, store))
     try:
         async with skill.connect(config.broker) as running:
             serving = asyncio.create_task(running.serve())
             try:
-                async with running_bridge(config, store) as bridge:
+                async with running_bridge(bridge_config or config, store) as bridge:
                     await wait_for_skill(bridge, skill.name)
                     yield bridge
             finally:

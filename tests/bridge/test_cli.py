@@ -13,8 +13,8 @@ from pathlib import Path
 ATLAS = [sys.executable, "-c", "from atlas.cli import main; main()"]
 
 
-def start(data_dir: Path, *args: str) -> subprocess.Popen[str]:
-    env = {**os.environ, "ATLAS_DATA_DIR": str(data_dir)}
+def start(data_dir: Path, *args: str, **variables: str) -> subprocess.Popen[str]:
+    env = {**os.environ, "ATLAS_DATA_DIR": str(data_dir), **variables}
     return subprocess.Popen([*ATLAS, "bridge", *args], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, env=env)
 
@@ -64,3 +64,23 @@ def test_a_bad_broker_url_is_a_usage_error(data_dir: Path) -> None:
     err = finish(process)
     assert process.returncode == 2
     assert "unsupported broker scheme" in err
+
+
+def test_the_configured_state_keeps_the_sid_records_in_redis(amqtt_url: str, data_dir: Path,
+                                                             redis_url: str) -> None:
+    process = start(data_dir, "--port", "0", "--broker", amqtt_url, ATLAS_STATE=redis_url)
+    try:
+        assert process.stdout is not None
+        assert process.stdout.readline().startswith("atlas bridge: open http://")
+    finally:
+        process.send_signal(signal.SIGINT)
+        err = finish(process)
+    assert process.returncode == 0, err
+    assert f"sid records {redis_url}" in err
+
+
+def test_a_bad_state_url_is_a_usage_error(data_dir: Path) -> None:
+    process = start(data_dir, "--port", "0", ATLAS_STATE="redis://u:secret@host:6379/x")
+    err = finish(process)
+    assert process.returncode == 2
+    assert "the database must be a number" in err and "secret" not in err

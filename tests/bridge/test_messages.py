@@ -156,8 +156,8 @@ def test_destroyed_forgets_the_conversation() -> None:
     assert out == [{"type": "done", "require_input": False}]
 
 
-def test_created_is_not_for_sockets() -> None:
-    assert on_channel(Session(), ChannelCreated(SID, "fr")) == (Session(), [])
+def test_created_is_not_for_sockets_and_records_the_language() -> None:
+    assert on_channel(Session(), ChannelCreated(SID, "fr")) == (Session(lang="fr"), [])
 
 
 # -- resume -----------------------------------------------------------------------------
