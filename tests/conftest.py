@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from brokers import MOSQUITTO, Mosquitto, free_port
+from redis_server import RedisServer
 
 from atlas.broker import EmbeddedBroker
 from atlas.config import Config, Discovery
@@ -107,3 +108,10 @@ test_config.__test__ = False  # type: ignore[attr-defined]  # a helper, not a te
 @pytest.fixture
 def config(broker_url: str, data_dir: Path) -> Config:
     return test_config(broker_url, data_dir)
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    """Debian's redis-server on a free loopback port; tests empty what they use."""
+    with RedisServer(tmp_path_factory.mktemp("redis")) as server:
+        yield server

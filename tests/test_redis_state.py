@@ -44,12 +44,6 @@ from atlas.store.redis_state import (
 WORKER = Path(__file__).with_name("redis_worker.py")
 
 
-@pytest.fixture(scope="module")
-def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
-    with RedisServer(tmp_path_factory.mktemp("redis")) as server:
-        yield server
-
-
 @pytest.fixture
 def client(redis_server: RedisServer) -> Iterator[redis.Redis]:
     client = redis_server.client()
