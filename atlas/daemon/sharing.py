@@ -140,7 +140,8 @@ class SharedKeeping:
         self.until: dict[str, float] = {}
         #: Held sids' handled digests, per kind (written with their records).
         self.handled: dict[str, dict[str, list[str]]] = {}
-        #: Sids another daemon holds, and a retry armed for when its lease ends.
+        #: Sids another daemon holds: until when (monotonic), and a retry armed then.
+        self.busy: dict[str, float] = {}
         self._retries: dict[str, asyncio.TimerHandle] = {}
         self._touched: set[str] = set()
         #: Per held sid, the number of its last write (see Outbox).
@@ -172,7 +173,10 @@ class SharedKeeping:
             note = self.hearing.note(sid, item, now) \
                 if sid is not None and isinstance(item, Message) else None
             heard.append((item, sid, note))
-            if sid is not None and self.until.get(sid, 0.0) <= now and sid not in wanted:
+            if sid is not None and self.until.get(sid, 0.0) <= now and sid not in wanted and (
+                    note is None or self.busy.get(sid, 0.0) <= now):
+                # A sid another daemon holds is not asked for again before its lease
+                # ends (a retry then comes); a claim or a retry always asks.
                 wanted.append(sid)
         grabs = await self._redis(lambda: self.leases.grab(wanted), "take sids")
         taken: set[str] = set()
@@ -181,6 +185,7 @@ class SharedKeeping:
             if isinstance(grab, Busy):
                 self._forget(sid)
                 busy[sid] = grab
+                self.busy[sid] = now + grab.left
                 log.debug("%s is busy for %.2fs", sid, grab.left)
             elif isinstance(grab, Granted) and not self._judge(sid, grab):
                 # Another daemon can tell whether these were sent: let it take the sid.
@@ -201,6 +206,11 @@ class SharedKeeping:
             self.hearing.prune(sid, grab.handled)
             if self.hearing.keeping(sid) or grab.unsent is not None:
                 self._retry(sid, grab)
+        for _, sid, note in heard:
+            if note is not None and sid is not None and sid not in grabs \
+                    and sid not in self.until and sid not in self._retries:
+                # Kept while its holder's lease runs: look again when it ends.
+                self._retry(sid, Busy(max(0.0, self.busy.get(sid, now) - now)))
         admitted: list[Any] = []
         replayed: set[str] = set()
         for item, sid, note in heard:
@@ -249,6 +259,7 @@ class SharedKeeping:
         for sid, seq in sent.sids.items():
             if seq > self.marks.get(sid, (0, 0.0))[0]:
                 self.marks[sid] = (seq, now)
+        self.busy.pop(sid, None)
         retry = self._retries.pop(sid, None)
         if retry is not None:
             retry.cancel()
@@ -383,6 +394,9 @@ class SharedKeeping:
         for sid, (_, heard) in list(self.marks.items()):
             if heard + MARKS_KEPT < now:
                 del self.marks[sid]
+        for sid, until in list(self.busy.items()):
+            if until < now:
+                del self.busy[sid]
         self.hearing.forget_idle(now - EVICT_AFTER)
 
     async def _redis(self, call: Any, what: str) -> Any:
