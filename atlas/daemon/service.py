@@ -178,7 +178,9 @@ async def _claim(inbox: FairInbox[Any], keeping: SharedKeeping) -> None:
         for claim in await keeping.claim():
             log.debug("claimed %s", claim)
             inbox.put(claim.sid, claim)
-        keeping.sweep(time.monotonic())
+        now = time.monotonic()
+        await keeping.confirm(now)
+        keeping.sweep(now)
         await asyncio.sleep(CLAIM_EVERY)
 
 

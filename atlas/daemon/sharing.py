@@ -54,6 +54,8 @@ MARGIN = 1.0
 EVICT_AFTER = 60.0
 #: Seconds between two claims of due deadlines.
 CLAIM_EVERY = 0.1
+#: Seconds a published write may wait for a batch to tell Redis about it.
+CONFIRM_EVERY = 0.1
 #: Seconds a daemon just started leaves sids with unsent messages it cannot judge
 #: (it was not listening when they were written) to daemons that were.
 GRACE = 15.0
@@ -149,7 +151,9 @@ class SharedKeeping:
         #: Writes whose messages are about to leave, and messages taken over unsent.
         self._sending: dict[str, int] = {}
         self._unsent: list[tuple[str, str]] = []
-        self._confirming: set[asyncio.Task[None]] = set()
+        #: Published writes not yet told to Redis, and since when (monotonic).
+        self._sent: dict[str, int] = {}
+        self._sent_since = 0.0
         #: The last write each sid's holder said it published (DaemonSent), and when
         #: that was heard (monotonic).
         self.marks: dict[str, tuple[int, float]] = {}
@@ -323,9 +327,12 @@ class SharedKeeping:
                 batch[sid] = (Stored(stored.record, stored.deadline, handled, outbox)
                               if stored is not None else self._tombstone(handled, outbox))
             started = time.monotonic()
+            sent, self._sent, self._sent_since = self._sent, {}, 0.0
             try:
-                await self._redis(lambda batch=batch: self.state.save(batch), "write the sids")
+                await self._redis(lambda batch=batch, sent=sent: self.state.save(batch, sent=sent),
+                                  "write the sids")
             except (Fenced, NotLeased) as error:
+                self._sent.update(sent)     # not written: said with the next attempt
                 stale = error.sid if isinstance(error, Fenced) else next(
                     (s for s in sids if s not in self.leases.held), None)
                 if stale is None:
@@ -353,22 +360,18 @@ class SharedKeeping:
         if not self._sending:
             return None
         sending, self._sending = self._sending, {}
-        # Said twice: to the other daemons, in the flush that carries the messages (so
-        # one that hears it knows they reached the broker), and to Redis, for a daemon
-        # that was not listening.
-        task = asyncio.get_running_loop().create_task(self._confirm(sending))
-        self._confirming.add(task)
-        task.add_done_callback(self._confirming.discard)
+        # Said to the other daemons in the flush that carries the messages, so one
+        # that hears it knows they reached the broker; said to Redis (for a daemon
+        # that was not listening) with the next write, or within CONFIRM_EVERY.
+        self._sent.update(sending)
+        self._sent_since = self._sent_since or time.monotonic()
         return DaemonSent(self.owner, sending)
 
-    async def _confirm(self, sending: dict[str, int]) -> None:
-        try:
-            async with self.leases.client.pipeline(transaction=False) as pipe:
-                for sid, seq in sending.items():
-                    pipe.set(self.leases.keys.sent(sid), seq, px=self.leases.fence_ms)
-                await pipe.execute()
-        except redis.RedisError as error:
-            log.warning("could not note %d sid(s) as sent: %s", len(sending), error)
+    async def confirm(self, now: float) -> None:
+        """Tell Redis about published writes no batch has carried for a while."""
+        if self._sent and now - self._sent_since >= CONFIRM_EVERY:
+            sent, self._sent, self._sent_since = self._sent, {}, 0.0
+            await self._redis(lambda: self.state.save({}, sent=sent), "note what was sent")
 
     @staticmethod
     def _tombstone(handled: dict[str, list[str]] | None, outbox: Outbox | None

@@ -138,11 +138,25 @@ class AsyncRedisState:
             load_one(pipe, self.keys, sid)
             return loaded_one(*await pipe.execute())
 
-    async def save(self, batch: Batch) -> None:
-        if not batch:
+    async def save(self, batch: Batch, *, sent: dict[str, int] | None = None) -> None:
+        """Write ``batch``; with ``sent``, also mark those sids' writes as published
+        (:class:`~atlas.store.Outbox`), in the same round trip."""
+        if not batch and not sent:
             return
-        keys, args = write_call(self.keys, batch, self.leases)
-        check_written(await self._write(keys=keys, args=args), self.leases)
+        if not sent:
+            keys, args = write_call(self.keys, batch, self.leases)
+            check_written(await self._write(keys=keys, args=args), self.leases)
+            return
+        fence_ms = self.leases.fence_ms if self.leases is not None else FENCE_MS
+        async with self.client.pipeline(transaction=False) as pipe:
+            for sid, seq in sent.items():
+                pipe.set(self.keys.sent(sid), seq, px=fence_ms)
+            if batch:
+                keys, args = write_call(self.keys, batch, self.leases)
+                await self._write(keys=keys, args=args, client=pipe)
+            replies = await pipe.execute()
+        if batch:
+            check_written(replies[-1], self.leases)
 
     async def close(self) -> None:
         await self.client.aclose()

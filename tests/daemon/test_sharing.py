@@ -47,7 +47,7 @@ class Daemon:
         if isinstance(mark, DaemonSent):
             for peer in self.peers:
                 peer.keeping.heard_sent(mark)
-            await asyncio.gather(*self.keeping._confirming)
+            await self.keeping.confirm(float("inf"))
         return [p.message for p in publishes if getattr(p.message, "sid", None) not in refused]
 
 
@@ -151,8 +151,6 @@ async def test_messages_marked_sent_are_not_sent_again(daemons: list[Daemon]) ->
     mark = b.keeping.published()        # in b's flush, after the messages…
     assert isinstance(mark, DaemonSent) and mark.sids == {"s1": 2}
     a.keeping.heard_sent(mark)          # …heard by a; b dies before telling Redis
-    for task in list(b.keeping._confirming):
-        task.cancel()
     await asyncio.sleep(0.5)
     a.keeping.listening_since -= 60
     await a.turn(Retry("s1"))
