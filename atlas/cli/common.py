@@ -61,6 +61,14 @@ def broker_address(url: str) -> BrokerAddress:
         raise BadUsage(f"broker: {error}") from None
 
 
+def check_sharing(config: configuration.Config) -> None:
+    """With ``state``, daemons share the work over MQTT 5: say so before anything starts."""
+    if config.state and (config.embedded or broker_address(config.broker).protocol != 5):
+        raise Failure(f"state: {config.state_address}: daemons sharing Redis share the work "
+                      "over MQTT 5; give a broker URL ending in ?protocol=5 (Mosquitto 2, "
+                      "EMQX, VerneMQ, HiveMQ; not the embedded broker)")
+
+
 def say(message: str) -> None:
     click.echo(message, err=True)
 

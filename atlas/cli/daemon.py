@@ -11,7 +11,14 @@ import click
 
 from ..broker import BrokerProcessError, EmbeddedBroker
 from ..config import Config
-from .common import Failure, broker_address, config_option, load_config, run_until_signal
+from .common import (
+    Failure,
+    broker_address,
+    check_sharing,
+    config_option,
+    load_config,
+    run_until_signal,
+)
 
 log = logging.getLogger("atlas.cli")
 
@@ -41,11 +48,7 @@ def embedded_url(config: Config, port: int, stack: contextlib.ExitStack
 def daemon(broker: str | None, broker_port: int, config_path: Path | None) -> None:
     """Run the atlas daemon until interrupted."""
     config = load_config(config_path, broker=broker)
-    if config.state and (config.embedded or broker_address(config.broker).protocol != 5):
-        # Checked before anything starts: the daemon would refuse it too.
-        raise Failure(f"state: {config.state_address}: daemons sharing Redis share the work "
-                      "over MQTT 5; give a broker URL ending in ?protocol=5 (Mosquitto 2, "
-                      "EMQX, VerneMQ, HiveMQ; not the embedded broker)")
+    check_sharing(config)
     from ..daemon import serve  # the NLU stack is heavy: import it only here
 
     with contextlib.ExitStack() as stack:

@@ -17,7 +17,7 @@ from types import FrameType
 import click
 
 from ..config import find_file
-from .common import Failure, config_option, load_config
+from .common import Failure, check_sharing, config_option, load_config
 from .daemon import embedded_url
 from .logins import Logins, secured_broker
 from .ready import Awaited, InThread, PortInUse, check_port, local_url, wait_until_ready
@@ -46,6 +46,7 @@ def up(broker: str | None, broker_port: int, bridge_port: int | None, host: str 
     """Run the whole stack until Ctrl-C; says when it is ready."""
     config = load_config(config_path, broker=broker, skills_dir=skills_dir,
                          bridge_host=host, bridge_port=bridge_port)
+    check_sharing(config)
     bridge = bridge and importlib.util.find_spec("atlas.cli.bridge") is not None
     # Ports first: one clear error now rather than a child failing over and over.
     try:
