@@ -1,8 +1,10 @@
-"""``atlas acl``'s files on a real Mosquitto: every allow and every deny.
+"""``atlas acl``'s files on a real Mosquitto and on the embedded broker (amqtt):
+every allow and every deny, for the daemon, the bridge, the operator and skills.
 
 The deployment has two skills; an auditor login (added for the test only) reads
 everything, so a publish the broker drops is seen not to arrive. Subscriptions the
-ACL forbids are refused outright (Mosquitto 2 answers SUBACK 0x80).
+ACL forbids are refused outright (both brokers answer SUBACK 0x80) or deliver
+nothing. The files shipped in config/ are tried on Mosquitto as well.
 """
 
 from __future__ import annotations
@@ -15,9 +17,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 from brokers import Mosquitto
 
-from atlas.broker import deployment
+from atlas.broker import EmbeddedBroker, add_password, deployment
 from atlas.broker.acl import (
     BRIDGE,
     DAEMON,
@@ -66,16 +69,40 @@ def mosquitto_with(folder: Path, acl_text: str,
         yield broker.url, passwords
 
 
-@pytest.fixture(scope="module")
-def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployed]:
+@contextlib.contextmanager
+def amqtt_with(folder: Path, acl_file: Path,
+               passwords: dict[str, str]) -> Iterator[Deployed]:
+    """The embedded broker running this ACL with these logins, plus the auditor."""
+    passwords = {**passwords, AUDITOR: "audit"}
+    acl = yaml.safe_load(acl_file.read_text())
+    for action in ("publish", "subscribe"):
+        acl[action][AUDITOR] = ["#"]
+    audited = folder / "audited-acl.yml"
+    audited.write_text(yaml.safe_dump(acl))
+    passwd = folder / "audited-amqtt.passwd"
+    for user, password in passwords.items():
+        add_password(passwd, user, password)
+    with EmbeddedBroker(password_file=passwd, acl_file=audited) as broker:
+        yield broker.url, passwords
+
+
+@pytest.fixture(scope="module", params=["mosquitto", "amqtt"])
+def deployed(tmp_path_factory: pytest.TempPathFactory,
+             request: pytest.FixtureRequest) -> Iterator[Deployed]:
+    """``atlas acl``'s files for two skills, on Mosquitto and on the embedded broker."""
     folder = tmp_path_factory.mktemp("acl")
     written = deployment.write(folder / "broker", [
         SkillGrant(ALPHA, ("greet", "pick_color"), publish=("zigbee2mqtt/#",)),
         SkillGrant(BETA, ("secret",))])
-    acl = (folder / "broker" / deployment.MOSQUITTO_ACL).read_text()
-    with mosquitto_with(folder, acl, {login.user: login.password
-                                      for login in written.logins}) as running:
-        yield running
+    passwords = {login.user: login.password for login in written.logins}
+    running: contextlib.AbstractContextManager[Deployed]
+    if request.param == "mosquitto":
+        running = mosquitto_with(
+            folder, (folder / "broker" / deployment.MOSQUITTO_ACL).read_text(), passwords)
+    else:
+        running = amqtt_with(folder, written.amqtt_acl, passwords)
+    with running as each:
+        yield each
 
 
 @pytest.fixture(scope="module")
