@@ -13,12 +13,13 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 from .. import __version__
 from ..config import Config
-from ..core import Publish, Resumed, SkillGone
+from ..core import Channel, Publish, Resumed, SkillGone
 from ..protocol import (
     CHANNEL_OUTBOX,
     DAEMON_INBOX,
@@ -32,7 +33,7 @@ from ..protocol import (
 )
 from ..store import ConversationState, SqliteConversationState, Store
 from ..transport import BrokerAddress, Reconnected, Session, TransportError
-from .budgets import SKILL_BURST, SKILL_RATE, Budget
+from .budgets import SkillBudgets
 from .conversations import Conversations
 from .discovery import Discovery
 from .inbox import GLOBAL, FairInbox
@@ -70,7 +71,7 @@ async def serve(config: Config, store: Store | None = None,
             await session.subscribe(*DAEMON_INBOX)
             log.info("connected to %s", address)
             async with asyncio.TaskGroup() as tasks:
-                tasks.create_task(_read(session, inbox, discovery))
+                tasks.create_task(_read(session, inbox, discovery, conversations.channels))
                 tasks.create_task(_converse(session, inbox, conversations, discovery))
                 tasks.create_task(_watch(session, inbox, discovery))
                 tasks.create_task(_train(session, discovery))
@@ -82,8 +83,9 @@ async def serve(config: Config, store: Store | None = None,
         await _clear_skills(address)
 
 
-async def _read(session: Session, inbox: FairInbox[Any], discovery: Discovery) -> None:
-    skills = Budget("skills' messages", SKILL_RATE, SKILL_BURST)
+async def _read(session: Session, inbox: FairInbox[Any], discovery: Discovery,
+                channels: Mapping[str, Channel]) -> None:
+    budgets = SkillBudgets()
     async for message in session:
         if isinstance(message, Pong):
             discovery.heard(message, time.monotonic())
@@ -94,9 +96,11 @@ async def _read(session: Session, inbox: FairInbox[Any], discovery: Discovery) -
             # The broker may have restarted without persistence: retained list gone.
             if discovery.published is not None:
                 _publish(session, [Publish(discovery.published, retain=True)])
-        elif (sid := getattr(message, "sid", None)) is not None and (
-                isinstance(message, CHANNEL_OUTBOX) or skills.allow(sid, time.monotonic())):
-            inbox.put(sid, message)   # channels' messages: the core bounds their queue
+        elif (sid := getattr(message, "sid", None)) is not None:
+            # Channels' messages: the core bounds their queue. Skills': their budgets.
+            for item in ([message] if isinstance(message, CHANNEL_OUTBOX)
+                         else budgets.admit(message, channels, time.monotonic())):
+                inbox.put(sid, item)
 
 
 async def _converse(session: Session, inbox: FairInbox[Any], conversations: Conversations,
