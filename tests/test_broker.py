@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from brokers import MOSQUITTO_PASSWD, Mosquitto, free_port, raw_skill, watching
+from brokers import MOSQUITTO_PASSWD, Mosquitto, free_port, watching
 from conftest import test_config
 
 from atlas.broker import (
@@ -27,6 +27,7 @@ from atlas.broker.latency import round_trips, summary
 from atlas.channel import Channel
 from atlas.daemon import serve
 from atlas.protocol import ChannelShow, ChannelTerminate, DialogParse, Skills
+from atlas.sdk.loader import load_skill
 from atlas.transport import BrokerAddress, Refused, Session, TransportError, on
 
 # -- settings, pure --------------------------------------------------------------
@@ -199,7 +200,10 @@ def test_round_trips_are_measured(amqtt_url: str) -> None:
 # -- the shipped Mosquitto configuration and ACL ------------------------------------
 
 CONFIG = Path(__file__).resolve().parent.parent / "config"
-ROLES = ("daemon", "skill", "bridge", "operator")
+SKILLS = CONFIG.parent / "skills"
+#: Every login of the shipped ACL: daemon, bridge, operator and one per bundled skill.
+ROLES = tuple(line.split()[1] for line in (CONFIG / "mosquitto.acl").read_text().splitlines()
+              if line.startswith("user "))
 
 
 @pytest.fixture
@@ -261,26 +265,30 @@ async def connects(address: BrokerAddress) -> bool:
 
 async def test_the_shipped_acls_let_atlas_work_and_nothing_more(
         secured_broker: dict[str, str], data_dir: Path) -> None:
+    """The bundled help skill with its own login: trained, answering, and unable to
+    speak on a channel or parse for a user."""
     urls = secured_broker
     config = test_config(urls["daemon"], data_dir)
-    skill = "acl-colors"
     daemon = asyncio.create_task(serve(config))
+    helper = load_skill(SKILLS / "help")
     try:
         async with watching(urls["operator"], Skills, Skills,
-                            lambda skills: skill in {s.name for s in skills.skills}) as trained, \
-                raw_skill(urls["skill"], skill):
+                            lambda skills: "help" in {s.name for s in skills.skills}) as trained, \
+                helper.connect(urls["skill-help"]) as running:
+            serving = asyncio.create_task(running.serve())
             await asyncio.wait_for(trained, 60)
             async with Channel(urls["bridge"], uid="eve") as channel, \
-                    Session(urls["skill"], "forger") as forger:
+                    Session(urls["skill-help"], "forger") as forger:
                 # A skill may not speak on a channel directly, nor parse for a user.
                 forger.publish(ChannelShow(channel.sid, "forged"))
-                forger.publish(DialogParse(channel.sid, "hello"))
-                messages = await channel.converse("hello")
+                forger.publish(DialogParse(channel.sid, "help"))
+                messages = await channel.converse("what can you do")
                 shows = [m.text for m in messages if isinstance(m, ChannelShow)]
-                assert shows == ["Hello eve"]
+                assert shows == ["I don't know any skill yet."]    # none but itself
                 assert isinstance(messages[-1], ChannelTerminate)
                 with pytest.raises(TimeoutError):  # and nothing else came
                     await channel.next(timeout=1)
+            serving.cancel()
     finally:
         daemon.cancel()
         with contextlib.suppress(asyncio.CancelledError):

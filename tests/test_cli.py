@@ -619,3 +619,17 @@ def test_embedded_broker_used_by_the_daemon_command(tmp_path: Path) -> None:
     finally:
         if daemon.poll() is None:
             daemon.kill()
+
+
+def test_the_shipped_acl_files_are_what_atlas_acl_writes_for_the_bundled_skills(
+        cli: CliRunner, tmp_path: Path) -> None:
+    """config/mosquitto.acl and config/amqtt-acl.yml come from the generator: after a
+    change to the skills or the protocol, run the command their header names again."""
+    root = Path(__file__).resolve().parent.parent
+    done = run(cli, "acl", "--acl-only", "--skills-dir", str(root / "skills"),
+               "--out", str(tmp_path / "out"), "--publish", "lights=zigbee2mqtt/#")
+    assert done.exit_code == 0, done.output
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        "amqtt-acl.yml", "mosquitto.acl"]       # no password anywhere
+    for name in ("mosquitto.acl", "amqtt-acl.yml"):
+        assert (tmp_path / "out" / name).read_text() == (root / "config" / name).read_text()

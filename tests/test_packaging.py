@@ -20,7 +20,7 @@ CONFIG = ROOT / "config"
 DOCKER_COMPOSE = shutil.which("docker-compose") or "/usr/bin/docker-compose"
 #: The passwords docker-compose.yml insists on (any value validates).
 PASSWORDS = {f"ATLAS_{role}_PASSWORD": f"{role.lower()}-pw"
-             for role in ("DAEMON", "BRIDGE", "SKILL")}
+             for role in ("DAEMON", "BRIDGE", "CLOCK", "TIMER", "LIGHTS", "HELP")}
 
 
 def compose(*args: str) -> subprocess.CompletedProcess[str]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -19,7 +18,7 @@ from atlas.store import Store, UnknownUser
 from . import settings
 from .guard import FailureLimiter
 from .link import Link, LinkUnavailable
-from .messages import INVALID_TOKEN, ready
+from .messages import INVALID_TOKEN, ClientError, load_frame, ready
 from .tokens import TokenError, Tokens
 
 log = logging.getLogger(__name__)
@@ -65,8 +64,8 @@ async def _body(request: Request) -> dict[str, Any]:
     if len(raw) > MAX_BODY:
         raise ApiError(413, f"body larger than {MAX_BODY} bytes")
     try:
-        data = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError):
+        data = load_frame(raw.decode())
+    except (UnicodeDecodeError, ClientError):
         raise ApiError(400, "the body must be JSON") from None
     if not isinstance(data, dict):
         raise ApiError(400, "the body must be a JSON object")

@@ -31,7 +31,7 @@ from atlas.store import Bot, GuestSession
 
 from .bots import GuestError, Guests
 from .link import LinkUnavailable, Listener
-from .messages import MAX_FRAME, Outgoing
+from .messages import MAX_FRAME, ClientError, Outgoing, load_frame
 
 log = logging.getLogger(__name__)
 
@@ -87,10 +87,6 @@ class Turns:
 
     def frame(self) -> dict[str, Any]:
         return {"utterance": "\n".join(self.texts), "payload": dict(self.payload)}
-
-
-class ClientError(ValueError):
-    pass
 
 
 def parse_event(data: Any) -> tuple[str, Any]:
@@ -206,10 +202,7 @@ async def _converse(websocket: WebSocket, guests: Guests, bot: Bot, session: Gue
             try:
                 if text is None or len(text.encode()) > MAX_FRAME:
                     raise ClientError(f"frames are JSON text of at most {MAX_FRAME} bytes")
-                try:
-                    kind, value = parse_event(json.loads(text))
-                except json.JSONDecodeError:
-                    raise ClientError("frame is not JSON") from None
+                kind, value = parse_event(load_frame(text))
                 box[0] = box[0].expect()
                 try:
                     if kind == "utterance":
@@ -319,11 +312,12 @@ async def event(request: Request) -> Response:
     if len(raw) > MAX_FRAME:
         return _fail(413, f"events are at most {MAX_FRAME} bytes")
     try:
-        parsed = parse_event(json.loads(raw or b"null"))
-    except (json.JSONDecodeError, UnicodeDecodeError):
+        parsed = parse_event(load_frame(raw.decode() or "null"))
+    except UnicodeDecodeError:
         return _fail(400, "the body must be JSON")
     except ClientError as problem:
-        return _fail(400, str(problem))
+        return _fail(400, "the body must be JSON" if str(problem) == "frame is not JSON"
+                     else str(problem))
     try:
         frame = await _turn(guests, bot, session, welcome=False, event=parsed)
     except GuestError as problem:

@@ -72,14 +72,34 @@ class UserData:
 ClientMessage = Authenticate | UserMessage | UserData
 
 
-def parse_client(frame: str) -> ClientMessage:
-    """Decode one text frame from a client, raising :class:`ClientError` if it is bad."""
-    if len(frame.encode()) > MAX_FRAME:
-        raise ClientError(f"frame larger than {MAX_FRAME} bytes")
+def load_frame(frame: str) -> Any:
+    """A client's text frame as JSON, for every dialect; :class:`ClientError` if it is not.
+
+    Beyond malformed JSON: nesting deeper than the parser's stack, integers longer
+    than Python converts, and ``\\ud800``-style escapes of lone surrogates (text
+    that UTF-8, hence MQTT, cannot carry) are refused here, before anything reads it.
+    """
     try:
         data = json.loads(frame)
     except json.JSONDecodeError:
         raise ClientError("frame is not JSON") from None
+    except RecursionError:
+        raise ClientError("frame is nested too deeply") from None
+    except ValueError:      # int('1' * 5000): past sys.get_int_max_str_digits()
+        raise ClientError("frame holds a number too long") from None
+    if "\\u" in frame:       # only escapes can make a lone surrogate of valid UTF-8
+        try:
+            json.dumps(data, ensure_ascii=False).encode()
+        except UnicodeEncodeError:
+            raise ClientError("frame holds an escaped lone surrogate, not text") from None
+    return data
+
+
+def parse_client(frame: str) -> ClientMessage:
+    """Decode one text frame from a client, raising :class:`ClientError` if it is bad."""
+    if len(frame.encode()) > MAX_FRAME:
+        raise ClientError(f"frame larger than {MAX_FRAME} bytes")
+    data = load_frame(frame)
     if not isinstance(data, dict):
         raise ClientError("frame must be a JSON object")
     kind = data.get("type")

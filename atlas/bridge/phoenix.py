@@ -28,7 +28,7 @@ from atlas.store import Bot, GuestSession
 
 from .bots import GuestError, Guests
 from .link import LinkUnavailable, Listener
-from .messages import MAX_FRAME, Outgoing
+from .messages import MAX_FRAME, ClientError, Outgoing, load_frame
 
 log = logging.getLogger(__name__)
 
@@ -54,9 +54,9 @@ class Frame:
 
 def decode(text: str, vsn: str) -> Frame:
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError:
-        raise FrameError("frame is not JSON") from None
+        data = load_frame(text)
+    except ClientError as problem:
+        raise FrameError(str(problem)) from None
     if vsn == "2.0.0":
         if not isinstance(data, list) or len(data) != 5:
             raise FrameError("a vsn 2.0.0 frame is [join_ref, ref, topic, event, payload]")

@@ -1,17 +1,20 @@
 """Sockets of users who were removed, or whose tokens were revoked, close at once.
 
 A socket is checked when it signs in; afterwards the user may be removed (``atlas
-users remove``, another process) or signed out everywhere (``atlas users passwd``,
-a revoked refresh token). The bridge looks at the store every second for the
-users it has sockets for, and closes what is no longer allowed.
+users remove``) or signed out everywhere (``atlas users passwd``, a revoked refresh
+token). A change made in this process (the bridge's API, a command run in-process)
+wakes the bridge at once (:mod:`atlas.store.access`); for changes made by other
+processes it also looks at the store every second for the users it has sockets
+for. Either way it closes what is no longer allowed.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 
-from ..store import Store
+from ..store import Store, access
 from .link import Hub, Listener
 from .messages import INVALID_TOKEN, Close
 from .tokens import Tokens
@@ -55,10 +58,24 @@ def _reason(listener: Listener, gone: set[str], revoked: set[str]) -> Close | No
     return None
 
 
-async def watch(hub: Hub, store: Store, tokens: Tokens, every: float = EVERY) -> None:
-    while True:
-        await asyncio.sleep(every)
-        try:
-            sweep(hub, store, tokens)
-        except Exception:  # a locked store now and then: try again next time
-            log.exception("could not check the sockets' users")
+async def watch(hub: Hub, store: Store, tokens: Tokens, every: float | None = None) -> None:
+    """Sweep whenever this process ends someone's access, and every ``every`` seconds
+    (:data:`EVERY`) for the others."""
+    loop = asyncio.get_running_loop()
+    woken = asyncio.Event()
+
+    def wake(_uid: str) -> None:
+        loop.call_soon_threadsafe(woken.set)
+
+    stop = access.watch(store.path, wake)
+    try:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(woken.wait(), EVERY if every is None else every)
+            woken.clear()
+            try:
+                sweep(hub, store, tokens)
+            except Exception:  # a locked store now and then: try again next time
+                log.exception("could not check the sockets' users")
+    finally:
+        stop()

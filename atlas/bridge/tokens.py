@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from ..store import access
+
 log = logging.getLogger(__name__)
 
 Kind = Literal["access", "refresh"]
@@ -166,6 +168,7 @@ class Tokens:
         self.refresh_ttl = refresh_ttl
         self._clock = clock
         self._lock = threading.Lock()
+        self._path = db_path
         self._db = sqlite3.connect(str(db_path), check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA busy_timeout = 5000")
         self._db.executescript(_SCHEMA)
@@ -222,6 +225,7 @@ class Tokens:
         with self._lock:
             self._db.execute("UPDATE bridge_refresh_tokens SET revoked = 1 WHERE jti = ?",
                              (claims.jti,))
+        access.ended(self._path, claims.sub)
         return claims.jti
 
     def revoked(self, families: set[str]) -> set[str]:
@@ -238,5 +242,26 @@ class Tokens:
     def revoke_user(self, uid: str) -> int:
         """Revoke every token of a user (a password change, a stolen device)."""
         with self._lock:
-            return self._db.execute("UPDATE bridge_refresh_tokens SET revoked = 1 "
-                                    "WHERE uid = ? AND revoked = 0", (uid,)).rowcount
+            revoked = _revoke_user(self._db, uid)
+        access.ended(self._path, uid)
+        return revoked
+
+
+def _revoke_user(db: sqlite3.Connection, uid: str) -> int:
+    revoked: int = db.execute("UPDATE bridge_refresh_tokens SET revoked = 1 "
+                              "WHERE uid = ? AND revoked = 0", (uid,)).rowcount
+    return revoked
+
+
+def sign_out_everywhere(db_path: Path | str, uid: str) -> int:
+    """Revoke every token of a user without the signing secret (``atlas users passwd``,
+    which may run where the bridge never did); how many sign-ins ended."""
+    db = sqlite3.connect(str(db_path), isolation_level=None)
+    try:
+        db.execute("PRAGMA busy_timeout = 5000")
+        db.executescript(_SCHEMA)
+        revoked = _revoke_user(db, uid)
+    finally:
+        db.close()
+    access.ended(db_path, uid)
+    return revoked

@@ -26,6 +26,8 @@ import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+import yaml
+
 from ..protocol import (
     CHANNEL_INBOX,
     CHANNEL_OUTBOX,
@@ -125,9 +127,22 @@ def mosquitto_passwd(logins: Iterable[Login]) -> str:
     return "".join(f"{login.user}:{mosquitto_hash(login.password)}\n" for login in logins)
 
 
+#: What every ACL file written here says first (``#`` comments in both formats).
+HEADER = (
+    "Written by `atlas acl`: one login per component, least privilege (write it again",
+    "after adding a skill). Each skill, as skill-NAME, reads pings and its own intents",
+    "only, and writes its own pong and bye and the dialog topics. Anything not granted",
+    "here is denied.",
+)
+
+
+def _comments(lines: Iterable[str]) -> list[str]:
+    return [f"# {line}" for line in lines]
+
+
 def mosquitto_acl(logins: Iterable[Login]) -> str:
-    lines = ["# Written by `atlas acl`: one login per component, least privilege.",
-             "# Anything not granted here is denied."]
+    lines = [*_comments(HEADER),
+             "# \"read\" covers subscribing and receiving, \"write\" publishing."]
     for login in logins:
         lines += ["", f"user {login.user}"]
         lines += [f"topic write {topic}" for topic in login.publish]
@@ -136,6 +151,19 @@ def mosquitto_acl(logins: Iterable[Login]) -> str:
 
 
 # -- amqtt (the embedded broker) ------------------------------------------------------
+
+#: amqtt's own caveat, said in its ACL file.
+AMQTT_NOTE = (
+    "amqtt cannot restrict what a subscriber receives from retained messages, so",
+    "nothing private should ever be retained (atlas retains only the skills list).",
+)
+
+
+def amqtt_acl_text(logins: Iterable[Login]) -> str:
+    """The embedded broker's ACL file, comments included."""
+    return ("\n".join(_comments((*HEADER, *AMQTT_NOTE))) + "\n"
+            + yaml.safe_dump(amqtt_acl(logins), sort_keys=False))
+
 
 def amqtt_acl(logins: Iterable[Login]) -> dict[str, dict[str, list[str]]]:
     """The YAML ACL of :func:`atlas.broker.settings.read_acl`."""

@@ -19,7 +19,7 @@ import yaml
 from .acl import (
     Login,
     SkillGrant,
-    amqtt_acl,
+    amqtt_acl_text,
     mosquitto_acl,
     mosquitto_passwd,
     roles,
@@ -74,16 +74,26 @@ def write(folder: Path, skills: Iterable[SkillGrant]) -> Deployment:
     logins = with_passwords(roles(skills), known_passwords(folder))
     _private(folder / LOGINS, yaml.safe_dump({login.user: login.password for login in logins}))
     _private(folder / MOSQUITTO_PASSWD, mosquitto_passwd(logins))
-    (folder / MOSQUITTO_ACL).write_text(mosquitto_acl(logins))
-    (folder / AMQTT_ACL).write_text(
-        "# Written by `atlas acl`: one login per component, least privilege.\n"
-        + yaml.safe_dump(amqtt_acl(logins), sort_keys=False))
+    write_acls(folder, logins)
     passwd = folder / AMQTT_PASSWD
     with contextlib.suppress(FileNotFoundError):
         passwd.unlink()     # logins of skills gone must go too
     for login in logins:
         add_password(passwd, login.user, login.password)
     return Deployment(folder, tuple(logins))
+
+
+def acl_texts(logins: Iterable[Login]) -> dict[str, str]:
+    """Each ACL file's name and text: no secret in them, so they may be shipped."""
+    logins = list(logins)
+    return {MOSQUITTO_ACL: mosquitto_acl(logins), AMQTT_ACL: amqtt_acl_text(logins)}
+
+
+def write_acls(folder: Path, logins: Iterable[Login]) -> None:
+    """The ACL files alone (``atlas acl --acl-only``: what ``config/`` ships)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, text in acl_texts(logins).items():
+        (folder / name).write_text(text)
 
 
 def _private(path: Path, text: str) -> None:

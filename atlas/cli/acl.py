@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import click
 
 from ..broker import BrokerConfigError
-from ..broker.acl import SkillGrant
-from ..broker.deployment import AMQTT_ACL, LOGINS, MOSQUITTO_ACL, MOSQUITTO_PASSWD, write
-from ..sdk.loader import SkillLoadError, load_skill
+from ..broker.acl import SkillGrant, roles
+from ..broker.deployment import (
+    AMQTT_ACL,
+    LOGINS,
+    MOSQUITTO_ACL,
+    MOSQUITTO_PASSWD,
+    write,
+    write_acls,
+)
 from .common import BadUsage, config_option, load_config
+from .logins import declared_grant
 from .supervise import find_skills
 
 
@@ -22,12 +30,13 @@ def grants(skills_dir: Path, extra_publish: tuple[str, ...],
     found = []
     for path in find_skills(skills_dir):
         try:
-            skill = load_skill(path)
-        except SkillLoadError as error:
-            raise BadUsage(str(error)) from None
-        found.append(SkillGrant(skill.name, tuple(skill.intents),
-                                tuple(publish.get(skill.name, ())),
-                                tuple(subscribe.get(skill.name, ()))))
+            declared = declared_grant(path)
+        except Exception as error:  # whatever a skill's own code raises on import
+            raise BadUsage(f"{path}: {error}") from None
+        found.append(replace(declared,
+                             publish=tuple(publish.get(declared.name, ())),
+                             subscribe=(*declared.subscribe,
+                                        *subscribe.get(declared.name, ()))))
     return found
 
 
@@ -50,9 +59,12 @@ def _extras(values: tuple[str, ...], option: str) -> dict[str, list[str]]:
               help="Let a skill publish on its device's topics (zigbee2mqtt/#).")
 @click.option("--subscribe", "extra_subscribe", multiple=True, metavar="SKILL=FILTER",
               help="Let a skill read its device's topics.")
+@click.option("--acl-only", is_flag=True,
+              help="Write the two ACL files only: no logins, no passwords "
+                   "(config/ ships these for skills/).")
 @config_option
 def acl(skills_dir: Path | None, out: Path | None, extra_publish: tuple[str, ...],
-        extra_subscribe: tuple[str, ...], config_path: Path | None) -> None:
+        extra_subscribe: tuple[str, ...], acl_only: bool, config_path: Path | None) -> None:
     """Write broker logins and ACLs: one login per skill, least privilege for each.
 
     Running it again keeps the passwords already given. Passwords are in
@@ -60,6 +72,10 @@ def acl(skills_dir: Path | None, out: Path | None, extra_publish: tuple[str, ...
     """
     config = load_config(config_path, skills_dir=skills_dir)
     folder = out or Path(config.data_dir) / "broker"
+    if acl_only:
+        write_acls(folder, roles(grants(config.skills_dir, extra_publish, extra_subscribe)))
+        click.echo(f"written in {folder}: {MOSQUITTO_ACL} and {AMQTT_ACL}")
+        return
     try:
         deployment = write(folder, grants(config.skills_dir, extra_publish, extra_subscribe))
     except BrokerConfigError as error:

@@ -52,6 +52,18 @@ class Logins:
         return self.url_for(skill_user(name)) if name is not None else None
 
 
+def declared_grant(path: Path) -> SkillGrant:
+    """What a skill folder may do on the broker, from what it declares.
+
+    Its intents, and what it listens to (@skill.listen: the skills list, channels
+    opening for a pytlas skill's hooks), and nothing else. Raises whatever loading
+    the skill raises.
+    """
+    skill = declared_pytlas(path) if is_pytlas_skill(path) else load_skill(path)
+    return SkillGrant(skill.name, tuple(skill.intents), subscribe=tuple(
+        sorted(kind.subscription() for kind in skill.listeners)))
+
+
 def secured_broker(config: Config, port: int, skills: list[Path],
                    stack: contextlib.ExitStack) -> tuple[Config, int | None, Logins]:
     """Write the deployment's logins and start the embedded broker with them."""
@@ -59,16 +71,13 @@ def secured_broker(config: Config, port: int, skills: list[Path],
     found: list[SkillGrant] = []
     for path in skills:
         try:
-            skill = declared_pytlas(path) if is_pytlas_skill(path) else load_skill(path)
+            grant = declared_grant(path)
         except Exception as error:  # one skill that cannot load must not stop the rest
             # Its process will say why it cannot start; it gets no login meanwhile.
             log.warning("no broker login for %s: %s", path, error)
             continue
-        names[path] = skill.name
-        # What it listens to (@skill.listen: the skills list, channels opening for a
-        # pytlas skill's hooks) is granted too, and nothing else.
-        found.append(SkillGrant(skill.name, tuple(skill.intents), subscribe=tuple(
-            sorted(kind.subscription() for kind in skill.listeners))))
+        names[path] = grant.name
+        found.append(grant)
     folder = Path(config.data_dir) / "broker"
     deployment = write(folder, found)
     try:

@@ -128,14 +128,18 @@ def lang(uid: str, lang: str, config_path: Path | None) -> None:
 @click.option("--password-stdin", is_flag=True, help="Read the password from stdin.")
 @config_option
 def passwd(uid: str, password_stdin: bool, config_path: Path | None) -> None:
-    """Set a user's password."""
+    """Set a user's password, and sign them out everywhere (their tokens are revoked,
+    their open sockets closed)."""
+    from ..bridge.tokens import sign_out_everywhere  # the bridge's own table
+
     store = _store(config_path)
     if store.user(uid) is None:
         raise Failure(f"no user {uid}")
     password = _password(password_stdin, required=True)
     assert password is not None
     store.set_password(uid, password)
-    click.echo(f"password of {uid} changed")
+    ended = sign_out_everywhere(store.path, uid)
+    click.echo(f"password of {uid} changed; signed out of {ended} sign-in(s)")
 
 
 @users.command("remove")

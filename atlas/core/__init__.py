@@ -24,6 +24,7 @@ from .events import (
     Effect,
     Event,
     Opened,
+    OverBudget,
     Publish,
     Resumed,
     SkillGone,
@@ -36,7 +37,8 @@ from .skills import Catalog, Registry
 
 __all__ = [
     "Catalog", "Changes", "Channel", "Closed", "Conversation", "Deadline", "DeadlinePassed",
-    "Dismissed", "Effect", "Event", "Opened", "Phase", "Publish", "RecordError", "Registry",
+    "Dismissed", "Effect", "Event", "Opened", "OverBudget", "Phase", "Publish", "RecordError",
+    "Registry",
     "Resumed", "SkillGone", "SlotValues", "Throttled", "Understanding", "Understood",
     "UserGave", "UserSaid", "World", "from_record", "handle", "step", "to_record",
 ]

@@ -45,6 +45,7 @@ from .events import (
     DeadlinePassed,
     Dismissed,
     Effect,
+    OverBudget,
     Publish,
     Resumed,
     SkillGone,
@@ -435,6 +436,13 @@ def _skill_show(channel: Channel, conversation: Conversation, show: DialogShow,
     return channel, effects
 
 
+def _over_budget(channel: Channel, conversation: Conversation, over: OverBudget,
+                 world: World) -> Step:
+    effects: list[Effect] = [Throttled(channel.sid, conversation.skill, over.reason),
+                             _show(channel, say("throttled", channel.lang))]
+    return _drain(*_finish(channel, Reason.THROTTLED, effects), world)
+
+
 def _skill_ask(channel: Channel, conversation: Conversation, ask: DialogAsk,
                world: World) -> Step:
     channel = replace(channel, conversation=replace(conversation, ask=ask))
@@ -535,6 +543,7 @@ _HANDLERS: Mapping[type, Callable[[Channel, Any, World], Step]] = {
     DialogContext: _guarded(_skill_context),
     DialogTerminate: _guarded(_skill_terminate),
     DialogNotify: _notify,
+    OverBudget: _guarded(_over_budget),
     DeadlinePassed: _deadline_passed,
     SkillGone: _skill_gone,
     Resumed: _resumed,

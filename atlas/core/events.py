@@ -98,9 +98,19 @@ class Resumed:
     sid: str
 
 
+@dataclass(frozen=True)
+class OverBudget:
+    """The conversation ``cid`` on ``sid`` went past a budget of the daemon's reader
+    (messages or bytes a second): its skill is cut short, ``reason`` says why."""
+
+    sid: str
+    cid: str
+    reason: str
+
+
 SkillSaid = DialogAsk | DialogShow | DialogTerminate | DialogContext | DialogNotify
 Event = (Opened | Closed | UserSaid | UserGave | DialogSession | DeadlinePassed | SkillGone
-         | Resumed | SkillSaid)
+         | Resumed | OverBudget | SkillSaid)
 
 
 @dataclass(frozen=True)

@@ -1,17 +1,34 @@
-"""Skills' messages per second per sid: what a flooding skill may cost the daemon.
+"""What a skill's messages may cost the daemon: per sid and per skill, in messages and bytes.
 
-A token bucket per sid for what skills send there: a burst goes through, a
-sustained flood past the rate is dropped as it is read, before it takes a turn in
-the inbox. Users' own messages are not rate-limited here (a channel driven by a
-program legitimately sends hundreds a second): the conversation core bounds their
-queue and tells the user when it is full.
+Token buckets, checked as messages are read, before they take a turn in the inbox:
+a burst goes through, a sustained flood past a rate is dropped there. Four budgets
+hold together (:data:`LIMITS`): messages and payload bytes per second on one sid,
+and the same summed over every sid of one skill, so that a skill flooding a
+thousand users at once is held to what one skill may cost, not to a thousand times
+what one sid may.
+
+A message is the skill's when its ``__cid`` is the one of the conversation that
+skill is running on that sid. The first of a conversation's messages refused
+becomes :class:`~atlas.core.OverBudget`: the core ends that conversation (reason
+``throttled``) and the operator is told (log, ``atlas skills``). Messages no
+conversation claims (notifications, stale or forged cids) share one pool of the
+per-skill size, under the name ``""``: they are dropped past it, and end nothing.
+
+Users' own messages are not rate-limited here (a channel driven by a program
+legitimately sends hundreds a second): the conversation core bounds their queue
+and tells the user when it is full.
 """
 
 from __future__ import annotations
 
 import logging
-from collections import Counter
+from collections import Counter, OrderedDict
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
+
+from ..core import Channel, OverBudget
+from ..protocol import Message
 
 log = logging.getLogger("atlas.daemon")
 
@@ -23,6 +40,30 @@ SKILL_RATE, SKILL_BURST = 1000.0, 2000.0
 MAX_BUCKETS = 10_000
 #: Seconds between two log lines about dropped messages.
 LOG_EVERY = 1.0
+#: Conversations already ended for their budget, remembered so each ends once.
+MAX_ENDED = 10_000
+#: The key of messages that no running conversation claims.
+UNCLAIMED = ""
+
+KIB = 1024.0
+
+
+@dataclass(frozen=True)
+class Limit:
+    rate: float         # per second
+    burst: float
+
+
+@dataclass(frozen=True)
+class Limits:
+    sid_messages: Limit = Limit(SKILL_RATE, SKILL_BURST)
+    #: Payloads are at most 1 MiB each; a show with a few image cards is hundreds of KiB.
+    sid_bytes: Limit = Limit(1024 * KIB, 4096 * KIB)
+    skill_messages: Limit = Limit(2 * SKILL_RATE, 2 * SKILL_BURST)
+    skill_bytes: Limit = Limit(4096 * KIB, 16384 * KIB)
+
+
+LIMITS = Limits()
 
 
 @dataclass
@@ -41,26 +82,102 @@ class Budget:
         self._logged_at = -LOG_EVERY
         self._unlogged = 0
 
-    def allow(self, key: str, now: float) -> bool:
+    def allow(self, key: str, now: float, cost: float = 1.0) -> bool:
+        if self.fits(key, now, cost):
+            self.spend(key, cost)
+            return True
+        self.refuse(key, now)
+        return False
+
+    def fits(self, key: str, now: float, cost: float = 1.0) -> bool:
+        """Whether ``cost`` fits in ``key``'s bucket now (a cost above the burst fits a
+        full bucket, so that one large message is never refused forever)."""
         bucket = self._buckets.get(key)
         if bucket is None:
             if len(self._buckets) >= MAX_BUCKETS:
                 self._forget_full(now)
             bucket = self._buckets[key] = _Bucket(self.burst, now)
-        bucket.tokens = min(self.burst, bucket.tokens + (now - bucket.at) * self.rate)
+        bucket.tokens = min(self.burst, bucket.tokens + max(0.0, now - bucket.at) * self.rate)
         bucket.at = now
-        if bucket.tokens >= 1.0:
-            bucket.tokens -= 1.0
-            return True
+        return bucket.tokens >= min(cost, self.burst)
+
+    def spend(self, key: str, cost: float = 1.0) -> None:
+        self._buckets[key].tokens -= cost       # may go below zero: a debt paid in time
+
+    def refuse(self, key: str, now: float) -> None:
         self.dropped[key] += 1
         self._unlogged += 1
         if now - self._logged_at >= LOG_EVERY:
-            log.warning("%s on sid %s past %g/s: dropped %d message(s)", self.what, key,
-                        self.rate, self._unlogged)
+            log.warning("%s of %s past %g/s: dropped %d message(s)", self.what,
+                        key or "no conversation", self.rate, self._unlogged)
             self._logged_at, self._unlogged = now, 0
-        return False
 
     def _forget_full(self, now: float) -> None:
         for key in [k for k, b in self._buckets.items()
                     if b.tokens + (now - b.at) * self.rate >= self.burst]:
             del self._buckets[key]
+
+
+def claimed_by(channels: Mapping[str, Channel], sid: str, cid: str | None) -> str | None:
+    """The skill whose running conversation on ``sid`` has this ``__cid``, if any."""
+    channel = channels.get(sid)
+    conversation = channel.conversation if channel is not None else None
+    if cid is None or conversation is None or conversation.cid != cid:
+        return None
+    return conversation.skill
+
+
+@dataclass(frozen=True)
+class _Check:
+    budget: Budget
+    per_sid: bool       # keyed by sid, else by skill
+    in_bytes: bool      # costs the payload's size, else one
+    why: str            # what the operator reads when it is exceeded
+
+
+def _checks(limits: Limits) -> list[_Check]:
+    def check(what: str, limit: Limit, per_sid: bool, in_bytes: bool) -> _Check:
+        rate = f"{limit.rate / KIB:g} KiB" if in_bytes else f"{limit.rate:g} messages"
+        where = "in a conversation" if per_sid else "over all its conversations"
+        return _Check(Budget(what, limit.rate, limit.burst), per_sid, in_bytes,
+                      f"more than {rate} a second {where}")
+
+    return [check("skills' messages per sid", limits.sid_messages, True, False),
+            check("skills' bytes per sid", limits.sid_bytes, True, True),
+            check("messages of skill", limits.skill_messages, False, False),
+            check("bytes of skill", limits.skill_bytes, False, True)]
+
+
+class SkillBudgets:
+    """Every budget of skills' messages, as the daemon's reader applies them."""
+
+    def __init__(self, limits: Limits | None = None) -> None:
+        self._checks = _checks(limits or LIMITS)
+        self._ended: OrderedDict[str, None] = OrderedDict()
+
+    def admit(self, message: object, channels: Mapping[str, Channel], now: float) -> list[Any]:
+        """What to put in the sid's inbox for this skill's message: the message itself;
+        or, the first time a conversation goes past a budget, an :class:`OverBudget`;
+        or nothing."""
+        sid, cid = getattr(message, "sid", None), getattr(message, "cid", None)
+        if not isinstance(message, Message) or not isinstance(sid, str):
+            return [message]        # nothing of a skill's: not for these budgets
+        skill = claimed_by(channels, sid, cid)
+        size = float(len(message.to_payload()))
+        costs = [(check, sid if check.per_sid else (skill or UNCLAIMED),
+                  size if check.in_bytes else 1.0) for check in self._checks]
+        for check, key, cost in costs:
+            if not check.budget.fits(key, now, cost):
+                check.budget.refuse(key, now)
+                return self._over(sid, cid, check.why) if skill is not None else []
+        for check, key, cost in costs:
+            check.budget.spend(key, cost)
+        return [message]
+
+    def _over(self, sid: str, cid: str | None, why: str) -> list[Any]:
+        if cid is None or cid in self._ended:
+            return []
+        self._ended[cid] = None
+        if len(self._ended) > MAX_ENDED:
+            self._ended.popitem(last=False)
+        return [OverBudget(sid, cid, why)]

@@ -15,12 +15,13 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 from .. import __version__
 from ..config import Config, ConfigError
-from ..core import Publish, Resumed, SkillGone
+from ..core import Channel, Publish, Resumed, SkillGone
 from ..protocol import (
     CHANNEL_OUTBOX,
     DAEMON_INBOX,
@@ -35,7 +36,7 @@ from ..protocol import (
 )
 from ..store import ConversationState, SqliteConversationState, Store
 from ..transport import BrokerAddress, Reconnected, Session, TransportError
-from .budgets import SKILL_BURST, SKILL_RATE, Budget
+from .budgets import SkillBudgets
 from .conversations import Conversations
 from .discovery import Discovery
 from .inbox import GLOBAL, FairInbox
@@ -97,7 +98,8 @@ async def serve(config: Config, store: Store | None = None,
         log.info("connected to %s", address)
         try:
             async with asyncio.TaskGroup() as tasks:
-                tasks.create_task(_read(session, inbox, discovery, keeping))
+                tasks.create_task(_read(session, inbox, discovery, conversations.channels,
+                                        keeping))
                 tasks.create_task(_converse(session, inbox, conversations, discovery,
                                             keeping))
                 tasks.create_task(_watch(session, inbox, discovery))
@@ -111,8 +113,9 @@ async def serve(config: Config, store: Store | None = None,
 
 
 async def _read(session: Session, inbox: FairInbox[Any], discovery: Discovery,
-                keeping: Keeping) -> None:
-    skills = Budget("skills' messages", SKILL_RATE, SKILL_BURST)
+                channels: Mapping[str, Channel], keeping: Keeping) -> None:
+    budgets = SkillBudgets()
+    sharing = keeping if isinstance(keeping, SharedKeeping) else None
     async for message in session:
         if isinstance(message, Pong):
             discovery.heard(message, time.monotonic())
@@ -126,9 +129,13 @@ async def _read(session: Session, inbox: FairInbox[Any], discovery: Discovery,
             # The broker may have restarted without persistence: retained list gone.
             if discovery.published is not None:
                 _publish(session, [Publish(discovery.published, retain=True)])
-        elif (sid := getattr(message, "sid", None)) is not None and (
-                isinstance(message, CHANNEL_OUTBOX) or skills.allow(sid, time.monotonic())):
-            inbox.put(sid, message)   # channels' messages: the core bounds their queue
+        elif (sid := getattr(message, "sid", None)) is not None:
+            # Channels' messages: the core bounds their queue. Skills': their budgets,
+            # counted by the daemon that holds the sid (another only keeps them).
+            for item in ([message] if isinstance(message, CHANNEL_OUTBOX) or (
+                    sharing is not None and sid not in channels)
+                         else budgets.admit(message, channels, time.monotonic())):
+                inbox.put(sid, item)
 
 
 async def _converse(session: Session, inbox: FairInbox[Any], conversations: Conversations,

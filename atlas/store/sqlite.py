@@ -21,6 +21,8 @@ from typing import Any
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from . import access
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS users (
     uid TEXT PRIMARY KEY,
@@ -186,6 +188,7 @@ class Store:
         with self._tx() as db:
             if db.execute("DELETE FROM users WHERE uid = ?", (uid,)).rowcount == 0:
                 raise UnknownUser(uid)
+        access.ended(self.path, uid)    # a bridge in this process closes their sockets now
 
     def verify_password(self, uid: str, password: str) -> bool:
         """Check a password; a missing user costs a hash too, so timing tells nothing."""

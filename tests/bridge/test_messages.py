@@ -218,3 +218,17 @@ def test_pytlas_mobile_frames_and_the_additions() -> None:
     for bad in ('{"type": "data", "data": [1]}', '{"type": "data"}', '{"message": ""}'):
         with pytest.raises(ClientError):
             parse_client(bad)
+
+
+@pytest.mark.parametrize(("frame", "why"), [
+    ("[" * 5000 + "]" * 5000, "frame is nested too deeply"),
+    ('{"type": "message", "message": ' + "1" * 5000 + "}", "frame holds a number too long"),
+    ('{"type": "message", "message": "\\ud800"}',
+     "frame holds an escaped lone surrogate, not text"),
+], ids=["nesting", "long integer", "lone surrogate"])
+def test_frames_json_cannot_carry_are_refused_as_client_errors(frame: str, why: str) -> None:
+    """What the WebSocket fuzz found: each of these used to end the socket with an
+    exception (a lone surrogate only when it reached MQTT, as UTF-8)."""
+    with pytest.raises(ClientError, match=why):
+        parse_client(frame)
+    assert parse_client('{"type": "message", "message": "caf\\u00e9"}') == UserMessage("café")

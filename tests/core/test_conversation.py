@@ -14,6 +14,7 @@ from atlas.core import (
     Deadline,
     DeadlinePassed,
     Dismissed,
+    OverBudget,
     Phase,
     Publish,
     SkillGone,
@@ -262,6 +263,17 @@ def test_a_skill_showing_past_its_budget_is_throttled_and_the_queue_goes_on() ->
     assert of(effects, ChannelTerminate)[0] == ChannelTerminate("s1", Reason.THROTTLED)
     assert of(effects, IntentRequest)[0].cid == "c2"          # the next text is handled
     _, effects = step(channel, show("c1", "still spamming"), WORLD)
+    assert [d.reason for d in dismissed(effects)] == ["stale __cid c1"]
+
+
+def test_a_conversation_past_a_readers_budget_ends_throttled_once() -> None:
+    channel = working()
+    channel, effects = step(channel, OverBudget("s1", "c1", "too many bytes"), WORLD)
+    assert [e for e in effects if isinstance(e, Throttled)] == [
+        Throttled("s1", "clock", "too many bytes")]
+    assert of(effects, ChannelShow) == [ChannelShow("s1", say("throttled", "en"))]
+    assert of(effects, ChannelTerminate) == [ChannelTerminate("s1", Reason.THROTTLED)]
+    _, effects = step(channel, OverBudget("s1", "c1", "too many bytes"), WORLD)
     assert [d.reason for d in dismissed(effects)] == ["stale __cid c1"]
 
 

@@ -15,6 +15,7 @@ from atlas.core import (
     Dismissed,
     Event,
     Opened,
+    OverBudget,
     Publish,
     Resumed,
     SkillGone,
@@ -34,6 +35,7 @@ ONE_OF_EACH: list[Any] = [
     SkillGone("clock"), ask("c1", slot="duration"), show("c1"), terminate("c1"),
     context("c1", "timer"), notify("ding"), UserGave("s1", {"timer": 1}, "c2", "en"),
     DialogSession("s1", {"first_name": "Ada"}), Resumed("s1"),
+    OverBudget("s1", "c1", "more than 1 KiB a second in a conversation"),
 ]
 
 

@@ -1,8 +1,10 @@
-"""``atlas acl``'s files on a real Mosquitto: every allow and every deny.
+"""``atlas acl``'s files on a real Mosquitto and on the embedded broker (amqtt):
+every allow and every deny, for the daemon, the bridge, the operator and skills.
 
 The deployment has two skills; an auditor login (added for the test only) reads
 everything, so a publish the broker drops is seen not to arrive. Subscriptions the
-ACL forbids are refused outright (Mosquitto 2 answers SUBACK 0x80).
+ACL forbids are refused outright (both brokers answer SUBACK 0x80) or deliver
+nothing. The files shipped in config/ are tried on Mosquitto as well.
 """
 
 from __future__ import annotations
@@ -15,9 +17,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 from brokers import Mosquitto
 
-from atlas.broker import deployment
+from atlas.broker import EmbeddedBroker, add_password, deployment
 from atlas.broker.acl import (
     BRIDGE,
     DAEMON,
@@ -38,20 +41,21 @@ AUDITOR = "auditor"
 ALPHA_USER, BETA_USER = skill_user(ALPHA), skill_user(BETA)
 
 
-Deployed = tuple[str, deployment.Deployment]
+#: A broker's URL without credentials, and each login's password (the auditor's too).
+Deployed = tuple[str, dict[str, str]]
+SHIPPED_ACL = Path(__file__).resolve().parents[2] / "config" / deployment.MOSQUITTO_ACL
 
 
-@pytest.fixture(scope="module")
-def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployed]:
-    folder = tmp_path_factory.mktemp("acl")
-    written = deployment.write(folder / "broker", [
-        SkillGrant(ALPHA, ("greet", "pick_color"), publish=("zigbee2mqtt/#",)),
-        SkillGrant(BETA, ("secret",))])
-    acl = folder / "broker" / deployment.MOSQUITTO_ACL
-    acl.write_text(acl.read_text() + f"\nuser {AUDITOR}\ntopic readwrite #\n")
-    passwd = folder / "broker" / deployment.MOSQUITTO_PASSWD
-    passwd.write_text(passwd.read_text()
-                      + f"{AUDITOR}:{mosquitto_hash('audit')}\n")
+@contextlib.contextmanager
+def mosquitto_with(folder: Path, acl_text: str,
+                   passwords: dict[str, str]) -> Iterator[Deployed]:
+    """Mosquitto running this ACL with these logins, plus an auditor who reads all."""
+    passwords = {**passwords, AUDITOR: "audit"}
+    acl = folder / "audited.acl"
+    acl.write_text(acl_text + f"\nuser {AUDITOR}\ntopic readwrite #\n")
+    passwd = folder / "audited.passwd"
+    passwd.write_text("".join(f"{user}:{mosquitto_hash(password)}\n"
+                              for user, password in passwords.items()))
 
     def conf(port: int) -> str:
         return (f"listener {port} 127.0.0.1\nallow_anonymous false\npersistence false\n"
@@ -62,13 +66,58 @@ def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployed]:
                 + ("user root\n" if os.geteuid() == 0 else ""))
 
     with Mosquitto(folder, conf=conf) as broker:
-        yield broker.url, written
+        yield broker.url, passwords
+
+
+@contextlib.contextmanager
+def amqtt_with(folder: Path, acl_file: Path,
+               passwords: dict[str, str]) -> Iterator[Deployed]:
+    """The embedded broker running this ACL with these logins, plus the auditor."""
+    passwords = {**passwords, AUDITOR: "audit"}
+    acl = yaml.safe_load(acl_file.read_text())
+    for action in ("publish", "subscribe"):
+        acl[action][AUDITOR] = ["#"]
+    audited = folder / "audited-acl.yml"
+    audited.write_text(yaml.safe_dump(acl))
+    passwd = folder / "audited-amqtt.passwd"
+    for user, password in passwords.items():
+        add_password(passwd, user, password)
+    with EmbeddedBroker(password_file=passwd, acl_file=audited) as broker:
+        yield broker.url, passwords
+
+
+@pytest.fixture(scope="module", params=["mosquitto", "amqtt"])
+def deployed(tmp_path_factory: pytest.TempPathFactory,
+             request: pytest.FixtureRequest) -> Iterator[Deployed]:
+    """``atlas acl``'s files for two skills, on Mosquitto and on the embedded broker."""
+    folder = tmp_path_factory.mktemp("acl")
+    written = deployment.write(folder / "broker", [
+        SkillGrant(ALPHA, ("greet", "pick_color"), publish=("zigbee2mqtt/#",)),
+        SkillGrant(BETA, ("secret",))])
+    passwords = {login.user: login.password for login in written.logins}
+    running: contextlib.AbstractContextManager[Deployed]
+    if request.param == "mosquitto":
+        running = mosquitto_with(
+            folder, (folder / "broker" / deployment.MOSQUITTO_ACL).read_text(), passwords)
+    else:
+        running = amqtt_with(folder, written.amqtt_acl, passwords)
+    with running as each:
+        yield each
+
+
+@pytest.fixture(scope="module")
+def shipped(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployed]:
+    """config/mosquitto.acl as shipped, a password for each of its users."""
+    text = SHIPPED_ACL.read_text()
+    users = [line.split()[1] for line in text.splitlines() if line.startswith("user ")]
+    with mosquitto_with(tmp_path_factory.mktemp("shipped"), text,
+                        {user: f"{user}-pw" for user in users}) as running:
+        yield running
 
 
 def url_of(deployed: Deployed, user: str) -> str:
-    base, written = deployed
-    password = "audit" if user == AUDITOR else written.password(user)
-    return base.replace("mqtt://", f"mqtt://{user}:{password}@")
+    base, passwords = deployed
+    return base.replace("mqtt://", f"mqtt://{user}:{passwords[user]}@")
 
 
 PUBLISH = [  # (login, topic, allowed)
@@ -125,9 +174,47 @@ READ = [  # (login, filter, a topic it covers, allowed)
 ]
 
 
+SHIPPED_PUBLISH = [  # config/mosquitto.acl: each bundled skill speaks for itself only
+    (skill_user("clock"), "atlas/discovery/pong/clock", True),
+    (skill_user("clock"), "atlas/discovery/bye/clock", True),
+    (skill_user("clock"), "atlas/s1/dialog/show", True),
+    (skill_user("clock"), "atlas/discovery/bye/timer", False),
+    (skill_user("clock"), "atlas/discovery/pong/timer", False),
+    (skill_user("clock"), "atlas/discovery/bye", False),
+    (skill_user("clock"), "atlas/intents/set_timer", False),
+    (skill_user("clock"), "zigbee2mqtt/kitchen/set", False),
+    (skill_user("lights"), "zigbee2mqtt/kitchen/set", True),
+    (skill_user("timer"), "atlas/discovery/bye/clock", False),
+    (skill_user("help"), "atlas/discovery/skills", False),
+    (BRIDGE, "atlas/intents/get_time", False),
+    (DAEMON, "atlas/intents/set_timer", True),
+]
+
+SHIPPED_READ = [
+    (skill_user("clock"), "atlas/intents/get_time", "atlas/intents/get_time", True),
+    (skill_user("clock"), "atlas/intents/set_timer", "atlas/intents/set_timer", False),
+    (skill_user("clock"), "atlas/intents/#", "atlas/intents/set_timer", False),
+    (skill_user("timer"), "atlas/intents/+", "atlas/intents/get_time", False),
+    (skill_user("lights"), "atlas/intents/help", "atlas/intents/help", False),
+    (skill_user("help"), "atlas/discovery/skills", "atlas/discovery/skills", True),
+    (skill_user("help"), "atlas/discovery/pong/+", "atlas/discovery/pong/clock", False),
+]
+
+
 async def test_every_publish_is_allowed_or_dropped_as_the_acl_says(
         deployed: Deployed) -> None:
-    marks = {f"{login} {topic}": uuid.uuid4().hex.encode() for login, topic, _ in PUBLISH}
+    await publishes_as_listed(deployed, PUBLISH)
+
+
+async def test_the_shipped_acl_keeps_each_bundled_skill_to_itself(shipped: Deployed) -> None:
+    await publishes_as_listed(shipped, SHIPPED_PUBLISH)
+    for login, topic_filter, topic, allowed in SHIPPED_READ:
+        got = await delivered(shipped, login, topic_filter, topic, wait=10 if allowed else 1)
+        assert got == allowed, (login, topic_filter)
+
+
+async def publishes_as_listed(deployed: Deployed, table: list[tuple[str, str, bool]]) -> None:
+    marks = {f"{login} {topic}": uuid.uuid4().hex.encode() for login, topic, _ in table}
     arrived: set[bytes] = set()
     async with Session(url_of(deployed, AUDITOR), "auditor", raw=True) as auditor:
         await auditor.subscribe(raw("#"))
@@ -138,15 +225,15 @@ async def test_every_publish_is_allowed_or_dropped_as_the_acl_says(
                     arrived.add(message.payload)
 
         listening = asyncio.create_task(listen())
-        for login in sorted({login for login, _, _ in PUBLISH}):
+        for login in sorted({login for login, _, _ in table}):
             async with Session(url_of(deployed, login), f"acl-{login}", raw=True) as session:
-                for each, topic, _ in PUBLISH:
+                for each, topic, _ in table:
                     if each == login:
                         session.publish_raw(topic, marks[f"{login} {topic}"])
                 await session.drain(10)
         await asyncio.sleep(1.0)      # what was allowed has long arrived
         listening.cancel()
-    wrong = [(login, topic, allowed) for login, topic, allowed in PUBLISH
+    wrong = [(login, topic, allowed) for login, topic, allowed in table
              if (marks[f"{login} {topic}"] in arrived) != allowed]
     assert wrong == []
 
@@ -157,21 +244,28 @@ async def test_every_read_is_delivered_or_not_as_the_acl_says(
         deployed: Deployed, login: str, topic_filter: str, topic: str, allowed: bool) -> None:
     """Mosquitto may refuse the subscription (SUBACK 0x80) or accept it and deliver
     nothing the login may not read; either way nothing arrives."""
+    assert await delivered(deployed, login, topic_filter, topic, wait=10 if allowed else 1) \
+        == allowed
+
+
+async def delivered(deployed: Deployed, login: str, topic_filter: str, topic: str,
+                    wait: float = 1.0) -> bool:
+    """Whether a message the auditor publishes on the topic reaches the login
+    subscribed to the filter (False when the subscription is refused)."""
     mark = uuid.uuid4().hex.encode()
     async with Session(url_of(deployed, login), f"acl-{login}", raw=True) as reader, \
             Session(url_of(deployed, AUDITOR), "writer", raw=True) as writer:
         try:
             await reader.subscribe(raw(topic_filter))
         except Refused:
-            assert not allowed, f"{login} was refused {topic_filter}"
-            return
+            return False
         writer.publish_raw(topic, mark)
-        got = None
         with contextlib.suppress(TimeoutError):
-            while got is None or not (isinstance(got, RawMessage) and got.payload == mark):
-                got = await reader.next(1.0 if not allowed else 10)
-        delivered = isinstance(got, RawMessage) and got.payload == mark
-        assert delivered == allowed
+            while True:
+                got = await reader.next(wait)
+                if isinstance(got, RawMessage) and got.payload == mark:
+                    return True
+    return False
 
 
 async def test_a_wrong_password_or_an_unknown_login_is_refused(
