@@ -33,6 +33,7 @@ from ..protocol import (
     CHANNEL_OUTBOX,
     DAEMON_INBOX,
     Bye,
+    DaemonSent,
     Message,
     Ping,
     Pong,
@@ -83,9 +84,11 @@ def _all(kinds: Iterable[type[Message]]) -> tuple[str, ...]:
 def roles(skills: Iterable[SkillGrant]) -> list[Login]:
     """Every login of a deployment, without passwords."""
     logins = [
+        # DaemonSent: what daemons sharing Redis tell each other (atlas.daemon.sharing).
         Login(DAEMON,
-              publish=(*_all((Ping, Skills)), *_all(CHANNEL_INBOX), INTENTS_PREFIX + "#"),
-              subscribe=_all(DAEMON_INBOX)),
+              publish=(*_all((Ping, Skills, DaemonSent)), *_all(CHANNEL_INBOX),
+                       INTENTS_PREFIX + "#"),
+              subscribe=(*_all(DAEMON_INBOX), DaemonSent.subscription())),
         Login(BRIDGE, publish=_all(_CHANNEL_SAYS),
               subscribe=(*_all(CHANNEL_INBOX), *_all((Ping, Skills)))),
         Login(OPERATOR, publish=(*_all(_CHANNEL_SAYS), Ping.subscription()),
