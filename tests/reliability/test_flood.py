@@ -24,7 +24,7 @@ from atlas.core.conversation import MAX_QUEUE, MAX_SHOWS
 from atlas.core.phrases import say
 from atlas.protocol import ChannelShow, ChannelTerminate, DialogParse, Reason
 
-from .peers import DaemonProcess, RawPublisher, colors_skill, wait_skills, write_config
+from .peers import DaemonProcess, colors_skill, wait_skills, write_config
 
 SHOWS = 5000
 TEXTS = 10_000
@@ -69,17 +69,23 @@ async def test_floods_do_not_starve_another_user(mosquitto_url: str, tmp_path: P
                 idle = [await turn(alice) for _ in range(30)]
                 rss_before = daemon.rss()
 
-                # The flooding user: a hanging conversation, then 10,000 texts at once.
+                # The flooding user: a hanging conversation, then 10,000 texts at once,
+                # from a process of its own (in this one, sending them would slow the
+                # bystander's channel and skill, and the figures would measure that).
                 await mallory.say("do the slow thing")
-                publisher = RawPublisher(url)
-                flooding_user = asyncio.create_task(_send_texts(publisher, mallory.sid))
+                texts = tmp_path / "texts.py"
+                texts.write_text(TEXTER.format(url=url, topic=DialogParse(mallory.sid,
+                                                                          "x").topic(),
+                                               texts=TEXTS))
+                flooding_user = subprocess.Popen(
+                    [sys.executable, str(texts)], stdin=subprocess.DEVNULL,
+                    env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
                 await spammed.say("flood me")             # the flooding skill
                 started = time.perf_counter()
                 under = []
-                while not flooding_user.done() or time.perf_counter() - started < 5:
+                while flooding_user.poll() is None or time.perf_counter() - started < 5:
                     under.append(await turn(alice))
-                await flooding_user
-                await publisher.close()
+                assert flooding_user.wait(60) == 0
 
                 spam = await spammed.until_turn_ends(timeout=120)
                 assert spam[-1] == ChannelTerminate(spammed.sid, Reason.THROTTLED)
@@ -125,7 +131,20 @@ async def flood(req):
 """
 
 
-async def _send_texts(publisher: RawPublisher, sid: str) -> None:
-    topic = DialogParse(sid, "hello").topic()
-    for _ in range(TEXTS):
-        await publisher.publish(topic, b"hello")
+TEXTER = """
+import asyncio
+
+from atlas.transport import Session
+
+
+async def main():
+    async with Session("{url}", "flooding-user", raw=True) as session:
+        for n in range({texts}):
+            session.publish_raw("{topic}", b"hello")
+            if n % 50 == 49:
+                await session.drain(30)
+        await session.drain(30)
+
+
+asyncio.run(main())
+"""
