@@ -322,8 +322,10 @@ class SharedKeeping:
             for sid in sids:
                 stored = self.conversations.stored(sid)
                 handled = self.handled.get(sid) or None
+                # A write that publishes nothing keeps the number, so that numbers
+                # only grow across holders (the sent marks compare them).
                 outbox = Outbox(self.seq.get(sid, 0) + 1, tuple(outboxes[sid]), time.time()) \
-                    if sid in outboxes else None
+                    if sid in outboxes else Outbox(self.seq[sid]) if self.seq.get(sid) else None
                 batch[sid] = (Stored(stored.record, stored.deadline, handled, outbox)
                               if stored is not None else self._tombstone(handled, outbox))
             started = time.monotonic()
@@ -346,7 +348,8 @@ class SharedKeeping:
             until = started + self.leases.lease_ms / 1000 - MARGIN
             for sid, stored_now in batch.items():
                 self.until[sid] = until
-                if stored_now is not None and stored_now.outbox is not None:
+                if stored_now is not None and stored_now.outbox is not None \
+                        and stored_now.outbox.messages:
                     self.seq[sid] = stored_now.outbox.seq
                     self._sending[sid] = stored_now.outbox.seq
             break

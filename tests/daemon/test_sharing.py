@@ -21,7 +21,7 @@ from atlas.daemon.inbox import FairInbox
 from atlas.daemon.sharing import Retry, SharedKeeping, shared
 from atlas.protocol import ChannelCreate, DaemonSent, DialogParse, Message
 from atlas.store import Store
-from atlas.store.redis_state import Keys
+from atlas.store.redis_state import Claim, Keys
 
 
 class Daemon:
@@ -187,3 +187,15 @@ async def test_a_daemon_just_started_leaves_unsent_messages_to_one_that_was_list
     assert await a.turn(Retry("s1")) == []
     assert "s1" not in a.keeping.until and a.keeping.unsent() == []
     assert "s1" in a.keeping._retries           # it looks again in a second
+
+
+async def test_write_numbers_only_grow_across_holders(daemons: list[Daemon]) -> None:
+    a, b = daemons
+    create = ChannelCreate("s1", "alice")
+    await a.turn(create)                                  # write 1: channel/created
+    await b.turn(create)
+    assert await a.turn(Claim("s1", 99, 0.0)) == []      # a write that publishes nothing
+    assert a.keeping.seq["s1"] == 1
+    await asyncio.sleep(0.5)
+    await b.turn(DialogParse("s1", "what time is it"))    # b takes s1 over: write 2
+    assert b.keeping.seq["s1"] == 2
