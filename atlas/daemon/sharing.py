@@ -40,7 +40,7 @@ from ..store.redis_async import (
     AsyncRedisState,
     connect,
 )
-from ..store.redis_state import Busy, Claim, Fenced, Granted, Keys, NotLeased
+from ..store.redis_state import Busy, Claim, Fenced, Grab, Granted, Keys, NotLeased
 from .conversations import Conversations
 from .hearing import Hearing, digest, handled_tail, kind_of
 from .inbox import FairInbox
@@ -170,19 +170,28 @@ class SharedKeeping:
 
     async def admit(self, items: list[Any]) -> list[Any]:
         now = time.monotonic()
-        heard: list[tuple[Any, str | None, tuple[str, int, str] | None]] = []
-        wanted: list[str] = []
-        for item in items:
-            sid = sid_of(item)
-            note = self.hearing.note(sid, item, now) \
-                if sid is not None and isinstance(item, Message) else None
-            heard.append((item, sid, note))
-            if sid is not None and self.until.get(sid, 0.0) <= now and sid not in wanted and (
-                    note is None or self.busy.get(sid, 0.0) <= now):
-                # A sid another daemon holds is not asked for again before its lease
-                # ends (a retry then comes); a claim or a retry always asks.
-                wanted.append(sid)
+        heard = [self._hear(item, now) for item in items]
+        # A sid another daemon holds is not asked for again before its lease ends (a
+        # retry comes then); a claimed deadline or a retry always asks.
+        wanted = list(dict.fromkeys(
+            sid for _, sid, note in heard
+            if sid is not None and self.until.get(sid, 0.0) <= now
+            and (note is None or self.busy.get(sid, 0.0) <= now)))
         grabs = await self._redis(lambda: self.leases.grab(wanted), "take sids")
+        taken, busy = await self._sort(grabs, now)
+        self._keep(heard, taken, busy, now)
+        return self._admitted(heard, taken)
+
+    def _hear(self, item: Any, now: float) -> tuple[Any, str | None, tuple[str, int, str] | None]:
+        """``item``, its sid, and for a message its kind, position and digest."""
+        sid = sid_of(item)
+        note = self.hearing.note(sid, item, now) \
+            if sid is not None and isinstance(item, Message) else None
+        return item, sid, note
+
+    async def _sort(self, grabs: dict[str, Grab], now: float
+                    ) -> tuple[set[str], dict[str, Busy]]:
+        """Take in what Redis answered: the sids newly taken, and those held elsewhere."""
         taken: set[str] = set()
         busy: dict[str, Busy] = {}
         for sid, grab in grabs.items():
@@ -191,7 +200,7 @@ class SharedKeeping:
                 busy[sid] = grab
                 self.busy[sid] = now + grab.left
                 log.debug("%s is busy for %.2fs", sid, grab.left)
-            elif isinstance(grab, Granted) and not self._judge(sid, grab):
+            elif isinstance(grab, Granted) and not self._judge(grab):
                 # Another daemon can tell whether these were sent: let it take the sid.
                 await self._redis(lambda lease=grab.lease: self.leases.release(lease),
                                   "give a sid up")
@@ -202,6 +211,12 @@ class SharedKeeping:
                 if isinstance(grab, Granted):
                     self._take(sid, grab)
                     taken.add(sid)
+        return taken, busy
+
+    def _keep(self, heard: list[tuple[Any, str | None, tuple[str, int, str] | None]],
+              taken: set[str], busy: dict[str, Busy], now: float) -> None:
+        """Keep the messages of sids held elsewhere (and of those just taken, to line
+        them up with the record), and look again when each holder's lease ends."""
         for item, sid, note in heard:
             if note is not None and sid is not None and (sid not in self.until or sid in taken):
                 self.hearing.keep(sid, note[0], note[1], item)
@@ -209,19 +224,21 @@ class SharedKeeping:
             # What the holder already handled need not wait for its lease to end.
             self.hearing.prune(sid, grab.handled)
             if self.hearing.keeping(sid) or grab.unsent is not None:
-                self._retry(sid, grab)
+                self._retry(sid, grab.left)
         for _, sid, note in heard:
-            if note is not None and sid is not None and sid not in grabs \
-                    and sid not in self.until and sid not in self._retries:
-                # Kept while its holder's lease runs: look again when it ends.
-                self._retry(sid, Busy(max(0.0, self.busy.get(sid, now) - now)))
+            if note is not None and sid is not None and sid not in self.until \
+                    and sid not in busy:
+                self._retry(sid, max(0.0, self.busy.get(sid, now) - now))
+
+    def _admitted(self, heard: list[tuple[Any, str | None, tuple[str, int, str] | None]],
+                  taken: set[str]) -> list[Any]:
         admitted: list[Any] = []
         replayed: set[str] = set()
         for item, sid, note in heard:
             if sid is None:
                 admitted.append(item)   # a skill gone: the core ends what this daemon holds
             elif sid not in self.until:
-                continue                # kept, above
+                continue                # kept
             elif sid in taken:
                 if sid not in replayed:   # this batch's items of the sid come with it
                     replayed.add(sid)
@@ -250,12 +267,12 @@ class SharedKeeping:
             self._unsent += unsent.messages
             self._sending[sid] = unsent.seq
 
-    def _judge(self, sid: str, grab: Granted) -> bool:
+    def _judge(self, grab: Granted) -> bool:
         """Whether this daemon can tell if ``grab``'s unsent messages left: it heard
         every sent mark since they were written, or no better-placed daemon came."""
         unsent = grab.unsent
         return (unsent is None or unsent.at > self.listening_since + MARGIN
-                or self.marks.get(sid, (0, 0.0))[0] >= unsent.seq
+                or self.marks.get(grab.lease.sid, (0, 0.0))[0] >= unsent.seq
                 or time.time() - self.listening_since > GRACE)
 
     def heard_sent(self, sent: DaemonSent) -> None:
@@ -286,7 +303,7 @@ class SharedKeeping:
         tails[kind] = handled_tail(tails.get(kind), mark)
         self._touched.add(sid)
 
-    def _retry(self, sid: str, busy: Busy) -> None:
+    def _retry(self, sid: str, after: float) -> None:
         if sid in self._retries:
             return
         loop = asyncio.get_running_loop()
@@ -295,7 +312,7 @@ class SharedKeeping:
             self._retries.pop(sid, None)
             self.inbox.put(sid, Retry(sid))
 
-        self._retries[sid] = loop.call_later(busy.left + 0.05, due)
+        self._retries[sid] = loop.call_later(after + 0.05, due)
 
     def _forget(self, sid: str) -> None:
         self.until.pop(sid, None)
