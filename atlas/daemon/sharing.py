@@ -266,6 +266,10 @@ class SharedKeeping:
                      len(unsent.messages), sid)
             self._unsent += unsent.messages
             self._sending[sid] = unsent.seq
+        self.busy.pop(sid, None)
+        retry = self._retries.pop(sid, None)
+        if retry is not None:
+            retry.cancel()
 
     def _judge(self, grab: Granted) -> bool:
         """Whether this daemon can tell if ``grab``'s unsent messages left: it heard
@@ -280,10 +284,6 @@ class SharedKeeping:
         for sid, seq in sent.sids.items():
             if seq > self.marks.get(sid, (0, 0.0))[0]:
                 self.marks[sid] = (seq, now)
-        self.busy.pop(sid, None)
-        retry = self._retries.pop(sid, None)
-        if retry is not None:
-            retry.cancel()
 
     def _replay(self, sid: str) -> list[Any]:
         """What the last holder of ``sid`` did not handle, now this daemon's to handle."""

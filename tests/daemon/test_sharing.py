@@ -86,8 +86,7 @@ async def test_one_daemon_handles_a_sid_and_the_other_keeps_what_it_heard(
     said = DialogParse("s1", "what time is it")
     assert kinds(await a.turn(said)) == ASKED_THE_CLOCK
     assert await b.turn(said) == []
-    # a's record says it handled the text: b need not keep it for a's lease to end.
-    assert not b.keeping.hearing.keeping("s1")
+    assert b.keeping.hearing.keeping("s1")      # until a's lease ends: a may die first
     await asyncio.sleep(0.5)                     # a's lease runs out; b takes s1 as a left it
     assert await b.turn(Retry("s1")) == []
     assert b.keeping.replayed == 0
@@ -199,3 +198,18 @@ async def test_write_numbers_only_grow_across_holders(daemons: list[Daemon]) -> 
     await asyncio.sleep(0.5)
     await b.turn(DialogParse("s1", "what time is it"))    # b takes s1 over: write 2
     assert b.keeping.seq["s1"] == 2
+
+
+async def test_a_daemon_keeping_messages_looks_again_when_the_holders_lease_ends(
+        daemons: list[Daemon]) -> None:
+    a, b = daemons
+    create = ChannelCreate("s1", "alice")
+    await a.turn(create)
+    await b.turn(create)
+    await b.turn(DialogParse("s1", "what time is it"))      # a has not handled it yet
+    assert "s1" in b.keeping._retries
+    b.keeping.heard_sent(DaemonSent(a.keeping.owner, {"s1": 1}))   # a's other news
+    assert "s1" in b.keeping._retries
+    retry = await asyncio.wait_for(b.keeping.inbox.get(), 2)       # a's lease ended
+    assert retry == Retry("s1")
+    assert kinds(await b.turn(retry)) == ASKED_THE_CLOCK            # a died: b answers

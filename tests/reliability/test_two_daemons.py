@@ -16,6 +16,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+import redis
 from brokers import Mosquitto
 from redis_server import RedisServer
 
@@ -36,7 +37,19 @@ def services(tmp_path: Path):  # type: ignore[no-untyped-def]
         yield f"{broker.url}?protocol=5", redis_server.url
 
 
-async def drive(url: str, phase: str, kill: DaemonProcess, restart: DaemonProcess | None,
+def held_by(state: str) -> Counter[int]:
+    """How many sids each daemon (by pid) holds a lease on."""
+    client = redis.Redis.from_url(state, decode_responses=True)
+    try:
+        return Counter(int(value.split("|")[0].split(":")[-2])
+                       for key in client.scan_iter("atlas:lease:*")
+                       if (value := client.get(key)))
+    finally:
+        client.close()
+
+
+async def drive(url: str, state: str, phase: str, kill: DaemonProcess,
+                restart: DaemonProcess | None
                 ) -> tuple[dict[str, list[str]], Counter[str], float]:
     """Run the conversations; kill ``kill`` (and start ``restart``) on the way.
 
@@ -60,7 +73,10 @@ async def drive(url: str, phase: str, kill: DaemonProcess, restart: DaemonProces
                 asked = await channel.converse("pick a color", timeout=60)
                 assert isinstance(asked[-1], ChannelAsk), (sid, turn, asked)
                 ended = await channel.converse(color, timeout=60)
-                longest = max(longest, time.monotonic() - started)
+                took = time.monotonic() - started
+                if took > 20:
+                    print(f"\n{sid} turn {turn} took {took:.1f} s")
+                longest = max(longest, took)
                 said += [m.text for m in ended if isinstance(m, ChannelShow)]
                 last = ended[-1]
                 assert isinstance(last, ChannelTerminate), (sid, turn, ended)
@@ -71,7 +87,10 @@ async def drive(url: str, phase: str, kill: DaemonProcess, restart: DaemonProces
 
     async def killer() -> None:
         await killed.wait()
+        holding = held_by(state)[kill.pid]
         kill.kill()                     # SIGKILL: nothing written on the way out
+        print(f"\n{phase}: killed a daemon holding {holding} of {SIDS} sids")
+        assert holding > 0              # else nothing was tested
         if restart is not None:
             restart.start()
 
@@ -114,7 +133,7 @@ async def test_two_daemons_lose_nothing_when_one_is_killed(services: tuple[str, 
             await wait_skills(url, {name})
             await asyncio.sleep(2)    # both daemons trained (each pings and trains)
 
-            answers, reasons, pause = await drive(url, "one", kill=first, restart=None)
+            answers, reasons, pause = await drive(url, state, "one", kill=first, restart=None)
             check("one", answers, reasons, calls)
             print(f"\nfirst daemon killed: longest turn {pause:.1f} s")
 
@@ -122,7 +141,8 @@ async def test_two_daemons_lose_nothing_when_one_is_killed(services: tuple[str, 
             first = DaemonProcess(configs[0]).start()
             await asyncio.sleep(5)
             calls.clear()
-            answers, reasons, pause = await drive(url, "two", kill=second, restart=again)
+            answers, reasons, pause = await drive(url, state, "two", kill=second,
+                                                  restart=again)
             check("two", answers, reasons, calls)
             print(f"survivor killed and restarted: longest turn {pause:.1f} s")
             serving.cancel()
