@@ -109,8 +109,11 @@ class Conversations:
         """Turn what arrived into a core event, adding what only the shell can look up."""
         if isinstance(message, Claim):
             armed = self._deadlines.get(message.sid)
-            if armed is None or armed[2].generation != message.generation:
-                self.dirty.add(message.sid)   # stale: the write puts its deadline right
+            if armed is None or armed[2].generation != message.generation \
+                    or armed[2].at > message.at + 0.001:
+                # Stale (disarmed, re-armed, or moved later since it was stored as
+                # claimed): the write puts the sid's deadline right.
+                self.dirty.add(message.sid)
                 return None
             del self._deadlines[message.sid]
             self.dirty.add(message.sid)       # fired: the write takes it off the set
@@ -207,6 +210,15 @@ class Conversations:
             armed = stored.deadline
             now = time.time()
             self._arm(Deadline(sid, armed.generation, max(0.0, armed.at - now)), now)
+
+    def postpone(self, sid: str, seconds: float) -> None:
+        """Move ``sid``'s armed deadline (if any) ``seconds`` later, same generation."""
+        armed = self._deadlines.get(sid)
+        if armed is not None and seconds > 0:
+            now = time.time()
+            self._arm(Deadline(sid, armed[2].generation, max(0.0, armed[2].at + seconds - now)),
+                      now)
+            self.dirty.add(sid)
 
     def forget(self, sid: str) -> None:
         """Drop what is in memory of ``sid`` (another daemon has it now)."""

@@ -40,7 +40,16 @@ from .budgets import SkillBudgets
 from .conversations import Conversations
 from .discovery import Discovery
 from .inbox import GLOBAL, FairInbox
-from .sharing import CLAIM_EVERY, Keeping, LocalKeeping, SharedKeeping, shared, sid_of
+from .sharing import (
+    CLAIM_EVERY,
+    ORPHANS_EVERY,
+    Keeping,
+    LocalKeeping,
+    Retry,
+    SharedKeeping,
+    shared,
+    sid_of,
+)
 
 log = logging.getLogger("atlas.daemon")
 
@@ -95,6 +104,8 @@ async def serve(config: Config, store: Store | None = None,
             Session(address, "atlas-daemon", attempts=None))
         await session.subscribe(*DAEMON_INBOX, *(
             [DaemonSent] if isinstance(keeping, SharedKeeping) else []))
+        if isinstance(keeping, SharedKeeping):
+            keeping.listening_since = time.time()
         log.info("connected to %s", address)
         try:
             async with asyncio.TaskGroup() as tasks:
@@ -175,17 +186,24 @@ async def _converse(session: Session, inbox: FairInbox[Any], conversations: Conv
             _publish(session, [Publish(skills, retain=True)])   # operators see it
         if (sent := keeping.published()) is not None:
             _publish(session, [Publish(sent)])
-        session.flush()  # what this batch published leaves together, now
+        if session.flush():  # what this batch published leaves together, now
+            keeping.flushed()
         await asyncio.sleep(0)  # and the socket is read before the next batch
 
 
 async def _claim(inbox: FairInbox[Any], keeping: SharedKeeping) -> None:
-    """Fire the deadlines due in Redis that are this daemon's, or nobody's any more."""
+    """Fire the deadlines due in Redis that are this daemon's, or nobody's any more;
+    take the sids whose writer died before publishing what it decided."""
+    looked = 0.0
     while True:
         for claim in await keeping.claim():
             log.debug("claimed %s", claim)
             inbox.put(claim.sid, claim)
         now = time.monotonic()
+        if now - looked >= ORPHANS_EVERY:
+            looked = now
+            for sid in await keeping.orphans():
+                inbox.put(sid, Retry(sid))
         await keeping.confirm(now)
         keeping.sweep(now)
         await asyncio.sleep(CLAIM_EVERY)

@@ -56,6 +56,8 @@ EVICT_AFTER = 60.0
 CLAIM_EVERY = 0.1
 #: Seconds a published write may wait for a batch to tell Redis about it.
 CONFIRM_EVERY = 0.1
+#: Seconds between two looks for sids whose writer died before publishing.
+ORPHANS_EVERY = 1.0
 #: Seconds a daemon just started leaves sids with unsent messages it cannot judge
 #: (it was not listening when they were written) to daemons that were.
 GRACE = 15.0
@@ -85,6 +87,11 @@ class Keeping(Protocol):
         after them, in the same flush, to say so."""
         ...
 
+    def flushed(self) -> None:
+        """Everything published so far is with the kernel (it reaches the broker even
+        if this process dies now)."""
+        ...
+
     async def first_to_publish(self, message: Message) -> bool:
         """Whether this daemon publishes ``message`` (a retained list all compute)."""
         ...
@@ -108,6 +115,9 @@ class LocalKeeping:
 
     def published(self) -> Message | None:
         return None
+
+    def flushed(self) -> None:
+        pass
 
     async def first_to_publish(self, message: Message) -> bool:
         return True
@@ -151,12 +161,15 @@ class SharedKeeping:
         #: Writes whose messages are about to leave, and messages taken over unsent.
         self._sending: dict[str, int] = {}
         self._unsent: list[tuple[str, str]] = []
-        #: Published writes not yet told to Redis, and since when (monotonic).
+        #: Published writes not yet with the kernel; with it but not told to Redis,
+        #: and since when (monotonic).
+        self._flushing: dict[str, int] = {}
         self._sent: dict[str, int] = {}
         self._sent_since = 0.0
         #: The last write each sid's holder said it published (DaemonSent), and when
         #: that was heard (monotonic).
         self.marks: dict[str, tuple[int, float]] = {}
+        #: Since when this daemon hears every message (set once subscribed).
         self.listening_since = time.time()
         #: The start time every daemon sharing the sids tells in its pings (the
         #: first one's): bridges re-create their channels when it changes.
@@ -261,11 +274,17 @@ class SharedKeeping:
         unsent = grab.unsent
         if unsent is not None and self.marks.get(sid, (0, 0.0))[0] < unsent.seq:
             # Its holder wrote them and died before saying they left, to Redis or to
-            # this daemon: they did not reach the broker.
+            # this daemon: they did not reach the broker. They leave now, and the
+            # deadline they armed counts from now (a skill cannot answer a request
+            # before it has it).
             log.info("publishing %d message(s) of %s its last holder had not sent",
                      len(unsent.messages), sid)
             self._unsent += unsent.messages
             self._sending[sid] = unsent.seq
+            self.conversations.postpone(sid, time.time() - unsent.at)
+        elif stored is not None and stored.outbox is not None and stored.outbox.messages:
+            self._sent[sid] = stored.outbox.seq     # they did leave: say so, for good
+            self._sent_since = self._sent_since or time.monotonic()
         self.busy.pop(sid, None)
         retry = self._retries.pop(sid, None)
         if retry is not None:
@@ -382,10 +401,16 @@ class SharedKeeping:
         sending, self._sending = self._sending, {}
         # Said to the other daemons in the flush that carries the messages, so one
         # that hears it knows they reached the broker; said to Redis (for a daemon
-        # that was not listening) with the next write, or within CONFIRM_EVERY.
-        self._sent.update(sending)
-        self._sent_since = self._sent_since or time.monotonic()
+        # that was not listening) once the flush is whole, with the next write or
+        # within CONFIRM_EVERY.
+        self._flushing.update(sending)
         return DaemonSent(self.owner, sending)
+
+    def flushed(self) -> None:
+        if self._flushing:
+            self._sent.update(self._flushing)
+            self._flushing.clear()
+            self._sent_since = self._sent_since or time.monotonic()
 
     async def confirm(self, now: float) -> None:
         """Tell Redis about published writes no batch has carried for a while."""
@@ -403,6 +428,14 @@ class SharedKeeping:
     async def first_to_publish(self, message: Message) -> bool:
         return bool(await self._redis(lambda: self.skills_list.first(repr(message)),
                                       "compare the skills list"))
+
+    async def orphans(self) -> list[str]:
+        """Sids whose last write's messages are still not said to be published a lease
+        after it: their writer died before publishing them, or before saying so.
+        Whoever takes them finds out which (:meth:`_take`)."""
+        before = time.time() - self.leases.lease_ms / 1000 - MARGIN
+        sids = await self._redis(lambda: self.state.unsent_since(before), "look for orphans")
+        return [sid for sid in sids if sid not in self.until]
 
     async def claim(self) -> list[Claim]:
         """The due deadlines this daemon is to fire (held here, or held by no one)."""

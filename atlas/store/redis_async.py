@@ -140,23 +140,41 @@ class AsyncRedisState:
 
     async def save(self, batch: Batch, *, sent: dict[str, int] | None = None) -> None:
         """Write ``batch``; with ``sent``, also mark those sids' writes as published
-        (:class:`~atlas.store.Outbox`), in the same round trip."""
-        if not batch and not sent:
-            return
-        if not sent:
-            keys, args = write_call(self.keys, batch, self.leases)
-            check_written(await self._write(keys=keys, args=args), self.leases)
+        (:class:`~atlas.store.Outbox`), in the same round trip.
+
+        The sids whose new outbox has messages go in the ``unsent`` index until
+        marked: a daemon finding one there long after its write takes the sid over
+        (its writer died before publishing, or before saying so).
+        """
+        unsent = {sid: stored.outbox.at for sid, stored in batch.items()
+                  if stored is not None and stored.outbox is not None
+                  and stored.outbox.messages}
+        if not sent and not unsent:
+            if batch:
+                keys, args = write_call(self.keys, batch, self.leases)
+                check_written(await self._write(keys=keys, args=args), self.leases)
             return
         fence_ms = self.leases.fence_ms if self.leases is not None else FENCE_MS
         async with self.client.pipeline(transaction=False) as pipe:
-            for sid, seq in sent.items():
+            for sid, seq in (sent or {}).items():
                 pipe.set(self.keys.sent(sid), seq, px=fence_ms)
+            if sent:
+                pipe.zrem(self.keys.unsent, *sent)
             if batch:
                 keys, args = write_call(self.keys, batch, self.leases)
                 await self._write(keys=keys, args=args, client=pipe)
+            if unsent:
+                pipe.zadd(self.keys.unsent, unsent)
             replies = await pipe.execute()
         if batch:
-            check_written(replies[-1], self.leases)
+            check_written(replies[-2 if unsent else -1], self.leases)
+
+    async def unsent_since(self, before: float, limit: int = 100) -> list[str]:
+        """Sids whose messages written before ``before`` (epoch seconds) are still not
+        said to be published."""
+        found = await self.client.zrangebyscore(self.keys.unsent, "-inf", before,
+                                                start=0, num=limit)
+        return [str(sid) for sid in found]
 
     async def close(self) -> None:
         await self.client.aclose()

@@ -32,6 +32,8 @@ Keys, under a prefix (``atlas`` by default)::
     PREFIX:once:NAME         string: hash of the content last published
     PREFIX:sent:SID          string: the number of the last write of SID whose
                              messages its writer published
+    PREFIX:unsent            sorted set: sids whose last write's messages are not
+                             said to be published yet, by the time of that write
 
 The scripts touch several keys, so they need one Redis (with replicas and
 Sentinel for fail-over), not a Redis Cluster, which would want the keys of a
@@ -124,6 +126,10 @@ class Keys:
 
     def sent(self, sid: str) -> str:
         return f"{self.prefix}:sent:{sid}"
+
+    @property
+    def unsent(self) -> str:
+        return f"{self.prefix}:unsent"
 
 
 # -- leases ---------------------------------------------------------------------------
@@ -331,7 +337,8 @@ class Leases:
 # each of the N sids: conv, fence, lease. ARGV: N, lease ms, fence ms, then for each
 # sid: sid, token ('0': unfenced), lease value ('' for none), op ('put', 'del' or
 # 'tomb': a record of what was handled, expiring, for a sid without a channel),
-# record, deadline generation ('' for none), deadline time (for 'tomb': its expiry, ms).
+# record, deadline generation and time as GEN|AT ('' for none), deadline time (for
+# 'tomb': its expiry, ms).
 # Returns {} when written, {sid, newer token} when a token is stale (nothing written).
 WRITE_LUA = """
 local n = tonumber(ARGV[1])
@@ -497,11 +504,19 @@ def load_all(pipe: Any, keys: Keys, sids: list[str]) -> None:
     pipe.hgetall(keys.deadline_gen)
 
 
+def _armed(generation: str | None, score: Any) -> Armed | None:
+    """The armed deadline from the generation hash's value (``GEN|AT``: the due time
+    as written) and the sorted set's score (which a claim moves, to hide it)."""
+    if generation is None or score is None:
+        return None
+    number, _, at = str(generation).partition("|")
+    return Armed(int(number), float(at) if at else float(score))
+
+
 def loaded(sids: list[str], records: list[str | None], due: list[tuple[str, float]],
            generations: dict[str, str]) -> dict[str, Stored]:
     at = dict(due)
-    return {sid: _stored(text, Armed(int(generations[sid]), float(at[sid]))
-                         if sid in generations and sid in at else None)
+    return {sid: _stored(text, _armed(generations.get(sid), at.get(sid)))
             for sid, text in zip(sids, records, strict=True)}
 
 
@@ -515,9 +530,7 @@ def load_one(pipe: Any, keys: Keys, sid: str) -> None:
 def loaded_one(text: str | None, at: float | None, generation: str | None) -> Stored | None:
     if text is None:
         return None
-    armed = (Armed(int(generation), float(at))
-             if generation is not None and at is not None else None)
-    return _stored(text, armed)
+    return _stored(text, _armed(generation, at))
 
 
 class _Holder(Protocol):
@@ -551,7 +564,7 @@ def write_call(keys: Keys, batch: Batch, leases: _Holder | None
         args += [sid, lease.token if lease else 0, lease.value if lease else "",
                  "del" if stored is None else "tomb" if tomb else "put",
                  "" if stored is None else _encode(stored),
-                 "" if deadline is None else deadline.generation,
+                 "" if deadline is None else f"{deadline.generation}|{deadline.at!r}",
                  TOMBSTONE_MS if tomb else "" if deadline is None else repr(deadline.at)]
     return names, args
 
@@ -599,7 +612,7 @@ return claimed
 class Claim:
     """A due deadline handed to this claimer: fire it (if still armed) for ``sid``.
 
-    ``at`` is when it fell due, or when the hold of an earlier, unhandled claim ended.
+    ``at`` is when it fell due, as written (a deadline armed later is another one).
     """
 
     sid: str
@@ -619,12 +632,13 @@ def claimed(flat: list[Any]) -> tuple[list[Claim], list[str]]:
     claims: list[Claim] = []
     broken: list[str] = []
     for i in range(0, len(flat), 3):
-        sid, generation, at = flat[i:i + 3]
-        if generation == "":
+        sid, generation, score = flat[i:i + 3]
+        armed = _armed(generation, score) if generation != "" else None
+        if armed is None:
             log.warning("deadline of %s had no generation: dropped", sid)
             broken.append(str(sid))
         else:
-            claims.append(Claim(str(sid), int(generation), float(at)))
+            claims.append(Claim(str(sid), armed.generation, armed.at))
     return claims, broken
 
 

@@ -269,10 +269,12 @@ class Session:
         self._send(topic, payload.encode() if isinstance(payload, str) else payload, retain,
                    None)
 
-    def flush(self) -> None:
-        """Write what was published now, not at the next turn of the loop."""
+    def flush(self) -> bool:
+        """Write what was published now, not at the next turn of the loop; True when
+        all of it is with the kernel (else the rest goes once the socket drains)."""
         if self._write_due:
             self._write()
+        return not self._write_due
 
     async def drain(self, timeout: float | None = None) -> bool:
         """Wait until every message published so far is acknowledged; False on timeout."""
