@@ -52,7 +52,7 @@ def read_all(client: BufferedClient, wire: Wire) -> None:
     sock = client.socket()
     assert isinstance(sock, BufferedSocket)
     while wire.incoming or sock.buffered:
-        client.loop_read()
+        assert client.loop_read() == paho.MQTTErrorCode.MQTT_ERR_SUCCESS
 
 
 def write_all(client: BufferedClient) -> None:
@@ -113,3 +113,67 @@ def test_an_mqtt5_puback_with_a_reason_code_goes_to_paho(reason: int) -> None:
     wire.incoming = puback(mid, reason, 0)          # reason code, empty properties
     read_all(client, wire)
     assert codes == [(mid, reason)]
+
+
+def publish_packet(topic: str, payload: bytes, mid: int) -> bytes:
+    name = topic.encode()
+    body = struct.pack("!H", len(name)) + name + struct.pack("!H", mid) + payload
+    length, header = len(body), bytearray([0x32])
+    while True:                      # the remaining length, 7 bits a byte
+        byte, length = length % 128, length // 128
+        header.append(byte | (0x80 if length else 0))
+        if not length:
+            return bytes(header) + body
+
+
+class Chunked(Wire):
+    """A wire whose reads return at most ``size`` bytes: packets split anywhere."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__()
+        self.size = size
+
+    def recv(self, size: int) -> bytes:
+        return super().recv(min(size, self.size))
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 3, 7, 64, 300, 65536])
+def test_packets_split_anyhow_across_reads_arrive_whole_and_in_order(chunk: int) -> None:
+    client, _, acknowledged = connected()
+    wire = Chunked(chunk)
+    client._sock = BufferedSocket(wire)
+    received: list[tuple[str, bytes]] = []
+    client.on_message = lambda _c, _u, message: received.append(
+        (message.topic, bytes(message.payload)))
+    mids = [client.publish("a/b", b"{}", qos=1).mid for _ in range(3)]
+    write_all(client)
+    sent = [(f"t/{n}", b"x" * size) for n, size in enumerate((0, 5, 200, 20_000, 3))]
+    wire.incoming = (publish_packet(*sent[0], 1) + puback(mids[0]) + publish_packet(*sent[1], 2)
+                     + publish_packet(*sent[2], 3) + puback(mids[1]) + puback(mids[2])
+                     + publish_packet(*sent[3], 4) + publish_packet(*sent[4], 5))
+    read_all(client, wire)
+    assert received == sent
+    assert acknowledged == mids
+    wire.outgoing = b""
+    write_all(client)                # a PUBACK for each message received
+    assert wire.outgoing == b"".join(puback(mid) for mid in range(1, 6))
+
+
+def test_a_length_of_more_than_four_bytes_is_refused_as_paho_does() -> None:
+    for length in ([0xFF, 0xFF, 0xFF, 0xFF, 0x01], [0x80, 0x80, 0x80, 0x80, 0x00]):
+        for first in (b"", publish_packet("ok", b"", 1)):   # first of a read, or not
+            client, wire, _ = connected()
+            wire.incoming = first + bytes([0x32, *length]) + b"x" * 10
+            if first:
+                assert client.loop_read() == paho.MQTTErrorCode.MQTT_ERR_SUCCESS
+            assert client.loop_read() == paho.MQTTErrorCode.MQTT_ERR_PROTOCOL
+
+
+def test_filtered_callbacks_still_take_their_messages() -> None:
+    client, wire, _ = connected()
+    taken: list[str] = []
+    client.on_message = lambda _c, _u, message: taken.append("any " + message.topic)
+    client.message_callback_add("dev/+", lambda _c, _u, message: taken.append(message.topic))
+    wire.incoming = publish_packet("dev/lamp", b"on", 1) + publish_packet("other", b"", 2)
+    read_all(client, wire)
+    assert taken == ["dev/lamp", "any other"]
