@@ -18,6 +18,7 @@ message waits for room in the window.
 from __future__ import annotations
 
 import socket
+import ssl
 from typing import Any, Literal
 
 import paho.mqtt.client as paho
@@ -56,6 +57,23 @@ class BufferedSocket:
         start = self._at
         self._at = min(start + size, len(self._in))
         return self._in[start:self._at]
+
+    def fill(self) -> bool | None:
+        """With nothing left in memory, read what the kernel holds: True if it gave
+        bytes, False if it had none yet, None for anything else (the peer closed, an
+        error: paho's own read meets it again and says what it is)."""
+        if self._at < len(self._in):
+            return True
+        try:
+            data = self.sock.recv(READ_SIZE)
+        except (BlockingIOError, ssl.SSLWantReadError):
+            return False
+        except OSError:
+            return None
+        if not data:
+            return None
+        self._in, self._at = data, 0
+        return True
 
     def packet(self) -> tuple[int, bytearray] | None:
         """The next MQTT packet if all of it is in memory: its first byte and the rest
@@ -126,12 +144,15 @@ class BufferedClient(paho.Client):
 
     def _packet_read(self) -> MQTTErrorCode:
         # paho reads a packet in three or more calls (type, length byte by byte, body)
-        # and rebuilds its reading state after each: a packet already in memory whole
-        # is taken in one go. The first of a read, or one split across reads, goes to
-        # paho's own reading.
+        # and rebuilds its reading state after each: a packet whole in memory is taken
+        # in one go. One split across reads goes to paho's own reading.
         sock = self._sock
-        whole = sock.packet() if isinstance(sock, BufferedSocket) \
-            and self._in_packet["command"] == 0 else None
+        if not isinstance(sock, BufferedSocket) or self._in_packet["command"] != 0:
+            return super()._packet_read()
+        filled = sock.fill()
+        if filled is False:
+            return MQTTErrorCode.MQTT_ERR_AGAIN   # as paho says when the kernel has nothing
+        whole = sock.packet() if filled else None
         if whole is None:
             return super()._packet_read()
         command, body = whole

@@ -177,3 +177,27 @@ def test_filtered_callbacks_still_take_their_messages() -> None:
     wire.incoming = publish_packet("dev/lamp", b"on", 1) + publish_packet("other", b"", 2)
     read_all(client, wire)
     assert taken == ["dev/lamp", "any other"]
+
+
+class Closed(Wire):
+    def recv(self, size: int) -> bytes:
+        return b""
+
+
+class Broken(Wire):
+    def recv(self, size: int) -> bytes:
+        raise ConnectionResetError
+
+
+@pytest.mark.parametrize("wire", [Closed(), Broken()])
+def test_a_closed_or_broken_connection_is_lost_as_paho_says(wire: Wire) -> None:
+    client, _, _ = connected()
+    client._sock = BufferedSocket(wire)
+    assert client.loop_read() == paho.MQTTErrorCode.MQTT_ERR_CONN_LOST
+
+
+def test_nothing_to_read_yet_is_not_an_error() -> None:
+    client, wire, _ = connected()
+    assert client.loop_read() == paho.MQTTErrorCode.MQTT_ERR_SUCCESS
+    wire.incoming = publish_packet("a", b"", 1)[:3]      # a packet not all here yet
+    assert client.loop_read() == paho.MQTTErrorCode.MQTT_ERR_SUCCESS
