@@ -17,7 +17,8 @@ generator (benchmarks/loadgen.py: plain paho, its own process and network thread
 7. the time from a new skill's pong to its intent being dispatched, 1/10/100 skills live.
 
 It prints a table with the targets of issue 12 and writes everything as JSON.
-``--profile`` also samples the daemon with py-spy during the 100-sid repeated run.
+``--profile`` also samples the daemon and the skill with py-spy during the 100-sid
+repeated run (``--profile-at`` another, or ``latency``).
 """
 
 from __future__ import annotations
@@ -311,23 +312,42 @@ def ceiling(url: str, count: int, seconds: float, logs: Path, broker: int) -> di
     return out
 
 
+#: The processes --profile samples, and where their raw stacks go (beside the JSON).
+PROFILED = {"daemon": ".profile.txt", "skill": ".skill-profile.txt"}
+
+
+@contextlib.contextmanager
+def spying(pids: dict[str, int], folder: Path | None) -> Iterator[None]:
+    """py-spy the daemon and the skill while the block runs (nothing if ``folder`` is None)."""
+    if folder is None:
+        yield
+        return
+    spies = [subprocess.Popen(
+        ["py-spy", "record", "--pid", str(pids[name]), "--format", "raw", "--rate", "250",
+         "--nonblocking", "-o", str(folder / f"{name}{suffix}")],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for name, suffix in PROFILED.items()]
+    try:
+        yield
+    finally:
+        for spy in spies:
+            spy.send_signal(signal.SIGINT)   # py-spy writes its stacks and stops
+        for spy in spies:
+            try:
+                spy.wait(60)
+            except subprocess.TimeoutExpired:
+                spy.kill()
+
+
 def throughput(url: str, seconds: float, logs: Path, pids: dict[str, int],
                profile: Path | None, profile_at: str = "repeated/100") -> dict[str, Any]:
     out: dict[str, Any] = {}
     for mode in ("repeated", "different"):
         for sids in (1, 10, 100, 1000):
             stage(f"throughput: {sids} sids, {mode}")
-            spy = None
-            if profile is not None and f"{mode}/{sids}" == profile_at:
-                spy = subprocess.Popen(
-                    ["py-spy", "record", "--pid", str(pids["daemon"]), "--format", "raw", "--rate",
-                     "250", "--nonblocking", "--duration", str(int(seconds + 1)), "-o",
-                     str(profile)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            out[f"{mode}/{sids}"] = role(
-                url, "turns", "--sids", str(sids), "--mode", mode, "--duration", str(seconds),
-                "--warmup", "1", log=logs / "load.log", cpu_of=pids)
-            if spy is not None:
-                spy.wait(60)
+            with spying(pids, profile if f"{mode}/{sids}" == profile_at else None):
+                out[f"{mode}/{sids}"] = role(
+                    url, "turns", "--sids", str(sids), "--mode", mode, "--duration",
+                    str(seconds), "--warmup", "1", log=logs / "load.log", cpu_of=pids)
     return out
 
 
@@ -594,7 +614,8 @@ def profile_summary(path: Path) -> dict[str, Any]:
 LAYERS = (
     ("aiomqtt", "aiomqtt"), ("paho", "paho"), ("json", "JSON"),
     ("atlas/nlu", "NLU parse"), ("atlas/core", "core"), ("atlas/protocol", "protocol"),
-    ("atlas/store", "store lookups"), ("sqlite3", "store lookups"),
+    ("atlas/store/conversations", "conversation state writer"),
+    ("atlas/store", "store lookups"), ("sqlite3", "store lookups"), ("atlas/sdk", "SDK"),
     ("atlas/transport", "atlas transport"), ("atlas/daemon", "daemon shell"),
     ("selectors", "waiting in epoll"), ("asyncio", "asyncio"), ("logging", "logging"),
     ("socket", "socket"), ("uuid", "uuid"), ("dataclasses", "dataclasses"),
@@ -622,9 +643,10 @@ def main() -> None:
     parser.add_argument("--soak", type=float, help="soak seconds (default 60 quick, 600 full)")
     parser.add_argument("--soak-rate", type=float, default=200, help="turns/s during the soak")
     parser.add_argument("--profile", action="store_true",
-                        help="py-spy the daemon during one throughput run (--profile-at)")
+                        help="py-spy the daemon and the skill during one run (--profile-at)")
     parser.add_argument("--profile-at", default="repeated/100", metavar="MODE/SIDS",
-                        help="the run to profile (default repeated/100)")
+                        help="the throughput run to profile (default repeated/100), or "
+                             "'latency' for the sequential turns")
     parser.add_argument("--json", type=Path, default=HERE / "results" / "turns.json")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (logs)")
     parser.add_argument("--report", type=Path, metavar="JSON",
@@ -677,18 +699,21 @@ def main() -> None:
                 if not watcher.wait_skills(lambda s: SKILL_NAME in s, 120):
                     raise RuntimeError(f"the daemon never trained for the skill; see {logs}")
                 results["daemon_rss_start_kib"] = rss_kib(daemon.pid)
+                pids = {"daemon": daemon.pid, "skill": skill.pid, "broker": broker_pid}
+                profile = folder if args.profile else None
                 if "latency" in args.only:
                     stage("turn latency: sequential")
-                    results["latency"] = role(url, "turns", "--sids", "1", "--count",
-                                              str(count), "--warmup", "1", log=logs / "load.log")
-                profile = folder / "profile.txt" if args.profile else None
+                    with spying(pids, profile if args.profile_at == "latency" else None):
+                        results["latency"] = role(url, "turns", "--sids", "1", "--count",
+                                                  str(count), "--warmup", "1",
+                                                  log=logs / "load.log")
                 if "throughput" in args.only:
-                    pids = {"daemon": daemon.pid, "skill": skill.pid, "broker": broker_pid}
                     results["throughput"] = throughput(url, seconds, logs, pids, profile,
                                                        args.profile_at)
-                if profile is not None and profile.exists():
-                    results["profile"] = profile_summary(profile)
-                    shutil.copy(profile, args.json.with_suffix(".profile.txt"))
+                for name, suffix in PROFILED.items():
+                    if (stacks := folder / f"{name}{suffix}").exists():
+                        results[f"{name}_profile"] = profile_summary(stacks)
+                        shutil.copy(stacks, args.json.with_suffix(suffix))
                 if "parse" in args.only:
                     stage("interpreter parse, in this process")
                     results["parse"] = parse_times(200 if quick else 500)
@@ -717,10 +742,12 @@ def report(results: dict[str, Any], path: Path) -> None:
     machine = results["machine"]
     print(f"\nload average before {machine['load_average_before']}, after "
           f"{machine.get('load_average_after')}; {results.get('seconds')} s; JSON in {path}")
-    profile = path.with_suffix(".profile.txt")
-    if profile.exists():
-        summary = profile_summary(profile)
-        print(f"\ndaemon profile (py-spy, {summary['samples']} samples), share of busy samples"
+    for name, suffix in PROFILED.items():
+        stacks = path.with_suffix(suffix)
+        if not stacks.exists():
+            continue
+        summary = profile_summary(stacks)
+        print(f"\n{name} profile (py-spy, {summary['samples']} samples), share of busy samples"
               f" by layer ({summary['self_by_layer'].get('waiting in epoll', 0)} % of all"
               " samples were in epoll):")
         for layer, share in summary["busy_by_layer"].items():

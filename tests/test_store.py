@@ -115,6 +115,55 @@ def test_two_stores_on_one_file_see_each_other(data_dir: Path, store: Store) -> 
     assert store.user("bob").env == {"A": "1"}  # type: ignore[union-attr]
 
 
+# -- lookups remembered until the file changes ------------------------------------------
+
+def test_a_remembered_user_is_read_again_after_any_change(data_dir: Path, store: Store) -> None:
+    other = Store.in_data_dir(data_dir)   # another process: `atlas users`, the bridge
+    store.add_user("bob", "en")
+    assert store.user("bob") == User("bob", "en")
+    assert store.user("carol") is None    # an absence is remembered too
+    other.set_lang("bob", "fr")
+    other.set_env("bob", {"A": [1]})
+    assert store.user("bob") == User("bob", "fr", {"A": [1]})
+    other.add_user("carol", "fr", "pw")
+    assert store.user("carol") == User("carol", "fr", {}, has_password=True)
+    store.set_lang("carol", "en")         # this store's own change
+    assert store.user("carol").lang == "en"  # type: ignore[union-attr]
+    other.delete_user("bob")
+    assert store.user("bob") is None
+
+
+def test_a_caller_changing_what_it_was_given_changes_nothing(store: Store) -> None:
+    store.add_user("bob", "en")
+    store.set_env("bob", {"ROOMS": ["kitchen"]})
+    given = store.user("bob")
+    assert given is not None
+    given.env["ROOMS"].append("salon")
+    given.env["NEW"] = 1
+    assert store.user("bob").env == {"ROOMS": ["kitchen"]}  # type: ignore[union-attr]
+
+
+def test_a_bot_change_is_seen_by_its_guests_next_lookup(data_dir: Path, store: Store) -> None:
+    other = Store.in_data_dir(data_dir)
+    assert store.guest("shop/1") is None
+    other.add_bot("shop", "fr")
+    assert store.guest("shop/1") == User("shop/1", "fr")
+    other.set_bot_env("shop", {"X": 2})
+    assert store.guest("shop/2") == User("shop/2", "fr", {"X": 2})
+    other.remove_bot("shop")
+    assert store.bot("shop") is None and store.guest("shop/1") is None
+
+
+def test_the_remembered_lookups_are_bounded(store: Store, monkeypatch: pytest.MonkeyPatch
+                                            ) -> None:
+    monkeypatch.setattr("atlas.store.sqlite.REMEMBERED", 10)
+    store.add_user("bob", "en")
+    for n in range(100):
+        assert store.guest(f"nobot{n}/s") is None and store.user(f"guest{n}") is None
+    assert len(store._users) + len(store._bots) <= 12
+    assert store.user("bob") == User("bob", "en")
+
+
 # -- the daemon's channels ------------------------------------------------------------
 
 def test_conversation_state_keeps_the_latest_of_each_sid_and_forgets_on_none(

@@ -7,12 +7,12 @@ The shell keeps the channels (a plain dict, sid -> Channel) and applies what
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import replace
 from typing import Any
 
 from ..protocol import ChannelContext, ChannelCreated, ChannelDestroyed
 from .conversation import Channel, World, step, welcome
 from .events import Closed, Deadline, Dismissed, Effect, Opened, Publish, SkillGone
+from .evolve import evolve
 
 #: What changed: a channel's new state, or ``None`` for a channel to forget.
 Changes = dict[str, Channel | None]
@@ -53,13 +53,13 @@ def _opened(channel: Channel | None, opened: Opened, world: World
         fresh = Channel(opened.sid, opened.uid, opened.lang, session=dict(opened.session or {}))
         effects: list[Effect] = [Publish(ChannelCreated(opened.sid, opened.lang))]
         if channel is not None:
-            fresh = replace(fresh, generation=channel.generation + 1)
+            fresh = evolve(fresh, generation=channel.generation + 1)
             effects.append(Deadline(opened.sid, fresh.generation, None))
         if opened.welcome:
             fresh, more = welcome(fresh, opened, world)
             effects.extend(more)
         return {opened.sid: fresh}, effects
-    attached = replace(channel, lang=opened.lang,
+    attached = evolve(channel, lang=opened.lang,
                        session={**channel.session, **(opened.session or {})})
     effects = [Publish(ChannelCreated(opened.sid, opened.lang))]
     if attached.context is not None:

@@ -19,7 +19,7 @@ the question again, saying why and what is valid.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol
 
@@ -53,6 +53,7 @@ from .events import (
     UserGave,
     UserSaid,
 )
+from .evolve import evolve
 from .phrases import reask, say
 from .skills import Catalog
 
@@ -161,7 +162,7 @@ def step(channel: Channel, event: Any, world: World) -> Step:
 # --- the user speaks -------------------------------------------------------------
 
 def _user_said(channel: Channel, said: UserSaid, world: World) -> Step:
-    channel = replace(channel, lang=said.lang)
+    channel = evolve(channel, lang=said.lang)
     if world.understanding.is_cancel(said.lang, said.text):
         return _cancel(channel, world)
     if channel.conversation is None:
@@ -169,7 +170,7 @@ def _user_said(channel: Channel, said: UserSaid, world: World) -> Step:
     if channel.conversation.ask is None:
         if len(channel.queue) >= MAX_QUEUE:
             return _queue_full(channel, "parse")
-        return replace(channel, queue=(*channel.queue, said)), []
+        return evolve(channel, queue=(*channel.queue, said)), []
     return _answer(channel, channel.conversation, said, world)
 
 
@@ -177,7 +178,7 @@ def _queue_full(channel: Channel, what: str) -> Step:
     effects: list[Effect] = [Dismissed(channel.sid, what, "queue full")]
     if not channel.told_full:
         effects.insert(0, _show(channel, say("queue_full", channel.lang)))
-    return replace(channel, told_full=True), effects
+    return evolve(channel, told_full=True), effects
 
 
 def _cancel(channel: Channel, world: World) -> Step:
@@ -187,7 +188,7 @@ def _cancel(channel: Channel, world: World) -> Step:
         effects.append(_show(channel, say("cancelled", channel.lang)))
     if channel.context is not None:
         effects.append(Publish(ChannelContext(channel.sid, None)))
-    return _drain(*_finish(replace(channel, context=None), Reason.CANCELLED, effects), world)
+    return _drain(*_finish(evolve(channel, context=None), Reason.CANCELLED, effects), world)
 
 
 def _start(channel: Channel, said: UserSaid, world: World) -> Step:
@@ -231,7 +232,7 @@ def _answer(channel: Channel, conversation: Conversation, said: UserSaid, world:
         return _drop_question(channel, said, world)
     if answer is None:
         return _ask_again(channel, ask, world, retry=said.lang)
-    conversation = replace(conversation, slots=answer.slots, ask=None)
+    conversation = evolve(conversation, slots=answer.slots, ask=None)
     return _call(channel, conversation, world, choice=answer.choice)
 
 
@@ -308,7 +309,7 @@ def _drop_question(channel: Channel, said: UserSaid, world: World) -> Step:
     """
     effects: list[Effect] = [_show(channel, say("question_dropped", said.lang))]
     channel, effects = _finish(channel, Reason.CANCELLED, effects)
-    return _drain(replace(channel, queue=(*channel.queue, said)), effects, world)
+    return _drain(evolve(channel, queue=(*channel.queue, said)), effects, world)
 
 
 def _call(channel: Channel, conversation: Conversation, world: World, choice: str | None,
@@ -321,7 +322,7 @@ def _call(channel: Channel, conversation: Conversation, world: World, choice: st
         rich_slots=conversation.slots, choice=choice, text=conversation.text,
         data=data, session=channel.session,
     )
-    channel = replace(channel, conversation=conversation)
+    channel = evolve(channel, conversation=conversation)
     channel, deadline = _arm(channel, world.skill_timeout)
     return channel, [Publish(ChannelWork(channel.sid)), Publish(request), deadline]
 
@@ -336,14 +337,14 @@ def _slots(conversation: Conversation, world: World) -> dict[str, Any]:
 # --- the user gives structured input ----------------------------------------------
 
 def _user_gave(channel: Channel, gave: UserGave, world: World) -> Step:
-    channel = replace(channel, lang=gave.lang)
+    channel = evolve(channel, lang=gave.lang)
     conversation = channel.conversation
     if conversation is None:
         return _start_with_data(channel, gave, world)
     if conversation.ask is None:
         if len(channel.queue) >= MAX_QUEUE:
             return channel, [Dismissed(channel.sid, "data", "queue full")]
-        return replace(channel, queue=(*channel.queue, gave)), []
+        return evolve(channel, queue=(*channel.queue, gave)), []
     return _answer_with_data(channel, conversation, gave, world)
 
 
@@ -376,18 +377,18 @@ def _answer_with_data(channel: Channel, conversation: Conversation, gave: UserGa
     picked = choice if isinstance(choice, str) and ask.choices and choice in ask.choices \
         else None
     if ask.slot is None:
-        return _call(channel, replace(conversation, ask=None), world, choice=picked,
+        return _call(channel, evolve(conversation, ask=None), world, choice=picked,
                      data=gave.data)
     slots = conversation.slots
     value = picked if picked is not None else gave.data.get(ask.slot)
     if value is not None:
         slots = {**slots, ask.slot: [{"value": value, "raw": str(value), "entity": "data"}]}
-    return _call(channel, replace(conversation, slots=slots, ask=None), world, choice=None,
+    return _call(channel, evolve(conversation, slots=slots, ask=None), world, choice=None,
                  data=gave.data)
 
 
 def _session(channel: Channel, session: DialogSession, world: World) -> Step:
-    return replace(channel, session={**channel.session, **session.data}), []
+    return evolve(channel, session={**channel.session, **session.data}), []
 
 
 def _flat(values: SlotValues) -> Any:
@@ -428,7 +429,7 @@ def _skill_show(channel: Channel, conversation: Conversation, show: DialogShow,
                                            f"more than {MAX_SHOWS} shows in a conversation"),
                                  _show(channel, say("throttled", channel.lang))]
         return _drain(*_finish(channel, Reason.THROTTLED, effects), world)
-    channel = replace(channel, conversation=replace(conversation, shows=conversation.shows + 1))
+    channel = evolve(channel, conversation=evolve(conversation, shows=conversation.shows + 1))
     effects = [Publish(ChannelShow(channel.sid, show.text, show.extra))]
     if conversation.ask is None:        # the skill is alive: give it its time again
         channel, deadline = _arm(channel, world.skill_timeout)
@@ -445,13 +446,13 @@ def _over_budget(channel: Channel, conversation: Conversation, over: OverBudget,
 
 def _skill_ask(channel: Channel, conversation: Conversation, ask: DialogAsk,
                world: World) -> Step:
-    channel = replace(channel, conversation=replace(conversation, ask=ask))
+    channel = evolve(channel, conversation=evolve(conversation, ask=ask))
     return _ask_again(channel, ask, world)
 
 
 def _skill_context(channel: Channel, conversation: Conversation, context: DialogContext,
                    world: World) -> Step:
-    channel = replace(channel, context=context.name)
+    channel = evolve(channel, context=context.name)
     effects: list[Effect] = [Publish(ChannelContext(channel.sid, context.name))]
     if conversation.ask is None:
         channel, deadline = _arm(channel, world.skill_timeout)
@@ -469,7 +470,7 @@ def _notify(channel: Channel, notify: DialogNotify, world: World) -> Step:
     if channel.conversation is not None:
         if len(channel.queue) >= MAX_QUEUE:
             return _queue_full(channel, "notify")
-        return replace(channel, queue=(*channel.queue, notify)), []
+        return evolve(channel, queue=(*channel.queue, notify)), []
     return channel, [Publish(ChannelShow(channel.sid, notify.text, notify.extra))]
 
 
@@ -487,7 +488,7 @@ def _skill_gone(channel: Channel, gone: SkillGone, world: World) -> Step:
     effects: list[Effect] = []
     if channel.context is not None and not world.catalog.serves(channel.context):
         # Nothing live answers in this context any more: don't strand the user in it.
-        channel = replace(channel, context=None)
+        channel = evolve(channel, context=None)
         effects.append(Publish(ChannelContext(channel.sid, None)))
     if channel.conversation is None or channel.conversation.skill != gone.name:
         return channel, effects
@@ -504,7 +505,7 @@ def _resumed(channel: Channel, _: Resumed, world: World) -> Step:
 
 
 def _finish(channel: Channel, reason: Reason, effects: list[Effect]) -> Step:
-    channel, disarm = _disarm(replace(channel, conversation=None))
+    channel, disarm = _disarm(evolve(channel, conversation=None))
     return channel, [*effects, Publish(ChannelTerminate(channel.sid, reason)), disarm]
 
 
@@ -512,11 +513,11 @@ def _drain(channel: Channel, effects: list[Effect], world: World) -> Step:
     """Handle what waited behind the conversation that just ended, in order."""
     effects = list(effects)
     while channel.queue and channel.conversation is None:
-        head, channel = channel.queue[0], replace(channel, queue=channel.queue[1:])
+        head, channel = channel.queue[0], evolve(channel, queue=channel.queue[1:])
         channel, more = step(channel, head, world)
         effects.extend(more)
     if not channel.queue and channel.told_full:
-        channel = replace(channel, told_full=False)   # caught up: tell them next time
+        channel = evolve(channel, told_full=False)   # caught up: tell them next time
     return channel, effects
 
 
@@ -526,12 +527,12 @@ def _show(channel: Channel, text: str) -> Publish:
 
 def _arm(channel: Channel, seconds: float) -> tuple[Channel, Deadline]:
     generation = channel.generation + 1
-    return replace(channel, generation=generation), Deadline(channel.sid, generation, seconds)
+    return evolve(channel, generation=generation), Deadline(channel.sid, generation, seconds)
 
 
 def _disarm(channel: Channel) -> tuple[Channel, Deadline]:
     generation = channel.generation + 1
-    return replace(channel, generation=generation), Deadline(channel.sid, generation, None)
+    return evolve(channel, generation=generation), Deadline(channel.sid, generation, None)
 
 
 _HANDLERS: Mapping[type, Callable[[Channel, Any, World], Step]] = {

@@ -6,7 +6,7 @@ parse(text) -> Parse(intent, confidence, slots). See docs/nlu.md.
 
 from .cache import train_cached
 from .chatl import load_chatl
-from .choices import is_cancel, match_choice
+from .choices import is_cancel, is_cancel_in, match_choice
 from .dataset import Chunk, Dataset, Entity, EntityValue, Utterance, merge
 from .engine import SnipsLikeInterpreter
 from .errors import TrainingDataError
@@ -30,6 +30,7 @@ __all__ = [
     "Utterance",
     "create_interpreter",
     "is_cancel",
+    "is_cancel_in",
     "load_chatl",
     "load_snips",
     "load_training",

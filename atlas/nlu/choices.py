@@ -7,7 +7,7 @@ a dialogue waits for an answer.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from rapidfuzz import fuzz, process
 
@@ -104,9 +104,18 @@ def is_cancel(text: str, lang: str) -> bool:
 
     "stop the music in the kitchen" is a command for a skill, not a cancel.
     """
+    return is_cancel_in(text, (lang,))
+
+
+def is_cancel_in(text: str, langs: Iterable[str]) -> bool:
+    """:func:`is_cancel` in any of ``langs``, the text folded once for all of them."""
     words = fold(text).split()
     if not words or len(words) > MAX_CANCEL_WORDS:
         return False
-    phrases = _CANCEL.get(lang, set()) | _CANCEL["en"]
     core = " ".join(w for w in words if w not in _POLITE)
-    return core in phrases or " ".join(words) in phrases
+    whole = " ".join(words)
+    for lang in langs:
+        phrases = _CANCEL.get(lang, set()) | _CANCEL["en"]
+        if core in phrases or whole in phrases:
+            return True
+    return False

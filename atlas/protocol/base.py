@@ -11,6 +11,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, ClassVar, Self
 
 #: Payloads above this size are refused before JSON decoding (a skill's pong with
@@ -50,20 +51,27 @@ class Topic:
         filled = {name: values.get(name, "+") for name in self.params}
         return self.template.format(**filled)
 
+    @cached_property
+    def _levels(self) -> tuple[tuple[str | None, str], ...]:
+        """Each level of the template: (parameter name, None for a fixed one; its text)."""
+        return tuple(((param.group(1) if (param := _PARAM.fullmatch(part)) else None), part)
+                     for part in self.template.split("/"))
+
     def match(self, topic: str) -> dict[str, str] | None:
         levels = topic.split("/")
-        parts = self.template.split("/")
-        if len(levels) != len(parts):
+        template = self._levels
+        if len(levels) != len(template):
             return None
+        # The fixed levels first: that is where a topic of another kind differs.
+        for level, (name, part) in zip(levels, template, strict=True):
+            if name is None and level != part:
+                return None
         found: dict[str, str] = {}
-        for level, part in zip(levels, parts, strict=True):
-            param = _PARAM.fullmatch(part)
-            if param:
+        for level, (name, _) in zip(levels, template, strict=True):
+            if name is not None:
                 if not valid_level(level):
                     return None
-                found[param.group(1)] = level
-            elif level != part:
-                return None
+                found[name] = level
         return found
 
 
@@ -88,8 +96,12 @@ def decode_json(payload: bytes | str, what: str) -> dict[str, Any]:
     return data
 
 
+#: One encoder for every payload (``json.dumps`` with options builds one per call).
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
 def encode_json(data: Mapping[str, Any]) -> bytes:
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
+    return _ENCODER.encode(data).encode()
 
 
 def read(data: Mapping[str, Any], key: str, kind: type | tuple[type, ...], what: str,

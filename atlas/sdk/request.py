@@ -55,10 +55,10 @@ class Sent:
         self._future = future
 
     def __await__(self) -> Generator[Any, None, None]:
-        if self._future.done():
-            # Handed over already (the usual case): no trip through the event loop.
-            return _result(self._future).__await__()
-        return asyncio.wrap_future(self._future).__await__()
+        if not self._future.done():
+            yield from asyncio.wrap_future(self._future).__await__()
+        # Handed over already (the usual case): no trip through the event loop.
+        self._future.result()  # raises what publishing raised
 
     def done(self) -> bool:
         return self._future.done()
@@ -73,9 +73,15 @@ class Sent:
         future.set_result(None)
         return cls(future)
 
+    @classmethod
+    def failed(cls, error: BaseException) -> Sent:
+        future: concurrent.futures.Future[None] = concurrent.futures.Future()
+        future.set_exception(error)
+        return cls(future)
 
-async def _result(future: concurrent.futures.Future[None]) -> None:
-    future.result()
+
+#: What every message handed over at once is: one shared, already completed ``Sent``.
+SENT = Sent.completed()
 
 
 class Outbox:

@@ -21,7 +21,7 @@ from typing import Any, Protocol
 
 from ..protocol import IntentRequest, Message, Ping, Pong, SkillBye, SkillPong
 from ..transport import Cleared, Reconnected, Session, TransportError, on
-from .request import Outbox, Outgoing, RawPublish, Sent
+from .request import SENT, Outbox, Outgoing, RawPublish, Sent
 
 log = logging.getLogger("atlas.sdk")
 
@@ -104,14 +104,16 @@ class RunningSkill(Outbox):
     # Outbox.
 
     def send(self, item: Outgoing) -> Sent:
-        future: concurrent.futures.Future[None] = concurrent.futures.Future()
         if self._loop is None:
             raise RuntimeError("the skill is not connected")
         if threading.get_ident() == self._thread:
-            self._publish(item, future)
-        else:
-            # A plain-function handler, in a worker thread.
-            self._loop.call_soon_threadsafe(self._publish, item, future)
+            # On the loop (an async handler, the usual case) the message is handed
+            # over now: the answer is known, no future to create and resolve.
+            error = self._hand_over(item)
+            return SENT if error is None else Sent.failed(error)
+        # A plain-function handler, in a worker thread.
+        future: concurrent.futures.Future[None] = concurrent.futures.Future()
+        self._loop.call_soon_threadsafe(self._publish, item, future)
         return Sent(future)
 
     def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
@@ -132,21 +134,27 @@ class RunningSkill(Outbox):
     def _publish(self, item: Outgoing, future: concurrent.futures.Future[None]) -> None:
         if not future.set_running_or_notify_cancel():
             return
+        error = self._hand_over(item)
+        if error is None:
+            future.set_result(None)
+        else:
+            future.set_exception(error)
+
+    def _hand_over(self, item: Outgoing) -> ConnectionError | None:
         try:
             if isinstance(item, RawPublish):
                 self._session.publish_raw(item.topic, item.payload, retain=item.retain)
             else:
                 self._session.publish(item)
         except (TransportError, ValueError) as error:
-            future.set_exception(ConnectionError(str(error)))
-            return
-        future.set_result(None)
+            return ConnectionError(str(error))
+        return None
 
     def _dispatch(self, message: object) -> None:
         if isinstance(message, Ping | Reconnected):
             # Answer every ping, and announce ourselves again after an outage (the
             # daemon may have restarted meanwhile).
-            self._publish(SkillPong.of(self.skill.pong()), concurrent.futures.Future())
+            self._hand_over(SkillPong.of(self.skill.pong()))
         elif isinstance(message, IntentRequest):
             if message.intent in self._intents:
                 self._track(asyncio.create_task(self.skill.handle(message, self)))

@@ -95,6 +95,7 @@ class Skill:
         self._training: dict[str, str | dict[str, Any]] = {}
         self._trained_slots: dict[str, list[str]] = {}
         self._handlers: dict[str, Handler] = {}
+        self._coroutines: set[str] = set()   # intents whose handler is an async def
         self._listeners: dict[type[Message], list[Listener]] = {}
         self._translations = Translations()
 
@@ -159,6 +160,8 @@ class Skill:
             if name in self._handlers:
                 raise SkillError(f"{self.name}: intent {name!r} has two handlers")
             self._handlers[name] = handler
+            if inspect.iscoroutinefunction(handler):
+                self._coroutines.add(name)
             return handler
 
         return register
@@ -230,7 +233,7 @@ class Skill:
             return None
         request = Request(message, outbox, self._translations)
         try:
-            if inspect.iscoroutinefunction(handler):
+            if message.intent in self._coroutines:
                 await handler(request)
             else:
                 result = await asyncio.to_thread(handler, request)

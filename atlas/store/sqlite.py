@@ -3,6 +3,13 @@
 Every method is a short transaction, cheap enough to call from the event loop
 (a lookup is a few microseconds on an indexed key); a lock makes the store safe to
 share between the loop and worker threads.
+
+The daemon asks for the user (or the guest's bot) behind every text, so
+:meth:`Store.user` and :meth:`Store.bot` remember what they read until the file
+changes: SQLite's ``data_version`` moves when another connection (the ``atlas
+users`` command, the bridge) commits, and a counter of this store's own commits
+covers the rest. A lookup then costs that one check instead of two queries,
+and a change is seen by the next lookup.
 """
 
 from __future__ import annotations
@@ -115,6 +122,17 @@ class User:
     has_password: bool = False
 
 
+#: Users and bots remembered between two changes of the file; past this many,
+#: the memory starts again (a bot's guests are as many uids as sessions).
+REMEMBERED = 4096
+
+#: A user as read: language, has a password, env values as JSON texts (decoded on
+#: each lookup, so a caller changing what it was given changes nothing here).
+_UserRow = tuple[str, bool, tuple[tuple[str, str], ...]]
+#: A bot as read: id, language, open, env as JSON text.
+_BotRow = tuple[str, str, bool, str]
+
+
 class Store:
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
@@ -126,6 +144,11 @@ class Store:
         self._db.execute("PRAGMA busy_timeout = 5000")
         self._lock = threading.Lock()
         self._db.executescript(SCHEMA)
+        self._versions = self._db.cursor()
+        self._commits = 0
+        self._version: tuple[int, int] = (-1, -1)
+        self._users: dict[str, _UserRow | None] = {}
+        self._bots: dict[str, _BotRow | None] = {}
 
     @classmethod
     def in_data_dir(cls, data_dir: Path) -> Store:
@@ -137,6 +160,7 @@ class Store:
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
         with self._lock:
+            self._commits += 1  # what was remembered may be out of date now
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 yield self._db
@@ -144,6 +168,15 @@ class Store:
                 self._db.execute("ROLLBACK")
                 raise
             self._db.execute("COMMIT")
+
+    def _check_remembered(self) -> None:
+        """Forget the remembered users and bots if the file changed since (under the lock)."""
+        data_version = self._versions.execute("PRAGMA data_version").fetchone()[0]
+        if data_version != self._version[0] or self._commits != self._version[1] \
+                or len(self._users) + len(self._bots) > REMEMBERED:
+            self._version = (data_version, self._commits)
+            self._users.clear()
+            self._bots.clear()
 
     # users
 
@@ -159,13 +192,24 @@ class Store:
 
     def user(self, uid: str) -> User | None:
         with self._lock:
-            row = self._db.execute("SELECT lang, password_hash FROM users WHERE uid = ?",
-                                   (uid,)).fetchone()
-            if row is None:
-                return None
-            env = {key: json.loads(value) for key, value in self._db.execute(
-                "SELECT key, value FROM user_env WHERE uid = ? ORDER BY key", (uid,))}
-        return User(uid, row[0], env, row[1] is not None)
+            self._check_remembered()
+            if uid in self._users:
+                row = self._users[uid]
+            else:
+                row = self._users[uid] = self._read_user(uid)
+        if row is None:
+            return None
+        lang, has_password, env = row
+        return User(uid, lang, {key: json.loads(value) for key, value in env}, has_password)
+
+    def _read_user(self, uid: str) -> _UserRow | None:
+        row = self._db.execute("SELECT lang, password_hash FROM users WHERE uid = ?",
+                               (uid,)).fetchone()
+        if row is None:
+            return None
+        env = tuple(self._db.execute(
+            "SELECT key, value FROM user_env WHERE uid = ? ORDER BY key", (uid,)))
+        return row[0], row[1] is not None, env
 
     def users(self) -> list[User]:
         with self._lock:
@@ -242,7 +286,16 @@ class Store:
                                              json.loads(row[4]))
 
     def bot(self, name: str) -> Bot | None:
-        return self._bot("name", name)
+        with self._lock:
+            self._check_remembered()
+            if name in self._bots:
+                row = self._bots[name]
+            else:
+                found = self._db.execute("SELECT id, lang, open, env FROM bots WHERE name = ?",
+                                         (name,)).fetchone()
+                row = self._bots[name] = None if found is None else (
+                    found[0], found[1], bool(found[2]), found[3])
+        return None if row is None else Bot(name, row[0], row[1], row[2], json.loads(row[3]))
 
     def bot_by_id(self, bot_id: str) -> Bot | None:
         return self._bot("id", bot_id)

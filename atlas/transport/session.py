@@ -42,6 +42,12 @@ BUFFER = 10_000
 IN_FLIGHT = 1_000
 #: Packets decoded per wake-up, from what one read brought.
 READ_BATCH = 512
+#: Turns of the loop that the acknowledgements of what was just read wait before
+#: they are written: one for the task reading the session, one for the handler it
+#: wakes (the daemon's conversation task, a skill's request). The answers those
+#: publish then leave in the same write: one ``send()`` and one wake-up of the
+#: broker per turn instead of two. An acknowledgement never waits longer.
+ACK_TURNS = 2
 #: Filters per SUBSCRIBE packet when (re)subscribing many at once.
 SUBSCRIBE_CHUNK = 200
 #: Without TCP_NODELAY a QoS 1 request/reply stalls ~40 ms per hop on Nagle's
@@ -147,6 +153,7 @@ class Session:
         self._idle.set()
         self._closing = False
         self._write_due = False
+        self._reading = False
         self._tasks: list[asyncio.Task[None]] = []
         self._buffer = buffer
         self._client = self._make_client(will)
@@ -439,7 +446,13 @@ class Session:
         # Once per turn of the loop: everything published until then leaves together.
         if not self._write_due and self._fd >= 0:
             self._write_due = True
-            self._require_loop().call_soon(self._write)
+            self._require_loop().call_soon(self._write_in, ACK_TURNS - 1 if self._reading else 0)
+
+    def _write_in(self, turns: int) -> None:
+        if turns > 0 and self._write_due:
+            self._require_loop().call_soon(self._write_in, turns - 1)
+        else:
+            self._write()
 
     def _write(self) -> None:
         if not self._write_due:
@@ -462,12 +475,16 @@ class Session:
 
     def _readable(self) -> None:
         client = self._client
-        for _ in range(READ_BATCH):
-            if client.loop_read() != MQTTErrorCode.MQTT_ERR_SUCCESS:
-                return
-            sock = client.socket()
-            if not (isinstance(sock, BufferedSocket) and sock.buffered):
-                return
+        self._reading = True  # what paho writes now is acknowledgements: see ACK_TURNS
+        try:
+            for _ in range(READ_BATCH):
+                if client.loop_read() != MQTTErrorCode.MQTT_ERR_SUCCESS:
+                    return
+                sock = client.socket()
+                if not (isinstance(sock, BufferedSocket) and sock.buffered):
+                    return
+        finally:
+            self._reading = False
         # Still bytes in memory, which the selector cannot see: go on next turn.
         self._require_loop().call_soon(self._readable)
 

@@ -78,6 +78,26 @@ async def test_the_user_is_looked_up_in_the_store(tmp_path: Path) -> None:
     assert shell.dismissed["unknown"] == 1
 
 
+async def test_a_language_change_is_seen_at_the_next_turn(tmp_path: Path) -> None:
+    store = Store.in_data_dir(tmp_path)
+    store.add_user("bob", "en")
+    shell = Conversations(Config(data_dir=tmp_path), store, FairInbox())
+    shell.apply(shell.event_for(ChannelCreate("s1", "bob")), make_world())  # type: ignore[arg-type]
+    said = shell.event_for(DialogParse("s1", "set a timer"))
+    assert isinstance(said, UserSaid) and (said.lang, said.settings) == ("en", {})
+    # `atlas users` changes bob from its own process, between two texts.
+    elsewhere = Store.in_data_dir(tmp_path)
+    elsewhere.set_lang("bob", "fr")
+    elsewhere.set_env("bob", {"TIMER_SOUND": "gong"})
+    said = shell.event_for(DialogParse("s1", "mets un minuteur"))
+    assert isinstance(said, UserSaid)
+    assert (said.lang, said.settings) == ("fr", {"TIMER_SOUND": "gong"})
+    elsewhere.delete_user("bob")
+    said = shell.event_for(DialogParse("s1", "set a timer"))
+    assert isinstance(said, UserSaid) and (said.lang, said.settings) == ("en", {})
+    shell.close()
+
+
 async def test_every_change_is_written_through_and_a_new_shell_restores_it(tmp_path: Path) -> None:
     world = make_world()
     state = SqliteConversationState.in_data_dir(tmp_path)

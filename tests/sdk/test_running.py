@@ -132,6 +132,24 @@ async def test_listeners_receive_their_messages(broker_url: str) -> None:
         assert message.skills == (summary,)
 
 
+async def test_what_cannot_be_sent_fails_where_it_is_awaited(broker_url: str) -> None:
+    async with Peer(broker_url, SkillPong, *DIALOG) as daemon, \
+            serving(echo_skill(), broker_url) as running:
+        await daemon.expect(SkillPong)
+        sent = running.send(DialogShow("s1", "c1", "fine"))
+        await sent                                           # handed over: done at once
+        assert sent.done() and (await daemon.expect(DialogShow)).text == "fine"
+        bad = running.send(DialogShow("not/a sid", "c1", "x"))  # cannot be addressed
+        assert bad.done()
+        with pytest.raises(ConnectionError, match="invalid sid"):
+            await bad
+        from_thread = await asyncio.to_thread(running.send, DialogShow("a/b", "c1", "x"))
+        with pytest.raises(ConnectionError, match="invalid sid"):
+            await from_thread
+        await running.send(DialogShow("s1", "c1", "still fine"))
+        assert (await daemon.expect(DialogShow)).text == "still fine"
+
+
 async def test_unreachable_broker_is_a_clear_error() -> None:
     with pytest.raises(ConnectionError, match="cannot reach"):
         async with echo_skill().connect(f"mqtt://127.0.0.1:{free_port()}"):

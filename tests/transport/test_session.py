@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 from brokers import MOSQUITTO, accepts, free_port, mosquitto_conf
@@ -20,6 +21,7 @@ from atlas.transport import (
     on,
     raw,
 )
+from atlas.transport.buffered import BufferedSocket
 
 
 async def test_messages_arrive_typed_and_in_order(broker_url: str) -> None:
@@ -112,3 +114,39 @@ async def test_a_closed_session_ends_its_readers_and_refuses_to_publish(broker_u
     assert [item async for item in session] == []
     with pytest.raises(TransportError):
         session.publish(Ping("1", "now"))
+
+
+class CountingSocket:
+    """The kernel socket under a session's buffer, counting the writes that reach it."""
+
+    def __init__(self, sock: Any) -> None:
+        self.sock = sock
+        self.sends = 0
+
+    def send(self, data: bytes) -> int:
+        self.sends += 1
+        return int(self.sock.send(data))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.sock, name)
+
+
+async def test_an_acknowledgement_leaves_with_the_answer_it_provoked(broker_url: str) -> None:
+    async with Session(broker_url, "asker") as asker, Session(broker_url, "answerer") as answerer:
+        await answerer.subscribe(on(DialogParse, sid="ask"))
+        await asker.subscribe(on(DialogParse, sid="answer"))
+        buffered = answerer._client.socket()
+        assert isinstance(buffered, BufferedSocket)
+        counting = buffered.sock = CountingSocket(buffered.sock)
+
+        async def handle(question: Any) -> None:
+            answerer.publish(DialogParse("answer", question.text.replace("question", "answer")))
+
+        for n in range(3):
+            asker.publish(DialogParse("ask", f"question {n}"))
+            # Answered by a task the reader starts, as a skill's handler or the
+            # daemon's conversation task: two turns of the loop after the read.
+            await asyncio.create_task(handle(await answerer.next(10)))
+            assert await asker.next(10) == DialogParse("answer", f"answer {n}")
+        # The PUBACK of each question and the answer: one write, not two.
+        assert counting.sends == 3

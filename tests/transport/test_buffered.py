@@ -1,0 +1,203 @@
+"""The buffered client's short path for acknowledgements, against paho's own behaviour."""
+
+from __future__ import annotations
+
+import struct
+from typing import Any
+
+import paho.mqtt.client as paho
+import pytest
+from paho.mqtt.enums import CallbackAPIVersion
+
+from atlas.transport.buffered import BufferedClient, BufferedSocket
+
+
+class Wire:
+    """A socket whose incoming bytes the test writes and whose outgoing ones it reads."""
+
+    def __init__(self) -> None:
+        self.incoming = b""
+        self.outgoing = b""
+
+    def recv(self, size: int) -> bytes:
+        data, self.incoming = self.incoming[:size], self.incoming[size:]
+        if not data:
+            raise BlockingIOError
+        return data
+
+    def send(self, data: bytes) -> int:
+        self.outgoing += bytes(data)
+        return len(data)
+
+    def pending(self) -> int:
+        return 0
+
+    def close(self) -> None:
+        pass
+
+
+def connected(protocol: int = paho.MQTTv311, window: int = 100
+              ) -> tuple[BufferedClient, Wire, list[int]]:
+    client = BufferedClient(CallbackAPIVersion.VERSION2, client_id="t", protocol=protocol)
+    client.max_inflight_messages_set(window)
+    wire = Wire()
+    client._sock = BufferedSocket(wire)  # as if connected: paho's state, without a broker
+    client._state = paho._ConnectionState.MQTT_CS_CONNECTED
+    acknowledged: list[int] = []
+    client.on_publish = lambda _c, _u, mid, *_: acknowledged.append(mid)
+    return client, wire, acknowledged
+
+
+def read_all(client: BufferedClient, wire: Wire) -> None:
+    sock = client.socket()
+    assert isinstance(sock, BufferedSocket)
+    while wire.incoming or sock.buffered:
+        assert client.loop_read() == paho.MQTTErrorCode.MQTT_ERR_SUCCESS
+
+
+def write_all(client: BufferedClient) -> None:
+    client.loop_write()
+    sock = client.socket()
+    assert isinstance(sock, BufferedSocket)
+    sock.flush()
+
+
+def puback(mid: int, *rest: int) -> bytes:
+    body = struct.pack("!H", mid) + bytes(rest)
+    return bytes([0x40, len(body)]) + body
+
+
+def published_mids(wire: Wire) -> list[int]:
+    """The message ids of the QoS 1 PUBLISH packets written so far."""
+    mids, data = [], wire.outgoing
+    while data:
+        length, start = data[1], 2       # short packets: a one-byte remaining length
+        if data[0] & 0xF0 == 0x30:
+            topic_length = struct.unpack("!H", data[start:start + 2])[0]
+            mids.append(struct.unpack("!H", data[start + 2 + topic_length:][:2])[0])
+        data = data[start + length:]
+    return mids
+
+
+def test_a_puback_completes_its_message_once() -> None:
+    client, wire, acknowledged = connected()
+    mids = [client.publish("a/b", b"{}", qos=1).mid for _ in range(3)]
+    write_all(client)
+    wire.incoming = puback(mids[1]) + puback(mids[0]) + puback(mids[1]) + puback(999)
+    read_all(client, wire)
+    assert acknowledged == [mids[1], mids[0]]     # a repeat, or an unknown id: nothing
+    assert list(client._out_messages) == [mids[2]]
+
+
+def test_a_message_waiting_for_room_in_the_window_leaves_on_the_next_puback() -> None:
+    client, wire, acknowledged = connected(window=1)
+    first, second = (client.publish("a/b", b"{}", qos=1) for _ in range(2))
+    write_all(client)
+    assert published_mids(wire) == [first.mid]   # the second waits for room
+    wire.incoming = puback(first.mid)
+    read_all(client, wire)
+    write_all(client)
+    assert published_mids(wire) == [first.mid, second.mid]
+    wire.incoming = puback(second.mid)
+    read_all(client, wire)
+    assert acknowledged == [first.mid, second.mid] and not client._out_messages
+
+
+@pytest.mark.parametrize("reason", [0x00, 0x10])   # success, "no matching subscribers"
+def test_an_mqtt5_puback_with_a_reason_code_goes_to_paho(reason: int) -> None:
+    client, wire, _ = connected(protocol=paho.MQTTv5)
+    codes: list[Any] = []
+    client.on_publish = lambda _c, _u, mid, code, _p: codes.append((mid, code.value))
+    mid = client.publish("a/b", b"{}", qos=1).mid
+    write_all(client)
+    wire.incoming = puback(mid, reason, 0)          # reason code, empty properties
+    read_all(client, wire)
+    assert codes == [(mid, reason)]
+
+
+def publish_packet(topic: str, payload: bytes, mid: int) -> bytes:
+    name = topic.encode()
+    body = struct.pack("!H", len(name)) + name + struct.pack("!H", mid) + payload
+    length, header = len(body), bytearray([0x32])
+    while True:                      # the remaining length, 7 bits a byte
+        byte, length = length % 128, length // 128
+        header.append(byte | (0x80 if length else 0))
+        if not length:
+            return bytes(header) + body
+
+
+class Chunked(Wire):
+    """A wire whose reads return at most ``size`` bytes: packets split anywhere."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__()
+        self.size = size
+
+    def recv(self, size: int) -> bytes:
+        return super().recv(min(size, self.size))
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 3, 7, 64, 300, 65536])
+def test_packets_split_anyhow_across_reads_arrive_whole_and_in_order(chunk: int) -> None:
+    client, _, acknowledged = connected()
+    wire = Chunked(chunk)
+    client._sock = BufferedSocket(wire)
+    received: list[tuple[str, bytes]] = []
+    client.on_message = lambda _c, _u, message: received.append(
+        (message.topic, bytes(message.payload)))
+    mids = [client.publish("a/b", b"{}", qos=1).mid for _ in range(3)]
+    write_all(client)
+    sent = [(f"t/{n}", b"x" * size) for n, size in enumerate((0, 5, 200, 20_000, 3))]
+    wire.incoming = (publish_packet(*sent[0], 1) + puback(mids[0]) + publish_packet(*sent[1], 2)
+                     + publish_packet(*sent[2], 3) + puback(mids[1]) + puback(mids[2])
+                     + publish_packet(*sent[3], 4) + publish_packet(*sent[4], 5))
+    read_all(client, wire)
+    assert received == sent
+    assert acknowledged == mids
+    wire.outgoing = b""
+    write_all(client)                # a PUBACK for each message received
+    assert wire.outgoing == b"".join(puback(mid) for mid in range(1, 6))
+
+
+def test_a_length_of_more_than_four_bytes_is_refused_as_paho_does() -> None:
+    for length in ([0xFF, 0xFF, 0xFF, 0xFF, 0x01], [0x80, 0x80, 0x80, 0x80, 0x00]):
+        for first in (b"", publish_packet("ok", b"", 1)):   # first of a read, or not
+            client, wire, _ = connected()
+            wire.incoming = first + bytes([0x32, *length]) + b"x" * 10
+            if first:
+                assert client.loop_read() == paho.MQTTErrorCode.MQTT_ERR_SUCCESS
+            assert client.loop_read() == paho.MQTTErrorCode.MQTT_ERR_PROTOCOL
+
+
+def test_filtered_callbacks_still_take_their_messages() -> None:
+    client, wire, _ = connected()
+    taken: list[str] = []
+    client.on_message = lambda _c, _u, message: taken.append("any " + message.topic)
+    client.message_callback_add("dev/+", lambda _c, _u, message: taken.append(message.topic))
+    wire.incoming = publish_packet("dev/lamp", b"on", 1) + publish_packet("other", b"", 2)
+    read_all(client, wire)
+    assert taken == ["dev/lamp", "any other"]
+
+
+class Closed(Wire):
+    def recv(self, size: int) -> bytes:
+        return b""
+
+
+class Broken(Wire):
+    def recv(self, size: int) -> bytes:
+        raise ConnectionResetError
+
+
+@pytest.mark.parametrize("wire", [Closed(), Broken()])
+def test_a_closed_or_broken_connection_is_lost_as_paho_says(wire: Wire) -> None:
+    client, _, _ = connected()
+    client._sock = BufferedSocket(wire)
+    assert client.loop_read() == paho.MQTTErrorCode.MQTT_ERR_CONN_LOST
+
+
+def test_nothing_to_read_yet_is_not_an_error() -> None:
+    client, wire, _ = connected()
+    assert client.loop_read() == paho.MQTTErrorCode.MQTT_ERR_SUCCESS
+    wire.incoming = publish_packet("a", b"", 1)[:3]      # a packet not all here yet
+    assert client.loop_read() == paho.MQTTErrorCode.MQTT_ERR_SUCCESS
