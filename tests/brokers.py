@@ -70,44 +70,47 @@ def mosquitto_conf(port: int, folder: Path, *, extra: str = "") -> Path:
     return path
 
 
-class Mosquitto:
-    """``with Mosquitto(folder) as broker: broker.url``; fails loudly when the binary is missing."""
+class LoopbackServer:
+    """A server the tests start on a free loopback port: ``with Server(folder) as
+    server: server.url``. Fails loudly when its binary is missing (never a skip: CI
+    installs it, and so should you)."""
 
-    def __init__(self, folder: Path, *, extra: str = "", start_timeout: float = 15.0,
-                 conf: Callable[[int], str] | None = None) -> None:
-        """``conf`` makes the whole configuration for a port (default: anonymous, loopback)."""
+    binary = ""
+    package = ""
+    stdout: int | None = None
+
+    def __init__(self, folder: Path, *, start_timeout: float = 15.0) -> None:
         self.folder = folder
-        self.extra = extra
         self.start_timeout = start_timeout
-        self.conf = conf
         self.port = 0
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
-        return f"mqtt://127.0.0.1:{self.port}"
+        raise NotImplementedError
+
+    def command(self, port: int) -> list[str]:
+        raise NotImplementedError
+
+    def ready(self) -> bool:
+        return accepts("127.0.0.1", self.port)
 
     def start(self) -> str:
-        if not os.access(MOSQUITTO, os.X_OK):
-            raise RuntimeError(f"mosquitto not found at {MOSQUITTO} (apt-get install mosquitto)")
-        # Another process may grab the free port between the probe and mosquitto's
+        if not os.access(self.binary, os.X_OK):
+            raise RuntimeError(f"{self.binary} not found (apt-get install {self.package})")
+        # Another process may grab the free port between the probe and the server's
         # bind: try a few ports before giving up.
         for _ in range(5):
             self.port = free_port()
-            if self.conf is None:
-                conf = mosquitto_conf(self.port, self.folder, extra=self.extra)
-            else:
-                conf = self.folder / f"mosquitto-{self.port}.conf"
-                conf.write_text(self.conf(self.port))
-            self.process = subprocess.Popen([MOSQUITTO, "-c", str(conf)],
-                                            stdin=subprocess.DEVNULL)
+            self.process = subprocess.Popen(self.command(self.port), stdin=subprocess.DEVNULL,
+                                            stdout=self.stdout)
             deadline = time.monotonic() + self.start_timeout
             while self.process.poll() is None and time.monotonic() < deadline:
-                if accepts("127.0.0.1", self.port):
+                if self.ready():
                     return self.url
                 time.sleep(0.05)
             self.stop()
-        raise RuntimeError("mosquitto did not start")
+        raise RuntimeError(f"{self.package} did not start")
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
@@ -125,6 +128,32 @@ class Mosquitto:
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
                  traceback: TracebackType | None) -> None:
         self.stop()
+
+
+class Mosquitto(LoopbackServer):
+    """Mosquitto, anonymous on loopback unless ``conf`` makes the whole configuration
+    for a port."""
+
+    binary = MOSQUITTO
+    package = "mosquitto"
+
+    def __init__(self, folder: Path, *, extra: str = "", start_timeout: float = 15.0,
+                 conf: Callable[[int], str] | None = None) -> None:
+        super().__init__(folder, start_timeout=start_timeout)
+        self.extra = extra
+        self.conf = conf
+
+    @property
+    def url(self) -> str:
+        return f"mqtt://127.0.0.1:{self.port}"
+
+    def command(self, port: int) -> list[str]:
+        if self.conf is None:
+            conf = mosquitto_conf(port, self.folder, extra=self.extra)
+        else:
+            conf = self.folder / f"mosquitto-{port}.conf"
+            conf.write_text(self.conf(port))
+        return [MOSQUITTO, "-c", str(conf)]
 
 
 # -- a raw skill and the daemon ----------------------------------------------------

@@ -266,8 +266,8 @@ class SharedKeeping:
 
     def _take(self, sid: str, grab: Granted) -> None:
         stored = grab.stored
-        log.debug("took %s (token %d)%s", sid, grab.lease.token,
-                  " (new)" if stored is None else f", deadline {stored.deadline}")
+        log.debug("took %s (token %d), deadline %s", sid, grab.lease.token,
+                  stored.deadline if stored is not None else None)
         self.conversations.load(sid, stored)
         self.handled[sid] = dict(stored.handled or {}) if stored is not None else {}
         self.seq[sid] = stored.outbox.seq if stored is not None and stored.outbox else 0

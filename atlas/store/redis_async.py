@@ -16,23 +16,20 @@ import redis.asyncio as aioredis
 from ..config import RedisAddress
 from .conversations import Batch, Stored
 from .redis_state import (
-    ACQUIRE_LUA,
     CLAIM_HOLD,
     CLAIM_LUA,
     FENCE_MS,
-    GRAB_LUA,
-    LEASE_MS,
     ONCE_LUA,
-    RELEASE_LUA,
-    RENEW_LUA,
     WRITE_LUA,
     Claim,
     Grab,
     Keys,
     Lease,
+    LeaseBook,
     check_written,
     claim_args,
     claimed,
+    client_options,
     digest,
     grab_call,
     grabbed,
@@ -40,38 +37,18 @@ from .redis_state import (
     load_one,
     loaded,
     loaded_one,
-    new_owner,
     write_call,
 )
 
 
 def connect(address: RedisAddress, *, timeout: float = 5.0) -> aioredis.Redis:
-    """An asyncio client for ``address``: text replies, a bound on every command."""
-    return aioredis.Redis(host=address.host, port=address.port, db=address.db,
-                          username=address.username, password=address.password,
-                          ssl=address.tls, decode_responses=True,
-                          socket_timeout=timeout, socket_connect_timeout=timeout,
-                          health_check_interval=30)
+    return aioredis.Redis(**client_options(address, timeout))
 
 
-class AsyncLeases:
+class AsyncLeases(LeaseBook):
     """:class:`~atlas.store.redis_state.Leases`, awaited."""
 
-    def __init__(self, client: aioredis.Redis, owner: str | None = None, *,
-                 keys: Keys | None = None, lease_ms: int = LEASE_MS,
-                 fence_ms: int = FENCE_MS) -> None:
-        self.client = client
-        self.owner = owner or new_owner()
-        if "|" in self.owner:
-            raise ValueError("an owner may not contain '|'")
-        self.keys = keys or Keys()
-        self.lease_ms = lease_ms
-        self.fence_ms = fence_ms
-        self.held: dict[str, Lease] = {}
-        self._acquire = client.register_script(ACQUIRE_LUA)
-        self._renew = client.register_script(RENEW_LUA)
-        self._release = client.register_script(RELEASE_LUA)
-        self._grab = client.register_script(GRAB_LUA)
+    client: aioredis.Redis
 
     async def grab(self, sids: list[str]) -> dict[str, Grab]:
         """Take each sid (or keep it, if still ours) and read those newly taken, in one
@@ -109,10 +86,6 @@ class AsyncLeases:
             return False
         self._forget(lease)
         return bool(await self._release(keys=[self.keys.lease(lease.sid)], args=[lease.value]))
-
-    def _forget(self, lease: Lease) -> None:
-        if self.held.get(lease.sid) == lease:
-            del self.held[lease.sid]
 
 
 class AsyncRedisState:

@@ -86,13 +86,17 @@ class NotLeased(RuntimeError):
     """A fenced write for a sid this daemon holds no lease for."""
 
 
+def client_options(address: RedisAddress, timeout: float = 5.0) -> dict[str, Any]:
+    """How a client (waiting or awaited) reaches ``address``: text replies, a bound
+    on every command."""
+    return {"host": address.host, "port": address.port, "db": address.db,
+            "username": address.username, "password": address.password,
+            "ssl": address.tls, "decode_responses": True, "socket_timeout": timeout,
+            "socket_connect_timeout": timeout, "health_check_interval": 30}
+
+
 def connect(address: RedisAddress, *, timeout: float = 5.0) -> redis.Redis:
-    """A client for ``address``: text replies, a bound on every command."""
-    return redis.Redis(host=address.host, port=address.port, db=address.db,
-                       username=address.username, password=address.password,
-                       ssl=address.tls, decode_responses=True,
-                       socket_timeout=timeout, socket_connect_timeout=timeout,
-                       health_check_interval=30)
+    return redis.Redis(**client_options(address, timeout))
 
 
 def new_owner() -> str:
@@ -271,15 +275,12 @@ def grabbed(holder: _Holder, sid: str, reply: list[Any]) -> Grab:
     return Granted(lease, stored, _unsent(stored, sent))
 
 
-class Leases:
-    """Per-sid leases for one daemon (``owner``), with fencing tokens.
+class LeaseBook:
+    """What a daemon's leases are, whether its Redis client waits or is awaited: its
+    name, the leases it believes it holds (a write tells if it still does), and the
+    scripts, registered on that client."""
 
-    A lease is a key set only if absent and with an expiry (SET NX PX, in a script
-    that also takes the next token from the counter), so at most one daemon holds
-    a sid at a time and a dead daemon's sids are free after ``lease_ms``.
-    """
-
-    def __init__(self, client: redis.Redis, owner: str | None = None, *,
+    def __init__(self, client: Any, owner: str | None = None, *,
                  keys: Keys | None = None, lease_ms: int = LEASE_MS,
                  fence_ms: int = FENCE_MS) -> None:
         self.client = client
@@ -289,11 +290,26 @@ class Leases:
         self.keys = keys or Keys()
         self.lease_ms = lease_ms
         self.fence_ms = fence_ms
-        #: The leases this daemon believes it holds (a write tells if it still does).
         self.held: dict[str, Lease] = {}
         self._acquire = client.register_script(ACQUIRE_LUA)
         self._renew = client.register_script(RENEW_LUA)
         self._release = client.register_script(RELEASE_LUA)
+        self._grab = client.register_script(GRAB_LUA)
+
+    def _forget(self, lease: Lease) -> None:
+        if self.held.get(lease.sid) == lease:
+            del self.held[lease.sid]
+
+
+class Leases(LeaseBook):
+    """Per-sid leases for one daemon (``owner``), with fencing tokens.
+
+    A lease is a key set only if absent and with an expiry (SET NX PX, in a script
+    that also takes the next token from the counter), so at most one daemon holds
+    a sid at a time and a dead daemon's sids are free after ``lease_ms``.
+    """
+
+    client: redis.Redis
 
     def acquire(self, sid: str) -> Lease | None:
         """The sid's lease with a new token, or ``None`` while another daemon holds it.
@@ -325,10 +341,6 @@ class Leases:
             return False
         self._forget(lease)
         return bool(self._release(keys=[self.keys.lease(lease.sid)], args=[lease.value]))
-
-    def _forget(self, lease: Lease) -> None:
-        if self.held.get(lease.sid) == lease:
-            del self.held[lease.sid]
 
 
 # -- conversations --------------------------------------------------------------------

@@ -34,7 +34,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialWithJitterBackoff
 
 from ..config import RedisAddress
-from .redis_state import Keys
+from .redis_state import Keys, client_options
 
 log = logging.getLogger(__name__)
 
@@ -150,13 +150,9 @@ class RedisSidRecords:
 
     @classmethod
     def at(cls, address: RedisAddress, **options: Any) -> RedisSidRecords:
-        client = aioredis.Redis(host=address.host, port=address.port, db=address.db,
-                                username=address.username, password=address.password,
-                                ssl=address.tls, decode_responses=True,
-                                socket_timeout=TIMEOUT, socket_connect_timeout=TIMEOUT,
+        client = aioredis.Redis(**client_options(address, TIMEOUT),
                                 retry=Retry(ExponentialWithJitterBackoff(base=0.05, cap=0.2),
-                                            retries=RETRIES),
-                                health_check_interval=30)
+                                            retries=RETRIES))
         return cls(client, **options)
 
     def key(self, sid: str) -> str:

@@ -21,7 +21,7 @@ from brokers import Mosquitto
 from redis_server import RedisServer
 
 from atlas.channel import Channel
-from atlas.protocol import ChannelAsk, ChannelShow, ChannelTerminate, Reason
+from atlas.protocol import ChannelAsk, ChannelShow, ChannelTerminate, Ping, Reason, Skills
 from atlas.transport import Session
 
 from .peers import DaemonProcess, colors_skill, wait_skills, write_config
@@ -119,6 +119,14 @@ async def drive(url: str, state: str, phase: str, daemons: list[DaemonProcess],
     return answers, reasons, longest, victim[0]
 
 
+async def watch(url: str, heard: list[Skills | Ping]) -> None:
+    async with Session(url, "watcher") as session:
+        await session.subscribe(Skills, Ping)
+        async for message in session:
+            if isinstance(message, Skills | Ping):
+                heard.append(message)
+
+
 def check(phase: str, answers: dict[str, list[str]], reasons: Counter[str],
           calls: list[tuple[str, str, str | None]]) -> None:
     # Every conversation completed normally, in order, none twice, none lost.
@@ -142,6 +150,9 @@ async def test_two_daemons_lose_nothing_when_one_is_killed(services: tuple[str, 
     for folder in folders:
         folder.mkdir()
     configs = [write_config(folder, url, state=state, skill_timeout=30) for folder in folders]
+    heard: list[Skills | Ping] = []
+    watching = asyncio.create_task(watch(url, heard))
+    await asyncio.sleep(0.5)
     started = [DaemonProcess(config).start() for config in configs]
     try:
         calls: list[tuple[str, str, str | None]] = []
@@ -149,6 +160,14 @@ async def test_two_daemons_lose_nothing_when_one_is_killed(services: tuple[str, 
             serving = asyncio.create_task(running.serve())
             await wait_skills(url, {name})
             await asyncio.sleep(2)    # both daemons trained (each pings and trains)
+            watching.cancel()
+            # Both daemons ping, with one start time; the skills list, which both
+            # compute, is published once per change, not once per daemon.
+            assert {m.started_at for m in heard} == {heard[0].started_at}
+            lists = [m for m in heard if isinstance(m, Skills)]
+            contents = [tuple(s.name for s in m.skills) for m in lists]
+            assert contents[-1] == (name,) and len(set(contents)) == len(contents), contents
+            assert sum(isinstance(m, Ping) for m in heard) >= 2
 
             answers, reasons, pause, killed = await drive(url, state, "one", started)
             check("one", answers, reasons, calls)
