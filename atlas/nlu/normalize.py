@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import lru_cache
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
 import snowballstemmer
 
@@ -58,10 +58,27 @@ def _split(text: str) -> tuple[Token, ...]:
 
 #: Entries of each per-word cache: above what the largest training (the Snips
 #: benchmark's whole files, 12,000-32,000 distinct words per cache) uses, so
-#: fitting finds everything cached, and a bound on what a long run of parses with
-#: ever new numbers can hold (about 16 MiB for all of them).
+#: fitting finds everything cached.
 WORDS = 40_000
 _recent = lru_cache(maxsize=RECENT_TEXTS)(_split)
+
+_Result = TypeVar("_Result")
+
+
+def vocabulary_cache(compute: Callable[[str], _Result]) -> Callable[[str], _Result]:
+    """`compute`, remembered for words but not for numbers.
+
+    A language's words are a vocabulary that fills the cache once; numbers
+    ("in 2345 days") are new forever, cheap to compute, and would only fill it
+    with entries never asked again, holding memory a long-running daemon grows by.
+    """
+    remembered = lru_cache(maxsize=WORDS)(compute)
+
+    def lookup(word: str) -> _Result:
+        return compute(word) if word[:1].isdigit() else remembered(word)
+
+    lookup.cache_info = remembered.cache_info  # type: ignore[attr-defined]
+    return lookup
 
 
 @contextmanager
@@ -76,8 +93,14 @@ def remembering_tokens() -> Iterator[None]:
         _fitting.reset(reset)
 
 
-@lru_cache(maxsize=WORDS)
 def strip_accents(text: str) -> str:
+    # Most texts are plain ASCII, whole sentences among them: nothing to do, and
+    # nothing worth remembering.
+    return text if text.isascii() else _strip_accents(text)
+
+
+@lru_cache(maxsize=WORDS)
+def _strip_accents(text: str) -> str:
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
@@ -91,7 +114,7 @@ def fold(text: str) -> str:
     return " ".join(w for w in _TOKEN_RE.findall(strip_accents(text).lower()) if w[0].isalnum())
 
 
-@lru_cache(maxsize=WORDS)
+@vocabulary_cache
 def fold_word(norm: str) -> str:
     """One token folded like fold(); "" for punctuation."""
     return strip_accents(norm) if norm[:1].isalnum() else ""
@@ -103,7 +126,7 @@ class Stemmer:
     def __init__(self, lang: str) -> None:
         algo = _STEMMER_LANGS.get(lang)
         self._stemmer = snowballstemmer.stemmer(algo) if algo else None
-        self.stem = lru_cache(maxsize=WORDS)(self._stem)
+        self.stem = vocabulary_cache(self._stem)
 
     def _stem(self, word: str) -> str:
         if self._stemmer is None:
@@ -116,7 +139,7 @@ def stemmer_for(lang: str) -> Stemmer:
     return Stemmer(lang)
 
 
-@lru_cache(maxsize=WORDS)
+@vocabulary_cache
 def shape(word: str) -> str:
     """Coarse word shape, the CRF's clue for unseen names and numbers."""
     if word.isdigit():

@@ -4,7 +4,9 @@ from atlas.nlu.normalize import (
     RECENT_TEXTS,
     Token,
     _recent,
+    _strip_accents,
     fold,
+    fold_word,
     remembering_tokens,
     shape,
     stemmer_for,
@@ -34,6 +36,24 @@ def test_parsing_remembers_a_bounded_number_of_texts() -> None:
     info = _recent.cache_info()
     assert info.currsize == RECENT_TEXTS
     assert tokenize("weather in 3 days") == tokenize("weather in 3 days")
+
+
+def test_word_caches_remember_words_but_not_numbers_or_ascii_sentences() -> None:
+    # A daemon hears ever new numbers ("in 2345 days"): remembering them would
+    # grow its memory for the whole of a long run.
+    stems = stemmer_for("en")
+    caches = [shape.cache_info, fold_word.cache_info, stems.stem.cache_info,  # type: ignore[attr-defined]
+              _strip_accents.cache_info]
+    sizes = [info().currsize for info in caches]
+    for n in range(5000, 5500):
+        word = str(n)
+        assert (shape(word), fold_word(word), stems.stem(word)) == ("9", word, word)
+        assert fold(f"what will the weather be like in {n} days") == \
+            f"what will the weather be like in {n} days"
+    assert [info().currsize for info in caches] == sizes
+    assert shape("Gondolin") == "Xx" and fold_word("élan") == "elan"
+    assert shape.cache_info().currsize == sizes[0] + 1  # type: ignore[attr-defined]
+    assert _strip_accents.cache_info().currsize == sizes[3] + 1
 
 
 def test_fitting_remembers_every_text_in_its_own_thread_only() -> None:

@@ -82,13 +82,18 @@ def _can_start(token: Token, entity: str, lang: str) -> bool:
 _SPAN_WORDS = numbers.WORDS | durations.WORDS | datetimes.WORDS
 
 
-@lru_cache(maxsize=40_000)
 def _may_continue(word: str, lang: str) -> bool:
     """Whether a folded token can be inside a built-in value: digits, marks,
     the readers' words and number words. A span never goes past one that
     cannot, which spares most of the longest-first attempts."""
-    return (not word[:1].isalpha() or word in _SPAN_WORDS
-            or word in _TRIGGERS.get(lang, _TRIGGERS["en"]) or digitize(word, lang) != word)
+    # Numbers and marks, first: they are not worth a place in the cache.
+    return not word[:1].isalpha() or _may_continue_word(word, lang)
+
+
+@lru_cache(maxsize=40_000)
+def _may_continue_word(word: str, lang: str) -> bool:
+    return (word in _SPAN_WORDS or word in _TRIGGERS.get(lang, _TRIGGERS["en"])
+            or digitize(word, lang) != word)
 
 
 def find_spans(
