@@ -562,7 +562,9 @@ def summarise(r: dict[str, Any]) -> list[tuple[str, str, str, str]]:
                          f"({soak['load'].get('turns', 0)} turns)",
                          f"{first / 1024:.1f} -> {last / 1024:.1f} MiB, slope "
                          f"{soak['slope_kib_per_min']:.0f} KiB/min (2nd half "
-                         f"{soak['slope_second_half_kib_per_min']:.0f})", "flat", ""))
+                         f"{soak['slope_second_half_kib_per_min']:.0f})",
+                         f"flat: 2nd half <= {FLAT_KIB_PER_MIN} KiB/min",
+                         verdict(soak["slope_second_half_kib_per_min"] <= FLAT_KIB_PER_MIN)))
     for live, value in r.get("newcomer", {}).items():
         seconds = value["seconds"]
         ok = None if live != "100" else seconds is not None and seconds <= 1
@@ -570,6 +572,11 @@ def summarise(r: dict[str, Any]) -> list[tuple[str, str, str, str]]:
                      "never" if seconds is None else f"{seconds * 1000:.0f} ms",
                      "<= 1 s" if live == "100" else "", verdict(ok)))
     return rows
+
+
+#: A soak is flat when its second half grows by less than 1 MiB in 10 minutes: its
+#: first half fills the bounded caches (recent texts, numbers, budgets, parses).
+FLAT_KIB_PER_MIN = 100
 
 
 def print_table(rows: list[tuple[str, str, str, str]]) -> None:
