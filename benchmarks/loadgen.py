@@ -88,13 +88,15 @@ def wait_subscribed(client: paho.Client, timeout: float = 10.0) -> None:
     client.on_subscribe = previous
 
 
-def quantiles(seconds: list[float]) -> dict[str, float]:
+def quantiles(seconds: list[float], samples: bool = False) -> dict[str, Any]:
+    """Median, p90, p99 and max in ms; ``samples`` adds every value (to pool runs)."""
     if not seconds:
         return {"n": 0, "median_ms": float("nan"), "p90_ms": float("nan"), "p99_ms": float("nan")}
     ms = sorted(s * 1000 for s in seconds)
     at = lambda q: ms[min(len(ms) - 1, int(q * len(ms)))]  # noqa: E731
     return {"n": len(ms), "median_ms": statistics.median(ms), "p90_ms": at(0.9),
-            "p99_ms": at(0.99), "max_ms": ms[-1]}
+            "p99_ms": at(0.99), "max_ms": ms[-1],
+            **({"samples_ms": [round(m, 4) for m in ms]} if samples else {})}
 
 
 def emit(result: dict[str, Any]) -> None:
@@ -124,7 +126,7 @@ def floor_responder(url: str) -> None:
     client.loop_stop()
 
 
-def floor(url: str, count: int, warmup: int) -> None:
+def floor(url: str, count: int, warmup: int, samples: bool = False) -> None:
     """Sequential QoS 1 request/reply; the next request leaves from the reply's callback."""
     rtts: list[float] = []
     done = threading.Event()
@@ -148,7 +150,7 @@ def floor(url: str, count: int, warmup: int) -> None:
     send(client)
     done.wait(60 + count * 0.05)
     client.loop_stop()
-    emit(quantiles(rtts[warmup:]))
+    emit(quantiles(rtts[warmup:], samples))
 
 
 # -- the ceiling: daemon and skill played by one single-threaded paho loop ---------
@@ -226,8 +228,10 @@ def ceiling(url: str, echo: bool) -> None:
 class Load:
     """Keeps ``sids`` conversations busy; counts turns completed in the measured window."""
 
-    def __init__(self, url: str, prefix: str, sids: int, mode: str, rate: float) -> None:
+    def __init__(self, url: str, prefix: str, sids: int, mode: str, rate: float,
+                 samples: bool = False) -> None:
         self.url = url
+        self.samples = samples
         self.sids = [f"{prefix}-{i}" for i in range(sids)]
         self.mode = mode
         self.rate = rate
@@ -324,7 +328,7 @@ class Load:
         return {"sids": len(self.sids), "mode": self.mode, "turns": self.completed,
                 "seconds": measured, "turns_per_s": self.completed / measured,
                 "not_understood": self.not_understood, "other_endings": self.other,
-                "unfinished": stuck, **quantiles(self.latencies)}
+                "unfinished": stuck, **quantiles(self.latencies, self.samples)}
 
     def _paced(self, seconds: float) -> None:
         """A fixed rate of new turns, each on a sid that has finished its previous one."""
@@ -379,6 +383,7 @@ def main() -> None:
     each.add_argument("url")
     each.add_argument("--count", type=int, default=1000)
     each.add_argument("--warmup", type=int, default=50)
+    each.add_argument("--samples", action="store_true", help="also print every round trip")
     each = roles.add_parser("ceiling")
     each.add_argument("url")
     each.add_argument("--echo", action="store_true")
@@ -392,6 +397,7 @@ def main() -> None:
                       help="stop after this many measured turns instead of --duration")
     each.add_argument("--rate", type=float, default=0.0, help="paced turns per second (soak)")
     each.add_argument("--prefix", default=f"load-{os.getpid()}")
+    each.add_argument("--samples", action="store_true", help="also print every turn's time")
     each = roles.add_parser("create")
     each.add_argument("url")
     each.add_argument("--prefix", default="idle")
@@ -402,11 +408,11 @@ def main() -> None:
     if args.role == "floor-responder":
         floor_responder(args.url)
     elif args.role == "floor":
-        floor(args.url, args.count, args.warmup)
+        floor(args.url, args.count, args.warmup, args.samples)
     elif args.role == "ceiling":
         ceiling(args.url, args.echo)
     elif args.role == "turns":
-        load = Load(args.url, args.prefix, args.sids, args.mode, args.rate)
+        load = Load(args.url, args.prefix, args.sids, args.mode, args.rate, args.samples)
         emit(load.run(args.duration, args.warmup, args.count))
     elif args.role == "create":
         create(args.url, args.prefix, args.start, args.stop, args.window)

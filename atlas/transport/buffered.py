@@ -38,6 +38,7 @@ class BufferedSocket:
         self._in = b""   # the last read from the kernel, served from ``_at`` on
         self._at = 0
         self._out = bytearray()
+        self._may_read = True
 
     @property
     def buffered(self) -> bool:
@@ -58,21 +59,33 @@ class BufferedSocket:
         self._at = min(start + size, len(self._in))
         return self._in[start:self._at]
 
+    def readable(self) -> None:
+        """The selector says the kernel holds bytes: the next :meth:`fill` asks for them."""
+        self._may_read = True
+
     def fill(self) -> bool | None:
         """With nothing left in memory, read what the kernel holds: True if it gave
         bytes, False if it had none yet, None for anything else (the peer closed, an
         error: paho's own read meets it again and says what it is)."""
         if self._at < len(self._in):
             return True
+        if not self._may_read:
+            return False
         try:
             data = self.sock.recv(READ_SIZE)
         except (BlockingIOError, ssl.SSLWantReadError):
+            self._may_read = False
             return False
         except OSError:
             return None
         if not data:
             return None
         self._in, self._at = data, 0
+        # A short read took all the kernel had: asking again before the selector says
+        # so would only hear "nothing yet", one more system call per wake-up. (TLS
+        # may keep decrypted bytes the selector cannot see: those are asked for.)
+        self._may_read = len(data) == READ_SIZE or (
+            isinstance(self.sock, ssl.SSLSocket) and self.sock.pending() > 0)
         return True
 
     def packet(self) -> tuple[int, bytearray] | None:

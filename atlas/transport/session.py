@@ -476,6 +476,8 @@ class Session:
     def _readable(self) -> None:
         client = self._client
         self._reading = True  # what paho writes now is acknowledgements: see ACK_TURNS
+        if isinstance(sock := client.socket(), BufferedSocket):
+            sock.readable()
         try:
             for _ in range(READ_BATCH):
                 if client.loop_read() != MQTTErrorCode.MQTT_ERR_SUCCESS:

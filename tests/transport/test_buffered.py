@@ -18,8 +18,10 @@ class Wire:
     def __init__(self) -> None:
         self.incoming = b""
         self.outgoing = b""
+        self.reads = 0
 
     def recv(self, size: int) -> bytes:
+        self.reads += 1
         data, self.incoming = self.incoming[:size], self.incoming[size:]
         if not data:
             raise BlockingIOError
@@ -52,6 +54,7 @@ def read_all(client: BufferedClient, wire: Wire) -> None:
     sock = client.socket()
     assert isinstance(sock, BufferedSocket)
     while wire.incoming or sock.buffered:
+        sock.readable()   # as the session's selector says
         assert client.loop_read() == paho.MQTTErrorCode.MQTT_ERR_SUCCESS
 
 
@@ -87,6 +90,25 @@ def test_a_puback_completes_its_message_once() -> None:
     read_all(client, wire)
     assert acknowledged == [mids[1], mids[0]]     # a repeat, or an unknown id: nothing
     assert list(client._out_messages) == [mids[2]]
+
+
+def test_a_wake_up_asks_the_kernel_once_unless_it_filled_the_read() -> None:
+    client, wire, acknowledged = connected()
+    sock = client.socket()
+    assert isinstance(sock, BufferedSocket)
+    mids = [client.publish("a/b", b"{}", qos=1).mid for _ in range(3)]
+    write_all(client)
+    wire.incoming = puback(mids[0]) + puback(mids[1])
+    sock.readable()
+    assert client.loop_read() == paho.MQTTErrorCode.MQTT_ERR_SUCCESS
+    # Both packets came in one read, and no second read asked for more.
+    assert acknowledged == mids[:2] and wire.reads == 1
+    wire.incoming = puback(mids[2])
+    assert client.loop_read() == paho.MQTTErrorCode.MQTT_ERR_SUCCESS
+    assert acknowledged == mids[:2] and wire.reads == 1   # the selector has not said so
+    sock.readable()
+    assert client.loop_read() == paho.MQTTErrorCode.MQTT_ERR_SUCCESS
+    assert acknowledged == mids and wire.reads == 2
 
 
 def test_a_message_waiting_for_room_in_the_window_leaves_on_the_next_puback() -> None:
