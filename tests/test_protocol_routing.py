@@ -42,3 +42,13 @@ def test_the_shape_index_finds_what_trying_every_kind_finds(seed: int) -> None:
             assert expected is not None  # the kind was found; this payload is not valid for it
             continue
         assert (type(found) if found is not None else None) is expected, (topic, among)
+
+
+def test_a_decoded_message_knows_the_size_it_was_read_at() -> None:
+    payload = b'{ "__cid": "c1",   "text": "hi" }'
+    show = protocol.parse_message("atlas/s1/dialog/show", payload, DAEMON_INBOX)
+    assert isinstance(show, protocol.DialogShow)
+    made = protocol.DialogShow("s1", "c1", "hi")
+    assert show == made                       # the size is not part of the message
+    assert show.wire_size() == len(payload)   # what the skill sent, spaces and all
+    assert made.wire_size() == len(made.to_payload())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import time
 from pathlib import Path
 
 import pytest
@@ -131,6 +132,23 @@ def test_a_remembered_user_is_read_again_after_any_change(data_dir: Path, store:
     assert store.user("carol").lang == "en"  # type: ignore[union-attr]
     other.delete_user("bob")
     assert store.user("bob") is None
+
+
+def test_a_look_at_the_version_can_hold_for_a_while(data_dir: Path) -> None:
+    store = Store.in_data_dir(data_dir, version_holds=0.2)   # the daemon's is 1 ms
+    other = Store.in_data_dir(data_dir)
+    store.add_user("bob", "en")
+    began = time.monotonic()
+    assert store.user("bob") == User("bob", "en")   # looked: its own change before
+    other.set_lang("bob", "fr")
+    first = store.user("bob")
+    if time.monotonic() - began < 0.2:    # a slow machine may have let the hold pass
+        assert first == User("bob", "en")
+    store.set_env("bob", {"A": 1})        # its own change: looked at once
+    assert store.user("bob") == User("bob", "fr", {"A": 1})
+    other.set_lang("bob", "de")
+    time.sleep(0.2)
+    assert store.user("bob") == User("bob", "de", {"A": 1})
 
 
 def test_a_caller_changing_what_it_was_given_changes_nothing(store: Store) -> None:

@@ -169,7 +169,7 @@ class SkillBudgets:
         if not isinstance(message, Message) or not isinstance(sid, str):
             return [message]        # nothing of a skill's: not for these budgets
         skill = claimed_by(channels, sid, cid)
-        size = float(len(message.to_payload()))
+        size = float(message.wire_size())
         costs = [(check, sid if check.per_sid else (skill or UNCLAIMED),
                   size if check.in_bytes else 1.0) for check in self._checks]
         for check, key, cost in costs:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import time
 from collections.abc import Mapping
@@ -35,6 +36,7 @@ from ..protocol import (
     Skills,
 )
 from ..store import ConversationState, SqliteConversationState, Store
+from ..store.sqlite import FLOOD_VERSION_HOLDS
 from ..transport import BrokerAddress, Reconnected, Session, TransportError
 from .budgets import SkillBudgets
 from .conversations import Conversations
@@ -70,7 +72,7 @@ async def serve(config: Config, store: Store | None = None,
     configuration they live in Redis instead, shared with every daemon started
     with it.
     """
-    store = store or Store.in_data_dir(config.data_dir)
+    store = store or Store.in_data_dir(config.data_dir, version_holds=FLOOD_VERSION_HOLDS)
     address = BrokerAddress.parse(config.broker_url)
     redis_address = config.state_address
     if redis_address is not None and address.protocol != 5:
@@ -249,8 +251,21 @@ async def _train(session: Session, discovery: Discovery, keeping: Keeping) -> No
             continue
         log.info("trained for %d skill(s) in %.2fs", len(skills.skills),
                  time.perf_counter() - started)
+        _settle_memory()
         if await keeping.first_to_publish(skills):   # once per change, not per daemon
             _publish(session, [Publish(skills, retain=True)])
+
+
+def _settle_memory() -> None:
+    """Take what exists now (libraries, models) out of the garbage collector's sight.
+
+    Its full collections walk every object: with the models' hundreds of thousands,
+    each stalled the loop for 60-90 ms under a flood, every turn behind it. What is
+    frozen is still freed when its last reference goes (an old model); only cycles
+    among frozen objects would stay, once per training.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 async def _clear_skills(address: BrokerAddress) -> None:

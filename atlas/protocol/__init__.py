@@ -79,13 +79,19 @@ def parse_message(topic: str, payload: bytes | str,
     levels = topic.count("/")
     candidates = (by_shape.get((levels, topic.rpartition("/")[2]))
                   or by_shape.get((levels, None), ()))
+    message: Message | None = None
     for kind in candidates:
         params = kind.TOPIC.match(topic)
         if params is not None:
-            return kind.from_payload(params, payload)
-    if intents and (params := IntentRequest.match_topic(topic)) is not None:
-        return IntentRequest.from_payload(params, payload)
-    return None
+            message = kind.from_payload(params, payload)
+            break
+    else:
+        if intents and (params := IntentRequest.match_topic(topic)) is not None:
+            message = IntentRequest.from_payload(params, payload)
+    if message is not None:
+        # Frozen, and not a field (equality ignores it): see Message.wire_size.
+        message.__dict__["_wire_size"] = len(payload)
+    return message
 
 
 @lru_cache(maxsize=64)

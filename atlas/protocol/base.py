@@ -168,6 +168,12 @@ class Message:
     def to_payload(self) -> bytes:
         return encode_json(self.to_dict())
 
+    def wire_size(self) -> int:
+        """Bytes of its payload: as read (:func:`~atlas.protocol.parse_message` notes
+        it), else encoded now. The daemon's byte budgets ask it of every skill
+        message; encoding each again cost a third of that check."""
+        return self.__dict__.get("_wire_size") or len(self.to_payload())
+
     @classmethod
     def from_payload(cls, params: dict[str, str], payload: bytes | str) -> Self:
         return cls.from_dict(params, decode_json(payload, cls.TOPIC.template))

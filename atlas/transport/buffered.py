@@ -184,6 +184,20 @@ class BufferedClient(paho.Client):
             self._last_bytes_received = paho.time_func()
         return rc
 
+    def read_packets(self, limit: int) -> MQTTErrorCode:
+        """Read and handle at most ``limit`` packets, as paho's ``loop_read`` does; that
+        one reads as many as there are messages in flight, thousands under a flood,
+        with nothing else running on the loop meanwhile."""
+        for _ in range(limit):
+            if self._sock is None:
+                return MQTTErrorCode.MQTT_ERR_NO_CONN
+            rc = self._packet_read()
+            if rc > 0:
+                return self._loop_rc_handle(rc)
+            if rc == MQTTErrorCode.MQTT_ERR_AGAIN:
+                break
+        return MQTTErrorCode.MQTT_ERR_SUCCESS
+
     def message_callback_add(self, sub: str, callback: Any) -> None:
         self._filtered = True
         super().message_callback_add(sub, callback)

@@ -40,8 +40,10 @@ ANSWER_TIMEOUT = 10.0
 BUFFER = 10_000
 #: Messages on the wire awaiting their acknowledgement before paho queues the next ones.
 IN_FLIGHT = 1_000
-#: Packets decoded per wake-up, from what one read brought.
-READ_BATCH = 512
+#: Packets read per turn of the loop. Under a flood, one read brings a thousand
+#: and more: the tasks handling them (other sids' messages among them) get their
+#: turn every this many, not once all are decoded.
+READ_BATCH = 64
 #: Turns of the loop that the acknowledgements of what was just read wait before
 #: they are written: one for the task reading the session, one for the handler it
 #: wakes (the daemon's conversation task, a skill's request). The answers those
@@ -294,7 +296,7 @@ class Session:
 
     # paho, driven from the loop.
 
-    def _make_client(self, will: Message | None) -> paho.Client:
+    def _make_client(self, will: Message | None) -> BufferedClient:
         v5 = self.address.protocol == 5
         client = BufferedClient(
             CallbackAPIVersion.VERSION2,
@@ -475,20 +477,18 @@ class Session:
 
     def _readable(self) -> None:
         client = self._client
-        self._reading = True  # what paho writes now is acknowledgements: see ACK_TURNS
         if isinstance(sock := client.socket(), BufferedSocket):
             sock.readable()
+        self._reading = True  # what paho writes now is acknowledgements: see ACK_TURNS
         try:
-            for _ in range(READ_BATCH):
-                if client.loop_read() != MQTTErrorCode.MQTT_ERR_SUCCESS:
-                    return
-                sock = client.socket()
-                if not (isinstance(sock, BufferedSocket) and sock.buffered):
-                    return
+            if client.read_packets(READ_BATCH) != MQTTErrorCode.MQTT_ERR_SUCCESS:
+                return
         finally:
             self._reading = False
-        # Still bytes in memory, which the selector cannot see: go on next turn.
-        self._require_loop().call_soon(self._readable)
+        if isinstance(sock := client.socket(), BufferedSocket) and sock.buffered:
+            # Bytes in memory, which the selector cannot see: go on at the next turn,
+            # after the tasks waiting for what was just read.
+            self._require_loop().call_soon(self._readable)
 
     def _on_connect(self, client: paho.Client, userdata: Any, flags: Any, reason: Any,
                     properties: Any) -> None:
