@@ -315,6 +315,7 @@ class Session:
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
+        client.on_received = self._received
         client.on_publish = self._on_publish
         client.on_subscribe = self._on_subscribe
         client.on_socket_open = self._on_socket_open
@@ -535,14 +536,16 @@ class Session:
             waiter.set_result(codes)
 
     def _on_message(self, client: paho.Client, userdata: Any, message: paho.MQTTMessage) -> None:
+        self._received(message._topic, bytes(message.payload), bool(message.retain))
+
+    def _received(self, topic_bytes: bytes, payload: bytes, retain: bool) -> None:
         try:
-            topic = message.topic
+            topic = topic_bytes.decode("utf-8")
         except UnicodeDecodeError:
             log.warning("%s dropped a message whose topic is not UTF-8", self.name)
             return
-        payload = bytes(message.payload)
         if self.raw:
-            self._inbox.put_nowait(RawMessage(topic, payload, bool(message.retain)))
+            self._inbox.put_nowait(RawMessage(topic, payload, retain))
             return
         item = self._decode(topic, payload)
         if item is not None:

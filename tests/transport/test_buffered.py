@@ -159,14 +159,19 @@ class Chunked(Wire):
         return super().recv(min(size, self.size))
 
 
+@pytest.mark.parametrize("short", [False, True], ids=["paho", "short path"])
 @pytest.mark.parametrize("chunk", [1, 2, 3, 7, 64, 300, 65536])
-def test_packets_split_anyhow_across_reads_arrive_whole_and_in_order(chunk: int) -> None:
+def test_packets_split_anyhow_across_reads_arrive_whole_and_in_order(chunk: int,
+                                                                      short: bool) -> None:
     client, _, acknowledged = connected()
     wire = Chunked(chunk)
     client._sock = BufferedSocket(wire)
     received: list[tuple[str, bytes]] = []
     client.on_message = lambda _c, _u, message: received.append(
         (message.topic, bytes(message.payload)))
+    if short:   # whole packets skip paho's message; split ones still take paho's path
+        client.on_received = lambda topic, payload, _: received.append(
+            (topic.decode(), payload))
     mids = [client.publish("a/b", b"{}", qos=1).mid for _ in range(3)]
     write_all(client)
     sent = [(f"t/{n}", b"x" * size) for n, size in enumerate((0, 5, 200, 20_000, 3))]
@@ -179,6 +184,36 @@ def test_packets_split_anyhow_across_reads_arrive_whole_and_in_order(chunk: int)
     wire.outgoing = b""
     write_all(client)                # a PUBACK for each message received
     assert wire.outgoing == b"".join(puback(mid) for mid in range(1, 6))
+
+
+def test_the_short_path_takes_plain_qos1_messages_of_mqtt311_only() -> None:
+    heard: list[str] = []
+    for protocol in (paho.MQTTv311, paho.MQTTv5):
+        client, wire, _ = connected(protocol)
+        client.on_message = lambda _c, _u, message: heard.append("paho " + message.topic)
+        client.on_received = lambda topic, _p, retain: heard.append(
+            f"short {topic.decode()}{' retained' if retain else ''}")
+        packet = publish_packet("a/b", b"{}", 7)
+        retained = bytes([packet[0] | 0x01]) + publish_packet("c", b"", 8)[1:]
+        qos0 = bytes([0x30, 3, 0, 1]) + b"d"
+        # MQTT 5 has properties after the message id: an empty set, one byte.
+        wire.incoming = (packet + retained + qos0 if protocol == paho.MQTTv311 else
+                         publish_packet("a/b", b"\x00{}", 7))
+        read_all(client, wire)
+        write_all(client)
+        assert wire.outgoing == (puback(7) + puback(8) if protocol == paho.MQTTv311
+                                 else puback(7))
+    assert heard == ["short a/b", "short c retained", "paho d", "paho a/b"]
+
+
+def test_a_truncated_publish_goes_to_paho_which_refuses_it() -> None:
+    client, wire, _ = connected()
+    client.on_received = lambda *_: pytest.fail("a malformed packet was delivered")
+    wire.incoming = bytes([0x32, 3, 0, 5, ord("a")])   # a topic of 5 bytes in 3
+    sock = client.socket()
+    assert isinstance(sock, BufferedSocket)
+    sock.readable()
+    assert client.loop_read() != paho.MQTTErrorCode.MQTT_ERR_SUCCESS
 
 
 def test_a_length_of_more_than_four_bytes_is_refused_as_paho_does() -> None:
