@@ -327,7 +327,7 @@ def ceiling(url: str, count: int, seconds: float, logs: Path, broker: int) -> di
 #: Sequential turns are measured in rounds, each right after a floor of its own: the
 #: machine's speed drifts by a quarter from minute to minute here (other work, the
 #: host), and a ratio of two figures taken minutes apart would measure that drift.
-LATENCY_ROUNDS = 5
+LATENCY_ROUNDS = 10
 
 
 def latency(url: str, count: int, logs: Path, pids: dict[str, int]) -> dict[str, Any]:
