@@ -140,6 +140,39 @@ PUBACK_SUCCESS = ReasonCode(PacketTypes.PUBACK)
 NO_PROPERTIES = Properties(PacketTypes.PUBACK)
 
 
+class _Sent(paho.MQTTMessageInfo):
+    """paho's record of a message sent, without the ``threading.Condition`` each one
+    builds: nothing here waits on a message (the session's futures do)."""
+
+    def __init__(self, mid: int) -> None:   # paho's fields, without the Condition
+        self.mid = mid
+        self._published = False
+        self.rc = MQTTErrorCode.MQTT_ERR_SUCCESS
+        self._iterpos = 0
+
+    def _set_as_published(self) -> None:
+        self._published = True
+
+    def wait_for_publish(self, timeout: float | None = None) -> None:
+        raise RuntimeError("atlas's transport does not wait on paho's messages")
+
+
+class _Unacknowledged(paho.MQTTMessage):
+    """A QoS 1 message on the wire, as paho keeps it to send again after a reconnection."""
+
+    def __init__(self, mid: int, topic: bytes, payload: bytes, retain: bool) -> None:
+        self.timestamp = paho.time_func()
+        self.state = paho.mqtt_ms_wait_for_puback
+        self.dup = False
+        self.mid = mid
+        self._topic = topic
+        self.payload = payload
+        self.qos = 1
+        self.retain = retain
+        self.info = _Sent(mid)
+        self.properties = None
+
+
 class BufferedClient(paho.Client):
     """paho's client on a :class:`BufferedSocket`, with a short path for PUBACKs.
 
@@ -233,6 +266,42 @@ class BufferedClient(paho.Client):
             if rc == MQTTErrorCode.MQTT_ERR_AGAIN:
                 break
         return MQTTErrorCode.MQTT_ERR_SUCCESS
+
+    def publish(self, topic: str, payload: Any = None, qos: int = 0, retain: bool = False,
+                properties: Properties | None = None) -> paho.MQTTMessageInfo:
+        """paho's publish; a QoS 1 message of MQTT 3.1.1 with room in the window and
+        nothing queued before it is built here and put in the socket's buffer, kept in
+        paho's table of messages awaiting their PUBACK as paho keeps it (a message
+        object, an info with a ``threading.Condition``, a queued packet and callbacks
+        cost more than the daemon's whole handling of the event that published it)."""
+        sock = self._sock
+        if qos != 1 or properties is not None or self._protocol != paho.MQTTv311 \
+                or not isinstance(sock, BufferedSocket) or self._out_packet \
+                or not isinstance(payload, bytes) or not topic \
+                or self._logger is not None or self.on_log is not None \
+                or 0 < self._max_inflight_messages <= self._inflight_messages \
+                or 0 < self._max_queued_messages <= len(self._out_messages):
+            return super().publish(topic, payload, qos, retain, properties)
+        name = topic.encode("utf-8")
+        self._raise_for_invalid_topic(name)
+        mid = self._mid_generate()
+        if mid in self._out_messages:    # 65,535 in flight: paho says what to do
+            return super().publish(topic, payload, qos, retain, properties)
+        message = _Unacknowledged(mid, name, payload, retain)
+        with self._out_message_mutex:
+            self._out_messages[mid] = message
+            self._inflight_messages += 1
+        packet = bytearray((0x32 | retain,))
+        self._pack_remaining_length(packet, 4 + len(name) + len(payload))
+        packet += len(name).to_bytes(2, "big")
+        packet += name
+        packet += mid.to_bytes(2, "big")
+        packet += payload
+        sock.send(packet)
+        with self._msgtime_mutex:
+            self._last_msg_out = paho.time_func()
+        self._call_socket_register_write()
+        return message.info
 
     def message_callback_add(self, sub: str, callback: Any) -> None:
         self._filtered = True

@@ -258,3 +258,56 @@ def test_nothing_to_read_yet_is_not_an_error() -> None:
     assert client.loop_read() == paho.MQTTErrorCode.MQTT_ERR_SUCCESS
     wire.incoming = publish_packet("a", b"", 1)[:3]      # a packet not all here yet
     assert client.loop_read() == paho.MQTTErrorCode.MQTT_ERR_SUCCESS
+
+
+def test_a_short_path_publish_writes_what_paho_would_and_completes_on_its_puback() -> None:
+    client, wire, acknowledged = connected()
+    plain, _, _ = connected()
+    plain.on_log = lambda *_: None            # paho's own publish, for comparison
+    for retain in (False, True):
+        ours = client.publish("a/b", b'{"x":1}', qos=1, retain=retain)
+        theirs = plain.publish("a/b", b'{"x":1}', qos=1, retain=retain)
+        assert (ours.mid, ours.rc) == (theirs.mid, theirs.rc)
+    write_all(client)
+    write_all(plain)
+    plain_wire = plain.socket().sock  # type: ignore[union-attr]
+    assert wire.outgoing == plain_wire.outgoing == (
+        publish_packet("a/b", b'{"x":1}', 1) + bytes([0x33]) + publish_packet(
+            "a/b", b'{"x":1}', 2)[1:])
+    assert sorted(client._out_messages) == [1, 2] and client._inflight_messages == 2
+    wire.incoming = puback(2) + puback(1)
+    read_all(client, wire)
+    assert acknowledged == [2, 1] and not client._out_messages
+    assert client._inflight_messages == 0
+
+
+def test_a_short_path_publish_is_sent_again_after_a_reconnection() -> None:
+    client, wire, acknowledged = connected()
+    mid = client.publish("a/b", b"{}", qos=1).mid
+    write_all(client)
+    client._messages_reconnect_reset_out()       # the connection was lost
+    wire.outgoing = b""
+    wire.incoming = bytes([0x20, 0x02, 0x00, 0x00])   # CONNACK of the new one
+    read_all(client, wire)
+    write_all(client)
+    again = publish_packet("a/b", b"{}", mid)
+    assert wire.outgoing == bytes([again[0] | 0x08]) + again[1:]   # DUP set
+    wire.incoming = puback(mid)
+    read_all(client, wire)
+    assert acknowledged == [mid] and not client._out_messages
+
+
+def test_publishing_keeps_its_order_behind_what_paho_still_holds() -> None:
+    client, wire, _ = connected()
+    client.subscribe("x/#", qos=1)              # a packet in paho's queue, unwritten
+    client.publish("a/b", b"1", qos=1)          # so these go behind it, through paho
+    client.publish("a/b", b"2", qos=0)
+    client.publish("a/b", b"3", qos=1)
+    write_all(client)
+    client.publish("a/b", b"4", qos=1)          # paho holds nothing: the short path
+    write_all(client)
+    kinds, data = [], wire.outgoing
+    while data:
+        kinds.append((data[0] & 0xF0, data[2 + data[1] - 1:2 + data[1]]))
+        data = data[2 + data[1]:]
+    assert kinds == [(0x80, b"\x01"), (0x30, b"1"), (0x30, b"2"), (0x30, b"3"), (0x30, b"4")]
