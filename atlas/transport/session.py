@@ -44,7 +44,8 @@ IN_FLIGHT = 1_000
 #: and more: the tasks handling them (other sids' messages among them) get their
 #: turn every this many, not once all are decoded. The flood test's bystander had
 #: a p99 of 4.3-8.4 ms at 16 (seven runs, max 58-104 ms), 6.4-9.3 ms at 256 (four),
-#: 5.2-13.0 ms at 64 (seven); 100 sids' throughput did not move.
+#: 5.2-13.0 ms at 64 (seven), 5.8-13.2 ms at 8 (six); 100 sids' throughput did not
+#: move.
 READ_BATCH = 16
 #: Turns of the loop that the acknowledgements of what was just read wait before
 #: they are written: one for the task reading the session, one for the handler it
