@@ -77,6 +77,13 @@ def kinds(messages: list[Message]) -> list[str]:
 ASKED_THE_CLOCK = ["ChannelWork", "IntentRequest"]
 
 
+async def open_s1(holder: Daemon, listener: Daemon) -> None:
+    """s1 created: ``holder`` hears it first and holds it, ``listener`` only hears it."""
+    create = ChannelCreate("s1", "alice")
+    await holder.turn(create)
+    await listener.turn(create)
+
+
 async def test_one_daemon_handles_a_sid_and_the_other_keeps_what_it_heard(
         daemons: list[Daemon]) -> None:
     a, b = daemons
@@ -109,9 +116,7 @@ async def test_what_a_dead_holder_heard_but_never_handled_is_replayed_once(
 async def test_a_stalled_daemon_publishes_nothing_once_another_took_its_sid(
         daemons: list[Daemon]) -> None:
     a, b = daemons
-    create = ChannelCreate("s1", "alice")
-    await a.turn(create)
-    await b.turn(create)
+    await open_s1(a, b)
     await asyncio.sleep(0.5)                     # a stalls past its lease…
     said = DialogParse("s1", "what time is it")
     assert kinds(await b.turn(said)) == ASKED_THE_CLOCK     # …b takes s1 over
@@ -124,9 +129,7 @@ async def test_a_stalled_daemon_publishes_nothing_once_another_took_its_sid(
 async def test_messages_written_but_never_sent_are_sent_by_the_next_holder_only_then(
         daemons: list[Daemon]) -> None:
     a, b = daemons
-    create = ChannelCreate("s1", "alice")
-    await b.turn(create)      # b hears first: it holds s1
-    await a.turn(create)
+    await open_s1(b, a)
     said = DialogParse("s1", "what time is it")
     # b writes, then dies before its messages leave (no sent mark, to Redis or to a).
     assert await b.turn(said, dies_before_sending=True) == []
@@ -141,9 +144,7 @@ async def test_messages_written_but_never_sent_are_sent_by_the_next_holder_only_
 
 async def test_messages_marked_sent_are_not_sent_again(daemons: list[Daemon]) -> None:
     a, b = daemons
-    create = ChannelCreate("s1", "alice")
-    await b.turn(create)
-    await a.turn(create)
+    await open_s1(b, a)
     said = DialogParse("s1", "what time is it")
     await b.turn(said, dies_before_sending=True)
     await a.turn(said)
@@ -177,9 +178,7 @@ async def test_deadlines_are_claimed_by_their_holder_or_by_anyone_once_it_is_gon
 async def test_a_daemon_just_started_leaves_unsent_messages_to_one_that_was_listening(
         daemons: list[Daemon]) -> None:
     a, b = daemons
-    create = ChannelCreate("s1", "alice")
-    await b.turn(create)
-    await a.turn(create)
+    await open_s1(b, a)
     await b.turn(DialogParse("s1", "what time is it"), dies_before_sending=True)
     await asyncio.sleep(0.5)
     a.keeping.listening_since = time.time()     # as if a had just (re)started
@@ -190,9 +189,7 @@ async def test_a_daemon_just_started_leaves_unsent_messages_to_one_that_was_list
 
 async def test_write_numbers_only_grow_across_holders(daemons: list[Daemon]) -> None:
     a, b = daemons
-    create = ChannelCreate("s1", "alice")
-    await a.turn(create)                                  # write 1: channel/created
-    await b.turn(create)
+    await open_s1(a, b)                                   # write 1: channel/created
     assert await a.turn(Claim("s1", 99, 0.0)) == []      # a write that publishes nothing
     assert a.keeping.seq["s1"] == 1
     await asyncio.sleep(0.5)
@@ -203,9 +200,7 @@ async def test_write_numbers_only_grow_across_holders(daemons: list[Daemon]) -> 
 async def test_a_daemon_keeping_messages_looks_again_when_the_holders_lease_ends(
         daemons: list[Daemon]) -> None:
     a, b = daemons
-    create = ChannelCreate("s1", "alice")
-    await a.turn(create)
-    await b.turn(create)
+    await open_s1(a, b)
     await b.turn(DialogParse("s1", "what time is it"))      # a has not handled it yet
     assert "s1" in b.keeping._retries
     b.keeping.heard_sent(DaemonSent(a.keeping.owner, {"s1": 1}))   # a's other news
