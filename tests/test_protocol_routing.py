@@ -5,6 +5,8 @@ from __future__ import annotations
 import random
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from atlas import protocol
 from atlas.protocol import CHANNEL_INBOX, DAEMON_INBOX, IntentRequest, Message, ProtocolError
@@ -52,3 +54,34 @@ def test_a_decoded_message_knows_the_size_it_was_read_at() -> None:
     assert show == made                       # the size is not part of the message
     assert show.wire_size() == len(payload)   # what the skill sent, spaces and all
     assert made.wire_size() == len(made.to_payload())
+
+
+def by_levels(template: str, topic: str) -> dict[str, str] | None:
+    """A template's match, level by level: what the compiled pattern must agree with."""
+    parts, levels = template.split("/"), topic.split("/")
+    if len(parts) != len(levels):
+        return None
+    found = {}
+    for part, level in zip(parts, levels, strict=True):
+        if part.startswith("{"):
+            if not protocol.valid_level(level):
+                return None
+            found[part[1:-1]] = level
+        elif part != level:
+            return None
+    return found
+
+
+@settings(max_examples=400, deadline=None)
+@given(kind=st.sampled_from([k for k in KINDS if k is not IntentRequest]),
+       levels=st.lists(st.one_of(
+           st.sampled_from(["atlas", "discovery", "dialog", "channel", "parse", "show",
+                            "pong", "bye", "s1", "", "x" * 128, "x" * 129, "a+b", "#",
+                            "é", "line\n", "nul\x00"]),
+           st.text(max_size=4)), min_size=1, max_size=5))
+def test_a_topic_matches_its_template_level_by_level(kind: type[Message],
+                                                     levels: list[str]) -> None:
+    topic = "/".join(levels)
+    assert kind.TOPIC.match(topic) == by_levels(kind.TOPIC.template, topic)
+    concrete = kind.TOPIC.template.format(**dict.fromkeys(kind.TOPIC.params, levels[0]))
+    assert kind.TOPIC.match(concrete) == by_levels(kind.TOPIC.template, concrete)

