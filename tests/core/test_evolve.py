@@ -42,3 +42,16 @@ class Checked:
 
 def test_a_record_with_derived_fields_goes_to_replace() -> None:
     assert _evolve(Checked(1), value=5).double == 10
+
+
+def test_a_change_that_changes_nothing_gives_the_record_back() -> None:
+    conversation = Conversation("c1", "get_weather", "weather", "hi", "en", shows=1)
+    channel = Channel("s1", "alice", "en", conversation=conversation, told_full=True)
+    # Equal strings built apart, the very same objects, flags already set.
+    same = _evolve(channel, lang="".join(["e", "n"]), conversation=conversation,
+                   told_full=True, generation=0)
+    assert same is channel
+    # An equal value of another type, or an equal but distinct container, is a change.
+    assert _evolve(channel, generation=0.0) is not channel  # type: ignore[arg-type]
+    assert _evolve(channel, session={}) is not channel
+    assert _evolve(channel, lang="fr") is not channel

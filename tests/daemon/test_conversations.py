@@ -10,7 +10,9 @@ from core.helpers import make_world
 
 from atlas.config import Config
 from atlas.core import DeadlinePassed, Opened, Phase, Resumed, UserSaid, to_record
-from atlas.daemon.conversations import Conversations
+from atlas.core.conversation import MAX_QUEUE
+from atlas.core.phrases import say
+from atlas.daemon.conversations import CID_POOL, Conversations
 from atlas.daemon.inbox import FairInbox
 from atlas.protocol import (
     ChannelCreate,
@@ -151,3 +153,43 @@ async def test_a_deadline_that_passed_while_the_daemon_was_down_fires_at_once(
     event = again.event_for(fired)  # type: ignore[arg-type]
     assert event == DeadlinePassed("s1", channel.generation)
     again.close()
+
+
+async def test_texts_refused_for_a_full_queue_write_nothing_after_the_first(
+        tmp_path: Path) -> None:
+    shell = Conversations(Config(data_dir=tmp_path), Store.in_data_dir(tmp_path), FairInbox())
+    world = make_world()
+
+    def feed(message: object) -> list[object]:
+        event = shell.event_for(message)  # type: ignore[arg-type]
+        return [p.message for p in shell.apply(event, world)] if event else []
+
+    feed(ChannelCreate("s1", "alice"))
+    feed(DialogParse("s1", "set a timer"))        # the timer skill works on it
+    for n in range(MAX_QUEUE):
+        feed(DialogParse("s1", f"what time is it {n}"))
+    shell.take_dirty()
+    told = feed(DialogParse("s1", "one more"))
+    assert told == [ChannelShow("s1", say("queue_full", "en"))]
+    assert shell.take_dirty() == {"s1"}           # told_full is part of the channel
+    before = shell.channels["s1"]
+    for n in range(100):
+        assert feed(DialogParse("s1", f"and more {n}")) == []
+    assert shell.take_dirty() == set() and shell.channels["s1"] is before
+    assert shell.dismissed["queue"] == 101
+    # "cancel" still gets through a full queue.
+    assert ChannelTerminate("s1", Reason.CANCELLED) in feed(DialogParse("s1", "cancel"))
+    assert shell.take_dirty() == {"s1"}
+    shell.close()
+
+
+async def test_every_conversation_gets_its_own_unguessable_id(tmp_path: Path) -> None:
+    shell = Conversations(Config(data_dir=tmp_path), Store.in_data_dir(tmp_path), FairInbox())
+    shell.apply(shell.event_for(ChannelCreate("s1", "alice")), make_world())  # type: ignore[arg-type]
+    cids = [shell.event_for(DialogParse("s1", "hi")).cid  # type: ignore[union-attr]
+            for _ in range(3 * CID_POOL)]
+    assert len(set(cids)) == len(cids)
+    assert all(len(cid) == 32 and int(cid, 16) >= 0 for cid in cids)
+    # Random, not counted: a counter would give them all the same first digits.
+    assert len({cid[:8] for cid in cids}) == len(cids)
+    shell.close()
