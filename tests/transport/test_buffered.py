@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import struct
 from typing import Any
 
@@ -311,3 +312,47 @@ def test_publishing_keeps_its_order_behind_what_paho_still_holds() -> None:
         kinds.append((data[0] & 0xF0, data[2 + data[1] - 1:2 + data[1]]))
         data = data[2 + data[1]:]
     assert kinds == [(0x80, b"\x01"), (0x30, b"1"), (0x30, b"2"), (0x30, b"3"), (0x30, b"4")]
+
+
+class PahoSearch(BufferedClient):
+    """The buffered client with paho's own search for queued messages."""
+
+    _update_inflight = paho.Client._update_inflight
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_queued_messages_leave_as_paho_would_send_them(seed: int) -> None:
+    """A full window, many queued behind it, acknowledgements in any order (and, for
+    half the seeds, a reconnection midway, then more messages): the same packets
+    leave as with paho's own search, and never more than the window at once before
+    the reconnection (after it, paho sends every unacknowledged message at once)."""
+    outputs = []
+    for kind in (BufferedClient, PahoSearch):
+        client = kind(CallbackAPIVersion.VERSION2, client_id="t")
+        client.max_inflight_messages_set(4)
+        wire = Wire()
+        client._sock = BufferedSocket(wire)
+        client._state = paho._ConnectionState.MQTT_CS_CONNECTED
+        for n in range(30):
+            client.publish("a/b", str(n).encode(), qos=1)
+        write_all(client)
+        steps = random.Random(seed)
+        reconnected = False
+        while client._out_messages:
+            flight = [m.mid for m in client._out_messages.values()
+                      if m.state == paho.mqtt_ms_wait_for_puback]
+            assert reconnected or len(flight) == min(4, len(client._out_messages))
+            if not reconnected and seed % 2 and len(client._out_messages) == 20:
+                reconnected = True
+                client._messages_reconnect_reset_out()
+                wire.incoming = bytes([0x20, 0x02, 0x00, 0x00])   # CONNACK
+                read_all(client, wire)
+                for n in range(5):       # queued behind the ones sent again
+                    client.publish("a/b", f"late {n}".encode(), qos=1)
+            else:
+                wire.incoming = puback(steps.choice(flight))
+            read_all(client, wire)
+            write_all(client)
+        outputs.append(wire.outgoing)
+    assert outputs[0] == outputs[1]
+    assert published_mids(wire)[:4] == [1, 2, 3, 4]
