@@ -14,6 +14,7 @@ from .conversation import (
     Understanding,
     Understood,
     World,
+    dismissed_unread,
     step,
 )
 from .events import (
@@ -40,5 +41,6 @@ __all__ = [
     "Dismissed", "Effect", "Event", "Opened", "OverBudget", "Phase", "Publish", "RecordError",
     "Registry",
     "Resumed", "SkillGone", "SlotValues", "Throttled", "Understanding", "Understood",
-    "UserGave", "UserSaid", "World", "from_record", "handle", "step", "to_record",
+    "UserGave", "UserSaid", "World", "dismissed_unread", "from_record", "handle", "step",
+    "to_record",
 ]

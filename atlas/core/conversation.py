@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from ..protocol import (
     FALLBACK_INTENT,
@@ -34,6 +34,7 @@ from ..protocol import (
     DialogAsk,
     DialogContext,
     DialogNotify,
+    DialogParse,
     DialogSession,
     DialogShow,
     DialogTerminate,
@@ -162,16 +163,26 @@ def step(channel: Channel, event: Any, world: World) -> Step:
 # --- the user speaks -------------------------------------------------------------
 
 def _user_said(channel: Channel, said: UserSaid, world: World) -> Step:
+    if _no_room_for(channel, said.lang, said.text, world):
+        # Once the user was told, a text refused changes nothing, not even the language.
+        return _queue_full(channel if channel.told_full else evolve(channel, lang=said.lang),
+                           "parse")
     channel = evolve(channel, lang=said.lang)
     if world.understanding.is_cancel(said.lang, said.text):
         return _cancel(channel, world)
     if channel.conversation is None:
         return _start(channel, said, world)
     if channel.conversation.ask is None:
-        if len(channel.queue) >= MAX_QUEUE:
-            return _queue_full(channel, "parse")
         return evolve(channel, queue=(*channel.queue, said)), []
     return _answer(channel, channel.conversation, said, world)
+
+
+def _no_room_for(channel: Channel, lang: str, text: str, world: World) -> bool:
+    """A text for the queue, which is full (a cancel always gets through)."""
+    conversation = channel.conversation
+    return (conversation is not None and conversation.ask is None
+            and len(channel.queue) >= MAX_QUEUE
+            and not world.understanding.is_cancel(lang, text))
 
 
 def _queue_full(channel: Channel, what: str) -> Step:
@@ -412,14 +423,48 @@ def _guarded(handler: Callable[[Channel, Conversation, Any, World], Step]
              ) -> Callable[[Channel, Any, World], Step]:
     """Only the current conversation's skill may speak: other cids are dismissed."""
     def guarded(channel: Channel, message: Any, world: World) -> Step:
-        conversation = channel.conversation
-        what = type(message).__name__
-        if message.cid is None:
-            return channel, [Dismissed(channel.sid, what, "no __cid")]
-        if conversation is None or message.cid != conversation.cid:
-            return channel, [Dismissed(channel.sid, what, f"stale __cid {message.cid}")]
-        return handler(channel, conversation, message, world)
+        stale = _stale(channel, message)
+        if stale is not None:
+            return channel, [stale]
+        return handler(channel, cast(Conversation, channel.conversation), message, world)
     return guarded
+
+
+def _stale(channel: Channel, message: Any) -> Dismissed | None:
+    conversation = channel.conversation
+    what = type(message).__name__
+    if message.cid is None:
+        return Dismissed(channel.sid, what, "no __cid")
+    if conversation is None or message.cid != conversation.cid:
+        return Dismissed(channel.sid, what, f"stale __cid {message.cid}")
+    return None
+
+
+#: What a skill says in a conversation, and only the current one's skill may.
+SKILL_SPEECH = (DialogShow, DialogAsk, DialogContext, DialogTerminate)
+
+
+def dismissed_unread(channel: Channel | None, message: Any, world: World
+                     ) -> Dismissed | None:
+    """The dismissal :func:`step` would answer ``message`` with, changing nothing,
+    when the channel as it is now decides it; ``None`` when it takes the step.
+
+    The daemon asks as it reads, so that a flood is dropped there rather than each
+    message taking an event, a turn in the inbox and a step:
+
+    - a skill's message whose ``__cid`` is not the running conversation's: a cid
+      that is not current now never will be (each conversation gets a new one);
+    - a text to a full queue the user was already told about, unless it cancels.
+      That one depends on the events before it: ask only when none of the sid's wait.
+    """
+    if isinstance(message, SKILL_SPEECH):
+        if channel is None:
+            return Dismissed(message.sid, type(message).__name__, "unknown sid")
+        return _stale(channel, message)
+    if isinstance(message, DialogParse) and channel is not None and channel.told_full \
+            and _no_room_for(channel, channel.lang, message.text, world):
+        return Dismissed(channel.sid, "parse", "queue full")
+    return None
 
 
 def _skill_show(channel: Channel, conversation: Conversation, show: DialogShow,

@@ -29,6 +29,7 @@ from ..core import (
     UserGave,
     UserSaid,
     World,
+    dismissed_unread,
     from_record,
     handle,
     to_record,
@@ -96,6 +97,8 @@ class Conversations:
         self._unlogged: Counter[str] = Counter()
         self._deadlines: dict[str, tuple[asyncio.TimerHandle | None, _Fired, Armed]] = {}
         self._cid = conversation_ids().__next__
+        #: Channels came back from the last run and wait for the first training.
+        self.resuming = False
 
     def restore(self) -> int:
         """Load the stored channels, re-arm their deadlines, and resume each one.
@@ -117,6 +120,7 @@ class Conversations:
             if stored.deadline is not None:
                 armed = stored.deadline
                 self._arm(Deadline(sid, armed.generation, max(0.0, armed.at - now)), now)
+        self.resuming = bool(self.channels)
         return len(self.channels)
 
     def event_for(self, message: Message | Event | _Fired | Claim) -> Event | None:
@@ -155,6 +159,21 @@ class Conversations:
             return UserSaid(message.sid, message.text, self._cid(), lang, settings,
                             time.time())
         return message  # type: ignore[return-value]  # dialog messages are core events
+
+    def drop_unread(self, message: Message, world: World, *, settled: bool) -> bool:
+        """Whether ``message`` was dismissed as it was read, the core saying it would
+        dismiss it unchanged (:func:`~atlas.core.dismissed_unread`): a flood then costs
+        no event, inbox turn or step each. Counted and logged as the core's dismissals.
+        ``settled``: nothing of the sid waits to be handled before it (a text needs
+        that: the events before it may make room in the queue)."""
+        sid = getattr(message, "sid", None)
+        if not isinstance(sid, str) or (isinstance(message, DialogParse) and not settled):
+            return False
+        dismissed = dismissed_unread(self.channels.get(sid), message, world)
+        if dismissed is None:
+            return False
+        self._dismiss(dismissed)
+        return True
 
     def _profile(self, uid: str) -> tuple[str, dict[str, Any]]:
         """The user's language and env values over the configured defaults."""

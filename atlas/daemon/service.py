@@ -16,13 +16,12 @@ import contextlib
 import gc
 import logging
 import time
-from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 from .. import __version__
 from ..config import Config, ConfigError
-from ..core import Channel, Publish, Resumed, SkillGone
+from ..core import Publish, Resumed, SkillGone
 from ..protocol import (
     CHANNEL_OUTBOX,
     DAEMON_INBOX,
@@ -31,6 +30,7 @@ from ..protocol import (
     DaemonSent,
     DialogData,
     DialogParse,
+    Message,
     Pong,
     ProtocolError,
     Skills,
@@ -111,8 +111,7 @@ async def serve(config: Config, store: Store | None = None,
         log.info("connected to %s", address)
         try:
             async with asyncio.TaskGroup() as tasks:
-                tasks.create_task(_read(session, inbox, discovery, conversations.channels,
-                                        keeping))
+                tasks.create_task(_read(session, inbox, discovery, conversations, keeping))
                 tasks.create_task(_converse(session, inbox, conversations, discovery,
                                             keeping))
                 tasks.create_task(_watch(session, inbox, discovery))
@@ -126,9 +125,10 @@ async def serve(config: Config, store: Store | None = None,
 
 
 async def _read(session: Session, inbox: FairInbox[Any], discovery: Discovery,
-                channels: Mapping[str, Channel], keeping: Keeping) -> None:
+                conversations: Conversations, keeping: Keeping) -> None:
     budgets = SkillBudgets()
     sharing = keeping if isinstance(keeping, SharedKeeping) else None
+    channels = conversations.channels
     async for message in session:
         if isinstance(message, Pong):
             discovery.heard(message, time.monotonic())
@@ -148,28 +148,33 @@ async def _read(session: Session, inbox: FairInbox[Any], discovery: Discovery,
             for item in ([message] if isinstance(message, CHANNEL_OUTBOX) or (
                     sharing is not None and sid not in channels)
                          else budgets.admit(message, channels, time.monotonic())):
+                # A flood's texts to a full queue, its skill's words once the conversation
+                # is over: dismissed here. Not with several daemons (each must hear all).
+                if sharing is None and isinstance(item, Message) and conversations.drop_unread(
+                        item, discovery.world(), settled=not (
+                            inbox.waiting(sid) or discovery.untrained or conversations.resuming)):
+                    continue
                 inbox.put(sid, item)
 
 
 async def _converse(session: Session, inbox: FairInbox[Any], conversations: Conversations,
                     discovery: Discovery, keeping: Keeping) -> None:
     # Restored channels hold texts and answers: wait (once) for the skills to come back.
-    resuming = bool(conversations.channels)
     while True:
         batch: list[Any] = [await inbox.get()]
         while len(batch) < BATCH and (more := inbox.get_nowait()) is not None:
             batch.append(more)
         publishes: list[Publish] = []
         for item in await keeping.admit(batch):
-            if (discovery.untrained or resuming) and (
+            if (discovery.untrained or conversations.resuming) and (
                     isinstance(item, DialogParse | DialogData | Resumed) or (
                         isinstance(item, ChannelCreate) and item.welcome)):
-                resuming = False
                 # Right after start-up, understanding nothing would be a wrong answer:
                 # hold the text, input or welcome (and everything behind it) until the
-                # first training.
+                # first training. (Meanwhile the reader drops no text unread.)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(discovery.trained.wait(), FIRST_TRAINING_WAIT)
+                conversations.resuming = False
             try:
                 event = conversations.event_for(item)
                 if event is not None:

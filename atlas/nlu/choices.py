@@ -7,7 +7,8 @@ a dialogue waits for an answer.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
+from functools import lru_cache
 
 from rapidfuzz import fuzz, process
 
@@ -109,8 +110,13 @@ def is_cancel(text: str, lang: str) -> bool:
     return is_cancel_in(text, (lang,))
 
 
-def is_cancel_in(text: str, langs: Iterable[str]) -> bool:
-    """:func:`is_cancel` in any of ``langs``, the text folded once for all of them."""
+@lru_cache(maxsize=1024)
+def is_cancel_in(text: str, langs: tuple[str, ...]) -> bool:
+    """:func:`is_cancel` in any of ``langs``, the text folded once for all of them.
+
+    Every text the daemon reads is asked, even one it refuses (a cancel gets through
+    a full queue): a flood repeating itself is answered from the cache. Texts are
+    at most MAX_TEXT characters, so the cache holds a few megabytes at worst."""
     words = fold(text).split()
     if not words or len(words) > MAX_CANCEL_WORDS:
         return False

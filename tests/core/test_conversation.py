@@ -20,6 +20,7 @@ from atlas.core import (
     SkillGone,
     SlotValues,
     Throttled,
+    dismissed_unread,
     step,
 )
 from atlas.core.conversation import MAX_QUEUE, MAX_SHOWS
@@ -31,6 +32,7 @@ from atlas.protocol import (
     ChannelTerminate,
     ChannelWork,
     DialogAsk,
+    DialogParse,
     DialogShow,
     IntentRequest,
     Pong,
@@ -248,6 +250,31 @@ def test_the_full_queue_is_told_in_the_users_language() -> None:
     for n in range(MAX_QUEUE + 1):
         channel, effects = step(channel, said(f"what date {n}", f"q{n}", lang="fr"), WORLD)
     assert effects[0] == Publish(ChannelShow("s1", say("queue_full", "fr")))
+
+
+def test_what_the_reader_may_drop_unread_is_what_the_step_drops() -> None:
+    channel = working()
+    for n in range(MAX_QUEUE):
+        channel, _ = step(channel, said(f"what date {n}", f"q{n}"), WORLD)
+    text = DialogParse("s1", "and another")
+    assert dismissed_unread(channel, text, WORLD) is None        # the user is not told yet
+    channel, _ = step(channel, said("one too many", "late"), WORLD)
+    assert channel.told_full
+    dropped = dismissed_unread(channel, text, WORLD)
+    assert dropped == Dismissed("s1", "parse", "queue full")
+    after, effects = step(channel, said("and another", "x", lang="fr"), WORLD)
+    assert effects == [dropped] and after is channel           # nothing changed, not the lang
+    assert dismissed_unread(channel, DialogParse("s1", "cancel"), WORLD) is None
+    assert dismissed_unread(asking(slot="duration"), text, WORLD) is None
+    # A skill out of turn, whatever the channel's queue.
+    assert dismissed_unread(channel, show("c1", "still here"), WORLD) is None
+    stale = dismissed_unread(channel, show("c0", "late"), WORLD)
+    assert stale is not None and step(channel, show("c0", "late"), WORLD) == (channel, [stale])
+    assert dismissed_unread(channel, show(None), WORLD) == Dismissed("s1", "DialogShow",
+                                                                     "no __cid")
+    assert dismissed_unread(None, show("c1"), WORLD) == Dismissed("s1", "DialogShow",
+                                                                  "unknown sid")
+    assert dismissed_unread(channel, notify("ding"), WORLD) is None   # it may be queued
 
 
 def test_a_skill_showing_past_its_budget_is_throttled_and_the_queue_goes_on() -> None:

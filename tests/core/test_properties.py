@@ -36,6 +36,7 @@ from atlas.core import (
     UserGave,
     UserSaid,
     World,
+    dismissed_unread,
     handle,
 )
 from atlas.core.conversation import MAX_QUEUE
@@ -51,6 +52,7 @@ from atlas.protocol import (
     DialogAsk,
     DialogContext,
     DialogNotify,
+    DialogParse,
     DialogSession,
     DialogShow,
     DialogTerminate,
@@ -137,6 +139,7 @@ class CoreMachine(RuleBasedStateMachine):
         self.channels: dict[str, Channel] = {}
         self.seen: dict[str, Seen] = {}
         self.texts = 0
+        self.dropped_unread = 0
 
     @initialize(fallback=st.booleans(), greeter=st.booleans(), langs=st.tuples(LANGS, LANGS))
     def start(self, fallback: bool, greeter: bool, langs: tuple[str, str]) -> None:
@@ -453,7 +456,14 @@ class CoreMachine(RuleBasedStateMachine):
 
     def feed(self, event: Any) -> list[Effect]:
         before = dict(self.channels)
+        # What the daemon's reader may drop unread, the step drops too, changing nothing.
+        read = DialogParse(event.sid, event.text) if isinstance(event, UserSaid) else event
+        unread = dismissed_unread(before.get(getattr(event, "sid", "")), read, self.world)
         changes, effects = handle(before, event, self.world)
+        if unread is not None:
+            assert effects == [unread]
+            assert all(before.get(sid) is channel for sid, channel in changes.items())
+            self.dropped_unread += 1
         for changed, channel in changes.items():
             if channel is None:
                 self.channels.pop(changed, None)

@@ -21,6 +21,7 @@ from atlas.protocol import (
     ChannelTerminate,
     DialogAsk,
     DialogParse,
+    DialogShow,
     Reason,
 )
 from atlas.store import Armed, SqliteConversationState, Store, Stored
@@ -192,4 +193,29 @@ async def test_every_conversation_gets_its_own_unguessable_id(tmp_path: Path) ->
     assert all(len(cid) == 32 and int(cid, 16) >= 0 for cid in cids)
     # Random, not counted: a counter would give them all the same first digits.
     assert len({cid[:8] for cid in cids}) == len(cids)
+    shell.close()
+
+
+async def test_the_reader_drops_what_the_core_would_dismiss_unchanged(tmp_path: Path) -> None:
+    shell = Conversations(Config(data_dir=tmp_path), Store.in_data_dir(tmp_path), FairInbox())
+    world = make_world()
+
+    def feed(message: object) -> None:
+        event = shell.event_for(message)  # type: ignore[arg-type]
+        if event is not None:
+            shell.apply(event, world)
+
+    feed(ChannelCreate("s1", "alice"))
+    feed(DialogParse("s1", "set a timer"))
+    cid = shell.channels["s1"].conversation.cid  # type: ignore[union-attr]
+    for n in range(MAX_QUEUE + 1):
+        feed(DialogParse("s1", f"what time is it {n}"))
+    text = DialogParse("s1", "hello")
+    assert not shell.drop_unread(text, world, settled=False)   # events before it may free room
+    assert shell.drop_unread(text, world, settled=True)
+    assert not shell.drop_unread(DialogParse("s1", "cancel"), world, settled=True)
+    assert not shell.drop_unread(DialogShow("s1", cid, "still working"), world, settled=True)
+    assert shell.drop_unread(DialogShow("s1", "an-old-cid", "late"), world, settled=False)
+    assert shell.drop_unread(DialogShow("gone", cid, "late"), world, settled=False)
+    assert shell.dismissed == {"queue": 2, "stale": 1, "unknown": 1}
     shell.close()
