@@ -15,6 +15,7 @@ from .conversation import (
     Understood,
     World,
     dismissed_unread,
+    speech_unread,
     step,
 )
 from .events import (
@@ -41,6 +42,6 @@ __all__ = [
     "Dismissed", "Effect", "Event", "Opened", "OverBudget", "Phase", "Publish", "RecordError",
     "Registry",
     "Resumed", "SkillGone", "SlotValues", "Throttled", "Understanding", "Understood",
-    "UserGave", "UserSaid", "World", "dismissed_unread", "from_record", "handle", "step",
-    "to_record",
+    "UserGave", "UserSaid", "World", "dismissed_unread", "from_record", "handle",
+    "speech_unread", "step", "to_record",
 ]

@@ -25,6 +25,7 @@ from typing import Any, Protocol, cast
 
 from ..protocol import (
     FALLBACK_INTENT,
+    SKILL_SPEECH,
     WELCOME_INTENT,
     ChannelAsk,
     ChannelContext,
@@ -440,8 +441,16 @@ def _stale(channel: Channel, message: Any) -> Dismissed | None:
     return None
 
 
-#: What a skill says in a conversation, and only the current one's skill may.
-SKILL_SPEECH = (DialogShow, DialogAsk, DialogContext, DialogTerminate)
+def speech_unread(channel: Channel | None) -> str | None:
+    """Why every skill's words on this channel are dismissed, whatever they say and
+    whichever ``__cid`` they carry; ``None`` while a conversation runs. The daemon
+    drops them on their topic alone, before decoding them: a skill flooding past the
+    end of its conversation costs it a topic per message, not a JSON payload."""
+    if channel is None:
+        return "unknown sid"
+    if channel.conversation is None:
+        return "stale __cid (no conversation)"
+    return None
 
 
 def dismissed_unread(channel: Channel | None, message: Any, world: World
@@ -460,7 +469,7 @@ def dismissed_unread(channel: Channel | None, message: Any, world: World
     if isinstance(message, SKILL_SPEECH):
         if channel is None:
             return Dismissed(message.sid, type(message).__name__, "unknown sid")
-        return _stale(channel, message)
+        return _stale(channel, message)       # only the current conversation's skill speaks
     if isinstance(message, DialogParse) and channel is not None and channel.told_full \
             and _no_room_for(channel, channel.lang, message.text, world):
         return Dismissed(channel.sid, "parse", "queue full")

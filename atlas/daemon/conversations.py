@@ -32,9 +32,18 @@ from ..core import (
     dismissed_unread,
     from_record,
     handle,
+    speech_unread,
     to_record,
 )
-from ..protocol import ChannelCreate, ChannelDestroy, DialogData, DialogParse, Message
+from ..protocol import (
+    SKILL_SPEECH,
+    ChannelCreate,
+    ChannelDestroy,
+    DialogData,
+    DialogParse,
+    Message,
+    topic_kind,
+)
 from ..store import Armed, ConversationState, Store, Stored, User
 from ..store.redis_state import Claim
 from .inbox import FairInbox
@@ -173,6 +182,20 @@ class Conversations:
         if dismissed is None:
             return False
         self._dismiss(dismissed)
+        return True
+
+    def unread(self, topic: str) -> bool:
+        """Whether the message on ``topic`` is dropped before its payload is decoded:
+        a skill's words on a sid with no conversation (:func:`~atlas.core.speech_unread`).
+        Counted and logged as the core's dismissals."""
+        found = topic_kind(topic, SKILL_SPEECH)
+        if found is None:
+            return False
+        kind, params = found
+        why = speech_unread(self.channels.get(params["sid"]))
+        if why is None:
+            return False
+        self._dismiss(Dismissed(params["sid"], kind.__name__, why))
         return True
 
     def _profile(self, uid: str) -> tuple[str, dict[str, Any]]:

@@ -102,8 +102,11 @@ async def serve(config: Config, store: Store | None = None,
                 log.info("%d channel(s) restored from the last run", restored)
         stack.callback(conversations.close)
         discovery = Discovery(config, __version__, started_at)
-        session = await stack.enter_async_context(
-            Session(address, "atlas-daemon", attempts=None))
+        # A flood's leftovers are dropped on their topic (not with several daemons:
+        # each must hear everything).
+        session = await stack.enter_async_context(Session(
+            address, "atlas-daemon", attempts=None,
+            skip=None if isinstance(keeping, SharedKeeping) else conversations.unread))
         await session.subscribe(*DAEMON_INBOX, *(
             [DaemonSent] if isinstance(keeping, SharedKeeping) else []))
         if isinstance(keeping, SharedKeeping):

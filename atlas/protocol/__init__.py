@@ -68,6 +68,11 @@ CHANNEL_INBOX: tuple[type[Message], ...] = (
 )
 
 
+#: What a skill says in a conversation: each carries the conversation's ``__cid``.
+SKILL_SPEECH: tuple[type[DialogShow], type[DialogAsk], type[DialogContext],
+                   type[DialogTerminate]] = (DialogShow, DialogAsk, DialogContext, DialogTerminate)
+
+
 def parse_message(topic: str, payload: bytes | str,
                   among: tuple[type[Message], ...]) -> Message | None:
     """Decode a message of one of the ``among`` classes; ``None`` if no topic matches.
@@ -75,23 +80,31 @@ def parse_message(topic: str, payload: bytes | str,
     When several could match, the first in ``among`` wins. Raises
     :class:`ProtocolError` when the topic matches but the payload is bad.
     """
+    found = topic_kind(topic, among)
+    if found is None:
+        return None
+    kind, params = found
+    message = kind.from_payload(params, payload)
+    # Frozen, and not a field (equality ignores it): see Message.wire_size.
+    message.__dict__["_wire_size"] = len(payload)
+    return message
+
+
+def topic_kind(topic: str, among: tuple[type[Message], ...]
+               ) -> tuple[type[Message], dict[str, str]] | None:
+    """Which of the ``among`` classes a topic is for, and its parameters: the topic
+    alone, the payload not decoded yet (:func:`parse_message` decodes it)."""
     by_shape, intents = _index(among)
     levels = topic.count("/")
     candidates = (by_shape.get((levels, topic.rpartition("/")[2]))
                   or by_shape.get((levels, None), ()))
-    message: Message | None = None
     for kind in candidates:
         params = kind.TOPIC.match(topic)
         if params is not None:
-            message = kind.from_payload(params, payload)
-            break
-    else:
-        if intents and (params := IntentRequest.match_topic(topic)) is not None:
-            message = IntentRequest.from_payload(params, payload)
-    if message is not None:
-        # Frozen, and not a field (equality ignores it): see Message.wire_size.
-        message.__dict__["_wire_size"] = len(payload)
-    return message
+            return kind, params
+    if intents and (params := IntentRequest.match_topic(topic)) is not None:
+        return IntentRequest, params
+    return None
 
 
 @lru_cache(maxsize=64)
@@ -120,12 +133,12 @@ def _index(among: tuple[type[Message], ...]
 
 __all__ = [
     "CHANNEL_INBOX", "CHANNEL_OUTBOX", "DAEMON_INBOX", "FALLBACK_INTENT", "MAX_PAYLOAD",
-    "WELCOME_INTENT",
+    "SKILL_SPEECH", "WELCOME_INTENT",
     "Bye", "ChannelAsk", "ChannelContext", "ChannelCreate", "ChannelCreated",
     "ChannelDestroy", "ChannelDestroyed", "ChannelShow", "ChannelTerminate", "ChannelWork",
     "DaemonSent", "DialogAsk", "DialogContext", "DialogData", "DialogNotify", "DialogParse",
     "DialogSession", "DialogShow", "DialogTerminate", "EnvSetting", "IntentRequest",
     "Message", "Ping", "Pong", "ProtocolError", "Reason", "SkillBye", "SkillPong",
     "SkillSummary", "Skills", "Topic",
-    "in_language", "parse_message", "topic_for", "valid_level",
+    "in_language", "parse_message", "topic_for", "topic_kind", "valid_level",
 ]

@@ -137,11 +137,15 @@ class Session:
     def __init__(self, address: BrokerAddress | str, name: str, *,
                  will: Message | None = None, attempts: int | None = 1, raw: bool = False,
                  buffer: int = BUFFER,
-                 on_retry: Callable[[TransportError, float], None] | None = None) -> None:
+                 on_retry: Callable[[TransportError, float], None] | None = None,
+                 skip: Callable[[str], bool] | None = None) -> None:
+        """``skip`` is asked of each message's topic before its payload is decoded:
+        True drops the message unread (it is acknowledged all the same)."""
         self.address = address if isinstance(address, BrokerAddress) \
             else BrokerAddress.parse(address)
         self.name = name
         self.raw = raw
+        self._skip = skip
         self._attempts = attempts
         self._on_retry = on_retry
         self._filters: dict[str, type[Message] | None] = {}
@@ -549,6 +553,8 @@ class Session:
             return
         if self.raw:
             self._inbox.put_nowait(RawMessage(topic, payload, retain))
+            return
+        if self._skip is not None and self._skip(topic):
             return
         item = self._decode(topic, payload)
         if item is not None:

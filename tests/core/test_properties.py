@@ -38,12 +38,14 @@ from atlas.core import (
     World,
     dismissed_unread,
     handle,
+    speech_unread,
 )
 from atlas.core.conversation import MAX_QUEUE
 from atlas.core.phrases import say
 from atlas.protocol import (
     CHANNEL_INBOX,
     FALLBACK_INTENT,
+    SKILL_SPEECH,
     ChannelAsk,
     ChannelContext,
     ChannelShow,
@@ -460,6 +462,8 @@ class CoreMachine(RuleBasedStateMachine):
         read = DialogParse(event.sid, event.text) if isinstance(event, UserSaid) else event
         unread = dismissed_unread(before.get(getattr(event, "sid", "")), read, self.world)
         changes, effects = handle(before, event, self.world)
+        if isinstance(event, SKILL_SPEECH) and speech_unread(before.get(event.sid)) is not None:
+            assert unread is not None     # dropped on its topic: dismissed whatever it says
         if unread is not None:
             assert effects == [unread]
             assert all(before.get(sid) is channel for sid, channel in changes.items())

@@ -219,3 +219,18 @@ async def test_the_reader_drops_what_the_core_would_dismiss_unchanged(tmp_path: 
     assert shell.drop_unread(DialogShow("gone", cid, "late"), world, settled=False)
     assert shell.dismissed == {"queue": 2, "stale": 1, "unknown": 1}
     shell.close()
+
+
+async def test_a_skills_words_on_a_sid_without_a_conversation_are_dropped_unread(
+        tmp_path: Path) -> None:
+    shell = Conversations(Config(data_dir=tmp_path), Store.in_data_dir(tmp_path), FairInbox())
+    world = make_world()
+    shell.apply(shell.event_for(ChannelCreate("s1", "alice")), world)  # type: ignore[arg-type]
+    show = DialogShow("s1", "any-cid", "hello")
+    assert shell.unread(show.topic())                        # nothing runs on s1
+    assert shell.unread(DialogShow("nobody", "c", "x").topic())
+    assert not shell.unread(DialogParse("s1", "hi").topic())   # a user's text: read
+    shell.apply(shell.event_for(DialogParse("s1", "set a timer")), world)  # type: ignore[arg-type]
+    assert not shell.unread(show.topic())                    # a conversation runs: read the cid
+    assert shell.dismissed == {"stale": 1, "unknown": 1}
+    shell.close()

@@ -33,6 +33,24 @@ async def test_messages_arrive_typed_and_in_order(broker_url: str) -> None:
     assert received == [DialogParse("order", f"text {n}") for n in range(300)]
 
 
+async def test_skipped_topics_are_acknowledged_and_never_decoded(broker_url: str) -> None:
+    asked: list[str] = []
+
+    def skip(topic: str) -> bool:
+        asked.append(topic)
+        return topic == DialogParse("mute", "x").topic()
+
+    async with Session(broker_url, "a") as a, Session(broker_url, "b", skip=skip) as b:
+        await b.subscribe(on(DialogParse))
+        for n in range(3):
+            a.publish_raw(DialogParse("mute", "x").topic(), b"\xff not even text")
+            a.publish(DialogParse("heard", f"text {n}"))
+        assert await a.drain(10)
+        received = [await b.next(10) for _ in range(3)]
+    assert received == [DialogParse("heard", f"text {n}") for n in range(3)]
+    assert asked.count(DialogParse("mute", "x").topic()) == 3
+
+
 async def test_bad_payloads_are_dropped_and_the_good_ones_go_on(broker_url: str) -> None:
     async with Session(broker_url, "a") as a, Session(broker_url, "b") as b:
         await b.subscribe(Ping, on(DialogParse, sid="bad"))
