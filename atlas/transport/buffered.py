@@ -339,6 +339,12 @@ class BufferedClient(paho.Client):
                 return self._do_on_publish(mid, PUBACK_SUCCESS, NO_PROPERTIES)
         return MQTTErrorCode.MQTT_ERR_SUCCESS
 
+    def _messages_reconnect_reset_out(self) -> None:
+        # After a reconnection paho decides again which messages wait: note those.
+        super()._messages_reconnect_reset_out()
+        self._queued = deque((mid, message) for mid, message in self._out_messages.items()
+                             if message.state == paho.mqtt_ms_queued)
+
     def _queue(self, info: paho.MQTTMessageInfo) -> paho.MQTTMessageInfo:
         """Note a message paho queued behind a full window, for :meth:`_update_inflight`."""
         message = self._out_messages.get(info.mid)
@@ -357,7 +363,7 @@ class BufferedClient(paho.Client):
         room = self._max_inflight_messages - self._inflight_messages
         queued = self._queued
         while room > 0:
-            if not queued:       # queued some other way (by a reconnection): paho's search
+            if not queued:       # none noted: whatever waits, paho's search finds it
                 return super()._update_inflight()
             mid, message = queued[0]
             if self._out_messages.get(mid) is not message \
