@@ -17,6 +17,7 @@ from .conversation import (
     dismissed_unread,
     speech_unread,
     step,
+    text_unread,
 )
 from .events import (
     Closed,
@@ -43,5 +44,5 @@ __all__ = [
     "Registry",
     "Resumed", "SkillGone", "SlotValues", "Throttled", "Understanding", "Understood",
     "UserGave", "UserSaid", "World", "dismissed_unread", "from_record", "handle",
-    "speech_unread", "step", "to_record",
+    "speech_unread", "step", "text_unread", "to_record",
 ]

@@ -470,10 +470,17 @@ def dismissed_unread(channel: Channel | None, message: Any, world: World
         if channel is None:
             return Dismissed(message.sid, type(message).__name__, "unknown sid")
         return _stale(channel, message)       # only the current conversation's skill speaks
-    if isinstance(message, DialogParse) and channel is not None and channel.told_full \
-            and _no_room_for(channel, channel.lang, message.text, world):
+    if isinstance(message, DialogParse) and channel is not None \
+            and text_unread(channel, message.text, world):
         return Dismissed(channel.sid, "parse", "queue full")
     return None
+
+
+def text_unread(channel: Channel, text: str, world: World) -> bool:
+    """Whether a text to this channel is refused, changing nothing: its queue is full,
+    the user was told, and the text does not cancel. It depends on the events before
+    it: ask only when none of the sid's wait."""
+    return channel.told_full and _no_room_for(channel, channel.lang, text, world)
 
 
 def _skill_show(channel: Channel, conversation: Conversation, show: DialogShow,

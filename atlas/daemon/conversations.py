@@ -33,6 +33,7 @@ from ..core import (
     from_record,
     handle,
     speech_unread,
+    text_unread,
     to_record,
 )
 from ..protocol import (
@@ -52,6 +53,8 @@ log = logging.getLogger(__name__)
 
 #: Seconds between two log lines about dismissed messages of one kind.
 DISMISS_LOG_EVERY = 1.0
+#: What may be dropped before it is decoded (:meth:`Conversations.unread`).
+_UNREAD = (*SKILL_SPEECH, DialogParse)
 #: Conversation ids drawn from the kernel at once.
 CID_POOL = 256
 
@@ -184,18 +187,35 @@ class Conversations:
         self._dismiss(dismissed)
         return True
 
-    def unread(self, topic: str) -> bool:
-        """Whether the message on ``topic`` is dropped before its payload is decoded:
-        a skill's words on a sid with no conversation (:func:`~atlas.core.speech_unread`).
-        Counted and logged as the core's dismissals."""
-        found = topic_kind(topic, SKILL_SPEECH)
+    def unread(self, topic: str, payload: bytes, world: World, *, training: bool) -> bool:
+        """Whether the message on ``topic`` is dropped before its payload is decoded
+        (counted and logged as the core's dismissals): a skill's words on a sid with no
+        conversation (:func:`~atlas.core.speech_unread`), a text the full queue refuses
+        (:func:`~atlas.core.text_unread`). Asked as messages are read, each routed to
+        the inbox before the next is read: nothing of the sid waits unseen before it.
+        ``training``: the first training is awaited, with events held: no text dropped."""
+        found = topic_kind(topic, _UNREAD)
         if found is None:
             return False
         kind, params = found
-        why = speech_unread(self.channels.get(params["sid"]))
+        sid = params["sid"]
+        channel = self.channels.get(sid)
+        if kind is DialogParse:
+            if channel is None or not channel.told_full or training or self.resuming \
+                    or self.inbox.waiting(sid):
+                return False
+            try:
+                text = payload.decode().strip()
+            except UnicodeDecodeError:
+                return False                 # decoding it says what is wrong
+            if not text_unread(channel, text, world):
+                return False
+            self._dismiss(Dismissed(sid, "parse", "queue full"))
+            return True
+        why = speech_unread(channel)
         if why is None:
             return False
-        self._dismiss(Dismissed(params["sid"], kind.__name__, why))
+        self._dismiss(Dismissed(sid, kind.__name__, why))
         return True
 
     def _profile(self, uid: str) -> tuple[str, dict[str, Any]]:

@@ -16,6 +16,7 @@ import contextlib
 import gc
 import logging
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -102,11 +103,17 @@ async def serve(config: Config, store: Store | None = None,
                 log.info("%d channel(s) restored from the last run", restored)
         stack.callback(conversations.close)
         discovery = Discovery(config, __version__, started_at)
-        # A flood's leftovers are dropped on their topic (not with several daemons:
-        # each must hear everything).
+        # Messages are routed to the inbox as they are read; a flood's leftovers are
+        # dropped before they are decoded (not with several daemons: each must hear
+        # everything).
+        def skip(topic: str, payload: bytes) -> bool:
+            return conversations.unread(topic, payload, discovery.world(),
+                                        training=discovery.untrained)
+
         session = await stack.enter_async_context(Session(
             address, "atlas-daemon", attempts=None,
-            skip=None if isinstance(keeping, SharedKeeping) else conversations.unread))
+            skip=None if isinstance(keeping, SharedKeeping) else skip,
+            route=_router(inbox, discovery, conversations, keeping)))
         await session.subscribe(*DAEMON_INBOX, *(
             [DaemonSent] if isinstance(keeping, SharedKeeping) else []))
         if isinstance(keeping, SharedKeeping):
@@ -114,7 +121,7 @@ async def serve(config: Config, store: Store | None = None,
         log.info("connected to %s", address)
         try:
             async with asyncio.TaskGroup() as tasks:
-                tasks.create_task(_read(session, inbox, discovery, conversations, keeping))
+                tasks.create_task(_read(session, discovery))
                 tasks.create_task(_converse(session, inbox, conversations, discovery,
                                             keeping))
                 tasks.create_task(_watch(session, inbox, discovery))
@@ -127,37 +134,47 @@ async def serve(config: Config, store: Store | None = None,
                 await _clear_skills(address)
 
 
-async def _read(session: Session, inbox: FairInbox[Any], discovery: Discovery,
-                conversations: Conversations, keeping: Keeping) -> None:
+def _router(inbox: FairInbox[Any], discovery: Discovery, conversations: Conversations,
+            keeping: Keeping) -> Callable[[Message], None]:
+    """Where each message goes as the session reads it: discovery, or its sid's line
+    in the inbox. No I/O: it runs in the session's read callback, so that whatever
+    looks at the inbox as a message is read sees every message read before it."""
     budgets = SkillBudgets()
     sharing = keeping if isinstance(keeping, SharedKeeping) else None
     channels = conversations.channels
-    async for message in session:
+
+    def route(message: Message) -> None:
         if isinstance(message, Pong):
             discovery.heard(message, time.monotonic())
         elif isinstance(message, Bye):
             if discovery.left(message.name):
                 inbox.put(GLOBAL, SkillGone(message.name))
         elif isinstance(message, DaemonSent):
-            if isinstance(keeping, SharedKeeping):
-                keeping.heard_sent(message)
-        elif isinstance(message, Reconnected):
-            # The broker may have restarted without persistence: retained list gone.
-            if discovery.published is not None:
-                _publish(session, [Publish(discovery.published, retain=True)])
+            if sharing is not None:
+                sharing.heard_sent(message)
         elif (sid := getattr(message, "sid", None)) is not None:
             # Channels' messages: the core bounds their queue. Skills': their budgets,
             # counted by the daemon that holds the sid (another only keeps them).
             for item in ([message] if isinstance(message, CHANNEL_OUTBOX) or (
                     sharing is not None and sid not in channels)
                          else budgets.admit(message, channels, time.monotonic())):
-                # A flood's texts to a full queue, its skill's words once the conversation
-                # is over: dismissed here. Not with several daemons (each must hear all).
+                # A skill's words out of turn: dismissed here. Not with several
+                # daemons (each must hear all).
                 if sharing is None and isinstance(item, Message) and conversations.drop_unread(
                         item, discovery.world(), settled=not (
                             inbox.waiting(sid) or discovery.untrained or conversations.resuming)):
                     continue
                 inbox.put(sid, item)
+
+    return route
+
+
+async def _read(session: Session, discovery: Discovery) -> None:
+    """What the session does not route: its reconnections, and its end."""
+    async for message in session:
+        if isinstance(message, Reconnected) and discovery.published is not None:
+            # The broker may have restarted without persistence: retained list gone.
+            _publish(session, [Publish(discovery.published, retain=True)])
 
 
 async def _converse(session: Session, inbox: FairInbox[Any], conversations: Conversations,

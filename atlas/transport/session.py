@@ -138,14 +138,19 @@ class Session:
                  will: Message | None = None, attempts: int | None = 1, raw: bool = False,
                  buffer: int = BUFFER,
                  on_retry: Callable[[TransportError, float], None] | None = None,
-                 skip: Callable[[str], bool] | None = None) -> None:
-        """``skip`` is asked of each message's topic before its payload is decoded:
-        True drops the message unread (it is acknowledged all the same)."""
+                 skip: Callable[[str, bytes], bool] | None = None,
+                 route: Callable[[Message], None] | None = None) -> None:
+        """``skip`` is asked of each message's topic and payload before the payload is
+        decoded: True drops the message unread (it is acknowledged all the same).
+        ``route`` takes each decoded message as it is read, in the transport's read
+        callback, instead of the session's queue: what it does sees every message
+        read before (reading it with ``async for`` then yields only the rest)."""
         self.address = address if isinstance(address, BrokerAddress) \
             else BrokerAddress.parse(address)
         self.name = name
         self.raw = raw
         self._skip = skip
+        self._route = route
         self._attempts = attempts
         self._on_retry = on_retry
         self._filters: dict[str, type[Message] | None] = {}
@@ -554,11 +559,18 @@ class Session:
         if self.raw:
             self._inbox.put_nowait(RawMessage(topic, payload, retain))
             return
-        if self._skip is not None and self._skip(topic):
+        if self._skip is not None and self._skip(topic, payload):
             return
         item = self._decode(topic, payload)
-        if item is not None:
+        if item is None:
+            return
+        if self._route is None or not isinstance(item, Message):
             self._inbox.put_nowait(item)
+            return
+        try:
+            self._route(item)
+        except Exception:  # what routing does must not take the reading down
+            log.exception("%s could not route a message on %s", self.name, topic)
 
     def _decode(self, topic: str, payload: bytes) -> Message | Cleared | RawMessage | None:
         if not payload:

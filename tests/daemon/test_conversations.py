@@ -221,16 +221,32 @@ async def test_the_reader_drops_what_the_core_would_dismiss_unchanged(tmp_path: 
     shell.close()
 
 
-async def test_a_skills_words_on_a_sid_without_a_conversation_are_dropped_unread(
-        tmp_path: Path) -> None:
+async def test_what_is_dropped_before_it_is_decoded(tmp_path: Path) -> None:
     shell = Conversations(Config(data_dir=tmp_path), Store.in_data_dir(tmp_path), FairInbox())
     world = make_world()
-    shell.apply(shell.event_for(ChannelCreate("s1", "alice")), world)  # type: ignore[arg-type]
+
+    def unread(message: DialogParse | DialogShow, *, training: bool = False) -> bool:
+        return shell.unread(message.topic(), message.to_payload(), world, training=training)
+
+    def feed(message: object) -> None:
+        event = shell.event_for(message)  # type: ignore[arg-type]
+        if event is not None:
+            shell.apply(event, world)
+
+    feed(ChannelCreate("s1", "alice"))
     show = DialogShow("s1", "any-cid", "hello")
-    assert shell.unread(show.topic())                        # nothing runs on s1
-    assert shell.unread(DialogShow("nobody", "c", "x").topic())
-    assert not shell.unread(DialogParse("s1", "hi").topic())   # a user's text: read
-    shell.apply(shell.event_for(DialogParse("s1", "set a timer")), world)  # type: ignore[arg-type]
-    assert not shell.unread(show.topic())                    # a conversation runs: read the cid
-    assert shell.dismissed == {"stale": 1, "unknown": 1}
+    assert unread(show)                                      # nothing runs on s1
+    assert unread(DialogShow("nobody", "c", "x"))
+    assert not unread(DialogParse("s1", "hi"))               # room in the queue: read
+    feed(DialogParse("s1", "set a timer"))
+    assert not unread(show)                                  # a conversation runs: read the cid
+    for n in range(MAX_QUEUE + 1):
+        feed(DialogParse("s1", f"what time is it {n}"))      # full, and the user was told
+    assert unread(DialogParse("s1", "  hello  "))
+    assert not unread(DialogParse("s1", "cancel"))
+    assert not unread(DialogParse("s1", "hello"), training=True)
+    shell.inbox.put("s1", DialogParse("s1", "earlier"))      # what waits may make room
+    assert not unread(DialogParse("s1", "hello"))
+    assert not shell.unread(DialogParse("s1", "x").topic(), b"\xff\xfe", world, training=False)
+    assert shell.dismissed == {"stale": 1, "unknown": 1, "queue": 2}
     shell.close()

@@ -33,22 +33,36 @@ async def test_messages_arrive_typed_and_in_order(broker_url: str) -> None:
     assert received == [DialogParse("order", f"text {n}") for n in range(300)]
 
 
-async def test_skipped_topics_are_acknowledged_and_never_decoded(broker_url: str) -> None:
-    asked: list[str] = []
+async def test_skipped_messages_are_never_decoded_and_routed_ones_skip_the_queue(
+        broker_url: str) -> None:
+    asked: list[tuple[str, bytes]] = []
+    routed: list[object] = []
 
-    def skip(topic: str) -> bool:
-        asked.append(topic)
+    def skip(topic: str, payload: bytes) -> bool:
+        asked.append((topic, payload))
         return topic == DialogParse("mute", "x").topic()
 
-    async with Session(broker_url, "a") as a, Session(broker_url, "b", skip=skip) as b:
+    def route(message: object) -> None:
+        routed.append(message)
+        if message == DialogParse("heard", "boom"):
+            raise RuntimeError("a bug in routing")   # logged; reading goes on
+
+    async with Session(broker_url, "a") as a, \
+            Session(broker_url, "b", skip=skip, route=route) as b:
         await b.subscribe(on(DialogParse))
+        a.publish(DialogParse("heard", "boom"))
         for n in range(3):
             a.publish_raw(DialogParse("mute", "x").topic(), b"\xff not even text")
             a.publish(DialogParse("heard", f"text {n}"))
         assert await a.drain(10)
-        received = [await b.next(10) for _ in range(3)]
-    assert received == [DialogParse("heard", f"text {n}") for n in range(3)]
-    assert asked.count(DialogParse("mute", "x").topic()) == 3
+        async with asyncio.timeout(10):
+            while len(routed) < 4:
+                await asyncio.sleep(0.01)
+        with pytest.raises(TimeoutError):   # routed messages do not come this way too
+            await b.next(0.2)
+    assert routed == [DialogParse("heard", "boom"),
+                      *(DialogParse("heard", f"text {n}") for n in range(3))]
+    assert asked.count((DialogParse("mute", "x").topic(), b"\xff not even text")) == 3
 
 
 async def test_bad_payloads_are_dropped_and_the_good_ones_go_on(broker_url: str) -> None:
