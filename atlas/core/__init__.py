@@ -14,8 +14,8 @@ from .conversation import (
     Understanding,
     Understood,
     World,
-    dismissed_unread,
     speech_unread,
+    stale_speech,
     step,
     text_unread,
 )
@@ -43,6 +43,6 @@ __all__ = [
     "Dismissed", "Effect", "Event", "Opened", "OverBudget", "Phase", "Publish", "RecordError",
     "Registry",
     "Resumed", "SkillGone", "SlotValues", "Throttled", "Understanding", "Understood",
-    "UserGave", "UserSaid", "World", "dismissed_unread", "from_record", "handle",
-    "speech_unread", "step", "text_unread", "to_record",
+    "UserGave", "UserSaid", "World", "from_record", "handle", "speech_unread",
+    "stale_speech", "step", "text_unread", "to_record",
 ]

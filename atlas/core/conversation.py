@@ -25,7 +25,6 @@ from typing import Any, Protocol, cast
 
 from ..protocol import (
     FALLBACK_INTENT,
-    SKILL_SPEECH,
     WELCOME_INTENT,
     ChannelAsk,
     ChannelContext,
@@ -35,7 +34,6 @@ from ..protocol import (
     DialogAsk,
     DialogContext,
     DialogNotify,
-    DialogParse,
     DialogSession,
     DialogShow,
     DialogTerminate,
@@ -424,14 +422,18 @@ def _guarded(handler: Callable[[Channel, Conversation, Any, World], Step]
              ) -> Callable[[Channel, Any, World], Step]:
     """Only the current conversation's skill may speak: other cids are dismissed."""
     def guarded(channel: Channel, message: Any, world: World) -> Step:
-        stale = _stale(channel, message)
+        stale = stale_speech(channel, message)
         if stale is not None:
             return channel, [stale]
         return handler(channel, cast(Conversation, channel.conversation), message, world)
     return guarded
 
 
-def _stale(channel: Channel, message: Any) -> Dismissed | None:
+def stale_speech(channel: Channel, message: Any) -> Dismissed | None:
+    """How a skill's words are dismissed, changing nothing, when their ``__cid`` is
+    not the running conversation's (a cid that is not current now never will be:
+    each conversation gets a new one); ``None`` for the current conversation's.
+    The daemon asks as it reads them, and drops them there."""
     conversation = channel.conversation
     what = type(message).__name__
     if message.cid is None:
@@ -453,33 +455,11 @@ def speech_unread(channel: Channel | None) -> str | None:
     return None
 
 
-def dismissed_unread(channel: Channel | None, message: Any, world: World
-                     ) -> Dismissed | None:
-    """The dismissal :func:`step` would answer ``message`` with, changing nothing,
-    when the channel as it is now decides it; ``None`` when it takes the step.
-
-    The daemon asks as it reads, so that a flood is dropped there rather than each
-    message taking an event, a turn in the inbox and a step:
-
-    - a skill's message whose ``__cid`` is not the running conversation's: a cid
-      that is not current now never will be (each conversation gets a new one);
-    - a text to a full queue the user was already told about, unless it cancels.
-      That one depends on the events before it: ask only when none of the sid's wait.
-    """
-    if isinstance(message, SKILL_SPEECH):
-        if channel is None:
-            return Dismissed(message.sid, type(message).__name__, "unknown sid")
-        return _stale(channel, message)       # only the current conversation's skill speaks
-    if isinstance(message, DialogParse) and channel is not None \
-            and text_unread(channel, message.text, world):
-        return Dismissed(channel.sid, "parse", "queue full")
-    return None
-
-
 def text_unread(channel: Channel, text: str, world: World) -> bool:
     """Whether a text to this channel is refused, changing nothing: its queue is full,
-    the user was told, and the text does not cancel. It depends on the events before
-    it: ask only when none of the sid's wait."""
+    the user was told, and the text does not cancel. The daemon drops such a text
+    before decoding it. It depends on the events before it: ask only when none of
+    the sid's wait."""
     return channel.told_full and _no_room_for(channel, channel.lang, text, world)
 
 

@@ -29,10 +29,10 @@ from ..core import (
     UserGave,
     UserSaid,
     World,
-    dismissed_unread,
     from_record,
     handle,
     speech_unread,
+    stale_speech,
     text_unread,
     to_record,
 )
@@ -172,19 +172,18 @@ class Conversations:
                             time.time())
         return message  # type: ignore[return-value]  # dialog messages are core events
 
-    def drop_unread(self, message: Message, world: World, *, settled: bool) -> bool:
-        """Whether ``message`` was dismissed as it was read, the core saying it would
-        dismiss it unchanged (:func:`~atlas.core.dismissed_unread`): a flood then costs
-        no event, inbox turn or step each. Counted and logged as the core's dismissals.
-        ``settled``: nothing of the sid waits to be handled before it (a text needs
-        that: the events before it may make room in the queue)."""
-        sid = getattr(message, "sid", None)
-        if not isinstance(sid, str) or (isinstance(message, DialogParse) and not settled):
+    def drop_stale(self, message: Message) -> bool:
+        """Whether ``message``, a skill's words whose ``__cid`` is not the running
+        conversation's (:func:`~atlas.core.stale_speech`), was dismissed as it was read,
+        counted and logged as the core's dismissals. On a sid with no conversation
+        :meth:`unread` drops them before they are decoded."""
+        if not isinstance(message, SKILL_SPEECH):
             return False
-        dismissed = dismissed_unread(self.channels.get(sid), message, world)
-        if dismissed is None:
+        channel = self.channels.get(message.sid)
+        stale = stale_speech(channel, message) if channel is not None else None
+        if stale is None:
             return False
-        self._dismiss(dismissed)
+        self._dismiss(stale)
         return True
 
     def unread(self, topic: str, payload: bytes, world: World, *, training: bool) -> bool:

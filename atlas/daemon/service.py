@@ -160,9 +160,8 @@ def _router(inbox: FairInbox[Any], discovery: Discovery, conversations: Conversa
                          else budgets.admit(message, channels, time.monotonic())):
                 # A skill's words out of turn: dismissed here. Not with several
                 # daemons (each must hear all).
-                if sharing is None and isinstance(item, Message) and conversations.drop_unread(
-                        item, discovery.world(), settled=not (
-                            inbox.waiting(sid) or discovery.untrained or conversations.resuming)):
+                if sharing is None and isinstance(item, Message) \
+                        and conversations.drop_stale(item):
                     continue
                 inbox.put(sid, item)
 

@@ -212,10 +212,15 @@ class BufferedClient(paho.Client):
         if whole is None:
             return super()._packet_read()
         command, body = whole
-        if command & 0xF6 == 0x32 and self._received(sock, command, body):  # PUBLISH, QoS 1
-            with self._msgtime_mutex:
-                self._last_bytes_received = paho.time_func()
-            return MQTTErrorCode.MQTT_ERR_SUCCESS
+        rc = MQTTErrorCode.MQTT_ERR_SUCCESS
+        if command & 0xF6 != 0x32 or not self._received(sock, command, body):  # PUBLISH, QoS 1
+            rc = self._handle(command, body)
+        with self._msgtime_mutex:
+            self._last_bytes_received = paho.time_func()
+        return rc
+
+    def _handle(self, command: int, body: bytearray) -> MQTTErrorCode:
+        """A whole packet handled by paho, as if it had read it itself."""
         self._in_packet = {"command": command, "have_remaining": 1, "remaining_count": [],
                            "remaining_mult": 1, "remaining_length": len(body),
                            "packet": body, "to_process": 0, "pos": 0}
@@ -227,8 +232,6 @@ class BufferedClient(paho.Client):
         self._in_packet = {"command": 0, "have_remaining": 0, "remaining_count": [],
                            "remaining_mult": 1, "remaining_length": 0,
                            "packet": bytearray(b""), "to_process": 0, "pos": 0}
-        with self._msgtime_mutex:
-            self._last_bytes_received = paho.time_func()
         return rc
 
     def _received(self, sock: BufferedSocket, command: int, body: bytearray) -> bool:

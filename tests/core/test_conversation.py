@@ -20,8 +20,10 @@ from atlas.core import (
     SkillGone,
     SlotValues,
     Throttled,
-    dismissed_unread,
+    speech_unread,
+    stale_speech,
     step,
+    text_unread,
 )
 from atlas.core.conversation import MAX_QUEUE, MAX_SHOWS
 from atlas.core.phrases import say
@@ -32,7 +34,6 @@ from atlas.protocol import (
     ChannelTerminate,
     ChannelWork,
     DialogAsk,
-    DialogParse,
     DialogShow,
     IntentRequest,
     Pong,
@@ -256,25 +257,26 @@ def test_what_the_reader_may_drop_unread_is_what_the_step_drops() -> None:
     channel = working()
     for n in range(MAX_QUEUE):
         channel, _ = step(channel, said(f"what date {n}", f"q{n}"), WORLD)
-    text = DialogParse("s1", "and another")
-    assert dismissed_unread(channel, text, WORLD) is None        # the user is not told yet
+    assert not text_unread(channel, "and another", WORLD)        # the user is not told yet
     channel, _ = step(channel, said("one too many", "late"), WORLD)
     assert channel.told_full
-    dropped = dismissed_unread(channel, text, WORLD)
-    assert dropped == Dismissed("s1", "parse", "queue full")
+    assert text_unread(channel, "and another", WORLD)
     after, effects = step(channel, said("and another", "x", lang="fr"), WORLD)
-    assert effects == [dropped] and after is channel           # nothing changed, not the lang
-    assert dismissed_unread(channel, DialogParse("s1", "cancel"), WORLD) is None
-    assert dismissed_unread(asking(slot="duration"), text, WORLD) is None
+    assert effects == [Dismissed("s1", "parse", "queue full")]
+    assert after is channel                                      # nothing changed, not the lang
+    assert not text_unread(channel, "cancel", WORLD)
+    assert not text_unread(asking(slot="duration"), "and another", WORLD)
     # A skill out of turn, whatever the channel's queue.
-    assert dismissed_unread(channel, show("c1", "still here"), WORLD) is None
-    stale = dismissed_unread(channel, show("c0", "late"), WORLD)
+    assert stale_speech(channel, show("c1", "still here")) is None
+    stale = stale_speech(channel, show("c0", "late"))
     assert stale is not None and step(channel, show("c0", "late"), WORLD) == (channel, [stale])
-    assert dismissed_unread(channel, show(None), WORLD) == Dismissed("s1", "DialogShow",
-                                                                     "no __cid")
-    assert dismissed_unread(None, show("c1"), WORLD) == Dismissed("s1", "DialogShow",
-                                                                  "unknown sid")
-    assert dismissed_unread(channel, notify("ding"), WORLD) is None   # it may be queued
+    assert stale_speech(channel, show(None)) == Dismissed("s1", "DialogShow", "no __cid")
+    # On a sid with no conversation, or no channel, whatever the cid.
+    assert speech_unread(channel) is None
+    idle, _ = step(working(), terminate("c1"), WORLD)
+    assert speech_unread(idle) is not None and speech_unread(None) == "unknown sid"
+    for cid in ("c1", "c0", None):
+        assert step(idle, show(cid), WORLD) == (idle, [stale_speech(idle, show(cid))])
 
 
 def test_a_skill_showing_past_its_budget_is_throttled_and_the_queue_goes_on() -> None:

@@ -36,9 +36,10 @@ from atlas.core import (
     UserGave,
     UserSaid,
     World,
-    dismissed_unread,
     handle,
     speech_unread,
+    stale_speech,
+    text_unread,
 )
 from atlas.core.conversation import MAX_QUEUE
 from atlas.core.phrases import say
@@ -54,7 +55,6 @@ from atlas.protocol import (
     DialogAsk,
     DialogContext,
     DialogNotify,
-    DialogParse,
     DialogSession,
     DialogShow,
     DialogTerminate,
@@ -456,16 +456,26 @@ class CoreMachine(RuleBasedStateMachine):
 
     # --- running an event and reading what came out ---------------------------------------
 
+    def unread(self, channel: Channel | None, event: Any) -> Dismissed | bool | None:
+        """What the daemon would drop as it reads it: the core's dismissal, or True
+        when only its topic is read (a skill's words on a sid with no conversation)."""
+        if isinstance(event, SKILL_SPEECH):
+            if speech_unread(channel) is not None:
+                return True
+            return stale_speech(channel, event) if channel is not None else None
+        if isinstance(event, UserSaid) and channel is not None \
+                and text_unread(channel, event.text, self.world):
+            return Dismissed(event.sid, "parse", "queue full")
+        return None
+
     def feed(self, event: Any) -> list[Effect]:
         before = dict(self.channels)
         # What the daemon's reader may drop unread, the step drops too, changing nothing.
-        read = DialogParse(event.sid, event.text) if isinstance(event, UserSaid) else event
-        unread = dismissed_unread(before.get(getattr(event, "sid", "")), read, self.world)
+        unread = self.unread(before.get(getattr(event, "sid", "")), event)
         changes, effects = handle(before, event, self.world)
-        if isinstance(event, SKILL_SPEECH) and speech_unread(before.get(event.sid)) is not None:
-            assert unread is not None     # dropped on its topic: dismissed whatever it says
         if unread is not None:
-            assert effects == [unread]
+            assert [type(e) for e in effects] == [Dismissed]
+            assert unread is True or effects == [unread]
             assert all(before.get(sid) is channel for sid, channel in changes.items())
             self.dropped_unread += 1
         for changed, channel in changes.items():

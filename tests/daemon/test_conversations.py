@@ -22,6 +22,7 @@ from atlas.protocol import (
     DialogAsk,
     DialogParse,
     DialogShow,
+    DialogTerminate,
     Reason,
 )
 from atlas.store import Armed, SqliteConversationState, Store, Stored
@@ -196,28 +197,18 @@ async def test_every_conversation_gets_its_own_unguessable_id(tmp_path: Path) ->
     shell.close()
 
 
-async def test_the_reader_drops_what_the_core_would_dismiss_unchanged(tmp_path: Path) -> None:
+async def test_a_skills_words_out_of_turn_are_dropped_as_they_are_read(tmp_path: Path) -> None:
     shell = Conversations(Config(data_dir=tmp_path), Store.in_data_dir(tmp_path), FairInbox())
     world = make_world()
-
-    def feed(message: object) -> None:
-        event = shell.event_for(message)  # type: ignore[arg-type]
-        if event is not None:
-            shell.apply(event, world)
-
-    feed(ChannelCreate("s1", "alice"))
-    feed(DialogParse("s1", "set a timer"))
+    shell.apply(shell.event_for(ChannelCreate("s1", "alice")), world)  # type: ignore[arg-type]
+    shell.apply(shell.event_for(DialogParse("s1", "set a timer")), world)  # type: ignore[arg-type]
     cid = shell.channels["s1"].conversation.cid  # type: ignore[union-attr]
-    for n in range(MAX_QUEUE + 1):
-        feed(DialogParse("s1", f"what time is it {n}"))
-    text = DialogParse("s1", "hello")
-    assert not shell.drop_unread(text, world, settled=False)   # events before it may free room
-    assert shell.drop_unread(text, world, settled=True)
-    assert not shell.drop_unread(DialogParse("s1", "cancel"), world, settled=True)
-    assert not shell.drop_unread(DialogShow("s1", cid, "still working"), world, settled=True)
-    assert shell.drop_unread(DialogShow("s1", "an-old-cid", "late"), world, settled=False)
-    assert shell.drop_unread(DialogShow("gone", cid, "late"), world, settled=False)
-    assert shell.dismissed == {"queue": 2, "stale": 1, "unknown": 1}
+    assert not shell.drop_stale(DialogShow("s1", cid, "still working"))
+    assert shell.drop_stale(DialogShow("s1", "an-old-cid", "late"))
+    assert shell.drop_stale(DialogTerminate("s1", None))
+    assert not shell.drop_stale(DialogParse("s1", "hello"))     # a user's text: not a skill's
+    assert not shell.drop_stale(DialogShow("gone", cid, "late"))  # no channel: see unread
+    assert shell.dismissed == {"stale": 1, "no": 1}
     shell.close()
 
 
