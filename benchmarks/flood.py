@@ -1,12 +1,13 @@
 """What a flood costs: the daemon's CPU per flood message, through ``atlas daemon``
 on a Mosquitto it starts.
 
-    python benchmarks/flood.py [--rounds N] [--json PATH]
+    python benchmarks/flood.py [--rounds N] [--broker mosquitto|amqtt] [--json PATH]
 
 Each round floods as ``tests/reliability/test_flood.py`` does, without the
 bystander: a user's conversation hangs (its skill never answers), then a process
 of its own sends that sid 10,000 texts while an SDK skill, in its own process,
-answers one request with 5,000 shows. Measured per round, from ``/proc``:
+answers one request with 5,000 shows. ``--broker amqtt`` runs it on the embedded
+broker ``atlas up`` starts. Measured per round, from ``/proc``:
 
 - the daemon's CPU time (all its threads) per flood message, from the first text
   until it is idle again;
@@ -40,6 +41,7 @@ from brokers import Mosquitto  # noqa: E402
 from reliability.peers import DaemonProcess, colors_skill, wait_skills, write_config  # noqa: E402
 from reliability.test_flood import FLOODER, SHOWS, TEXTER, TEXTS  # noqa: E402
 
+from atlas.broker.process import EmbeddedBroker  # noqa: E402
 from atlas.channel import Channel  # noqa: E402
 from atlas.protocol import DialogParse  # noqa: E402
 
@@ -115,18 +117,21 @@ async def flood(url: str, folder: Path, rounds: int) -> list[dict[str, float]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--broker", choices=("mosquitto", "amqtt"), default="mosquitto")
     parser.add_argument("--json", type=Path, help="write the rounds and medians here")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         (folder / "broker").mkdir()
-        with Mosquitto(folder / "broker") as broker:
+        with Mosquitto(folder / "broker") if args.broker == "mosquitto" \
+                else EmbeddedBroker(port=0) as broker:
             rounds = asyncio.run(flood(broker.url, folder, args.rounds))
     medians: dict[str, Any] = {key: round(statistics.median(r[key] for r in rounds), 1)
                                for key in rounds[0]}
     print("median: " + ", ".join(f"{key} {value}" for key, value in medians.items()))
     if args.json:
-        args.json.write_text(json.dumps({"rounds": rounds, "median": medians,
+        args.json.write_text(json.dumps({"broker": args.broker, "rounds": rounds,
+                                         "median": medians,
                                          "cores": os.cpu_count()}, indent=2) + "\n")
 
 
