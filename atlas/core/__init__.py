@@ -14,6 +14,7 @@ from .conversation import (
     Understanding,
     Understood,
     World,
+    refused_alike,
     speech_unread,
     stale_speech,
     step,
@@ -43,6 +44,6 @@ __all__ = [
     "Dismissed", "Effect", "Event", "Opened", "OverBudget", "Phase", "Publish", "RecordError",
     "Registry",
     "Resumed", "SkillGone", "SlotValues", "Throttled", "Understanding", "Understood",
-    "UserGave", "UserSaid", "World", "from_record", "handle", "speech_unread",
-    "stale_speech", "step", "text_unread", "to_record",
+    "UserGave", "UserSaid", "World", "from_record", "handle", "refused_alike",
+    "speech_unread", "stale_speech", "step", "text_unread", "to_record",
 ]

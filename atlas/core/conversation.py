@@ -458,9 +458,18 @@ def speech_unread(channel: Channel | None) -> str | None:
 def text_unread(channel: Channel, text: str, world: World) -> bool:
     """Whether a text to this channel is refused, changing nothing: its queue is full,
     the user was told, and the text does not cancel. The daemon drops such a text
-    before decoding it. It depends on the events before it: ask only when none of
-    the sid's wait."""
+    before decoding it. It depends on the events before it: ask only when those of
+    the sid still waiting, if any, are all texts :func:`refused_alike`."""
     return channel.told_full and _no_room_for(channel, channel.lang, text, world)
+
+
+def refused_alike(channel: Channel, text: str, world: World) -> bool:
+    """Whether a text is refused like any other while the queue is full: it does not
+    cancel. A channel :func:`text_unread` refuses such texts, any number of them,
+    without changing: behind them the next text is judged as if they were handled.
+    (A flood of texts is read faster than the core handles it: without this, one
+    text waiting would keep every text behind it from being dropped unread.)"""
+    return not world.understanding.is_cancel(channel.lang, text)
 
 
 def _skill_show(channel: Channel, conversation: Conversation, show: DialogShow,

@@ -31,6 +31,7 @@ from ..core import (
     World,
     from_record,
     handle,
+    refused_alike,
     speech_unread,
     stale_speech,
     text_unread,
@@ -191,7 +192,8 @@ class Conversations:
         (counted and logged as the core's dismissals): a skill's words on a sid with no
         conversation (:func:`~atlas.core.speech_unread`), a text the full queue refuses
         (:func:`~atlas.core.text_unread`). Asked as messages are read, each routed to
-        the inbox before the next is read: nothing of the sid waits unseen before it.
+        the inbox before the next is read: nothing of the sid waits unseen before it,
+        and a text is judged only behind texts put there :meth:`plain`.
         ``training``: the first training is awaited, with events held: no text dropped."""
         found = topic_kind(topic, _UNREAD)
         if found is None:
@@ -201,7 +203,7 @@ class Conversations:
         channel = self.channels.get(sid)
         if kind is DialogParse:
             if channel is None or not channel.told_full or training or self.resuming \
-                    or self.inbox.waiting(sid):
+                    or not self.inbox.all_plain(sid):
                 return False
             try:
                 text = payload.decode().strip()
@@ -216,6 +218,15 @@ class Conversations:
             return False
         self._dismiss(Dismissed(sid, kind.__name__, why))
         return True
+
+    def plain(self, message: Message, world: World) -> bool:
+        """Whether ``message`` waits in the inbox as a text that changes nothing behind
+        a full queue (:func:`~atlas.core.refused_alike`): :meth:`unread` may still
+        judge the texts behind it."""
+        if not isinstance(message, DialogParse):
+            return False
+        channel = self.channels.get(message.sid)
+        return channel is not None and refused_alike(channel, message.text, world)
 
     def _profile(self, uid: str) -> tuple[str, dict[str, Any]]:
         """The user's language and env values over the configured defaults."""

@@ -160,10 +160,12 @@ def _router(inbox: FairInbox[Any], discovery: Discovery, conversations: Conversa
                          else budgets.admit(message, channels, time.monotonic())):
                 # A skill's words out of turn: dismissed here. Not with several
                 # daemons (each must hear all).
-                if sharing is None and isinstance(item, Message) \
-                        and conversations.drop_stale(item):
-                    continue
-                inbox.put(sid, item)
+                if sharing is None and isinstance(item, Message):
+                    if conversations.drop_stale(item):
+                        continue
+                    inbox.put(sid, item, plain=conversations.plain(item, discovery.world()))
+                else:
+                    inbox.put(sid, item)
 
     return route
 

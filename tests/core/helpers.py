@@ -10,12 +10,11 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from atlas.core import (
     Channel,
-    Conversation,
     Deadline,
     Dismissed,
     Effect,
@@ -23,10 +22,11 @@ from atlas.core import (
     Registry,
     SlotValues,
     Understood,
-    UserGave,
     UserSaid,
     World,
+    from_record,
     step,
+    to_record,
 )
 from atlas.protocol import (
     DialogAsk,
@@ -215,37 +215,6 @@ def wire(message: Message) -> tuple[str, dict[str, Any]]:
 
 # --- persistence ----------------------------------------------------------------
 
-def restore_channel(data: Mapping[str, Any]) -> Channel:
-    """Rebuild a Channel from ``asdict`` output that went through JSON.
-
-    The core has no loader of its own yet; this one proves the plain data holds
-    everything. Queue entries carry no type tag, so they are told apart by shape
-    (only a user's text or input has a ``cid``, only input has ``data``).
-    """
-    conversation = data["conversation"]
-    return Channel(
-        sid=data["sid"], uid=data["uid"], lang=data["lang"], context=data["context"],
-        conversation=None if conversation is None else _restore_conversation(conversation),
-        queue=tuple(_restore_queued(item) for item in data["queue"]),
-        generation=data["generation"], session=data["session"],
-    )
-
-
-def _restore_queued(item: Mapping[str, Any]) -> UserSaid | UserGave | DialogNotify:
-    if "cid" not in item:
-        return DialogNotify(**item)
-    return UserGave(**item) if "data" in item else UserSaid(**item)
-
-
-def _restore_conversation(data: Mapping[str, Any]) -> Conversation:
-    ask_data = data["ask"]
-    restored_ask = None
-    if ask_data is not None:
-        choices = ask_data["choices"]
-        restored_ask = DialogAsk(**{**ask_data,
-                                    "choices": None if choices is None else tuple(choices)})
-    return Conversation(**{**data, "ask": restored_ask})
-
-
 def json_round_trip(channel: Channel) -> Channel:
-    return restore_channel(json.loads(json.dumps(asdict(channel))))
+    """The channel as the store keeps it: its record, through JSON, read back."""
+    return from_record(json.loads(json.dumps(to_record(channel))))

@@ -37,6 +37,7 @@ from atlas.core import (
     UserSaid,
     World,
     handle,
+    refused_alike,
     speech_unread,
     stale_speech,
     text_unread,
@@ -207,6 +208,16 @@ class CoreMachine(RuleBasedStateMachine):
     def user_asks(self, sid: str, text: str, lang: str, env: dict[str, str]) -> None:
         self.user_says(sid, text, lang, env)
 
+    @precondition(lambda self: self.busy())
+    @rule(texts=st.lists(REQUESTS, min_size=MAX_QUEUE + 1, max_size=MAX_QUEUE + 3),
+          lang=LANGS, pick=st.integers(0, 50))
+    def user_floods(self, texts: list[str], lang: str, pick: int) -> None:
+        """A user types more than the queue holds while a conversation runs."""
+        busy = self.busy()
+        sid = busy[pick % len(busy)]
+        for text in texts:
+            self.user_says(sid, text, lang, {})
+
     @rule(sid=SIDS, text=ANSWERS, lang=LANGS)
     def user_answers(self, sid: str, text: str, lang: str) -> None:
         asking = [each for each, ch in sorted(self.channels.items()) if ch.phase is Phase.ASKING]
@@ -264,7 +275,11 @@ class CoreMachine(RuleBasedStateMachine):
             return
         requests = [m for m in self.messages(effects) if isinstance(m, IntentRequest)]
         if before.conversation is not None and before.conversation.ask is None:
-            assert not requests and self.channels[sid].queue[-1:] in ((gave,), ())
+            after = self.channels[sid].queue
+            assert not requests
+            # behind the conversation, unless the queue is full (then refused: unchanged)
+            assert after == before.queue if len(before.queue) >= MAX_QUEUE \
+                else after[-1:] in ((gave,), ())
             return
         if not requests:
             # nothing asked and nothing named: not understood
@@ -463,9 +478,14 @@ class CoreMachine(RuleBasedStateMachine):
             if speech_unread(channel) is not None:
                 return True
             return stale_speech(channel, event) if channel is not None else None
-        if isinstance(event, UserSaid) and channel is not None \
-                and text_unread(channel, event.text, self.world):
-            return Dismissed(event.sid, "parse", "queue full")
+        if isinstance(event, UserSaid) and channel is not None:
+            if text_unread(channel, "one more", self.world):
+                # A channel that refuses texts refuses exactly those refused_alike: any
+                # number of them waiting change nothing for the text behind them.
+                assert text_unread(channel, event.text, self.world) \
+                    == refused_alike(channel, event.text, self.world)
+            if text_unread(channel, event.text, self.world):
+                return Dismissed(event.sid, "parse", "queue full")
         return None
 
     def feed(self, event: Any) -> list[Effect]:
