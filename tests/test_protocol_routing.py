@@ -46,6 +46,21 @@ def test_the_shape_index_finds_what_trying_every_kind_finds(seed: int) -> None:
         assert (type(found) if found is not None else None) is expected, (topic, among)
 
 
+def test_a_topic_seen_before_is_answered_as_the_first_time() -> None:
+    among = (protocol.DialogShow, protocol.DialogParse)
+    first = protocol.topic_kind("atlas/s1/dialog/parse", among)
+    assert first == (protocol.DialogParse, {"sid": "s1"})
+    first[1]["sid"] = "changed by a caller"           # the caller's copy, not the cache's
+    assert protocol.topic_kind("atlas/s1/dialog/parse", among) == (protocol.DialogParse,
+                                                                     {"sid": "s1"})
+    # More topics than are remembered (a flood of random sids): each still matches.
+    for n in range(protocol.SEEN_TOPICS + 10):
+        assert protocol.topic_kind(f"atlas/s{n}/dialog/show", among) == (
+            protocol.DialogShow, {"sid": f"s{n}"})
+    assert protocol.topic_kind("atlas/s1/dialog/nothing", among) is None
+    assert protocol.topic_kind("atlas/s1/dialog/nothing", among) is None
+
+
 def test_a_decoded_message_knows_the_size_it_was_read_at() -> None:
     payload = b'{ "__cid": "c1",   "text": "hi" }'
     show = protocol.parse_message("atlas/s1/dialog/show", payload, DAEMON_INBOX)

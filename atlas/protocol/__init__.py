@@ -9,6 +9,7 @@ message into the right class.
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Any
 
 from .base import MAX_PAYLOAD, Message, ProtocolError, Topic, valid_level
 from .channel import (
@@ -94,7 +95,27 @@ def topic_kind(topic: str, among: tuple[type[Message], ...]
                ) -> tuple[type[Message], dict[str, str]] | None:
     """Which of the ``among`` classes a topic is for, and its parameters: the topic
     alone, the payload not decoded yet (:func:`parse_message` decodes it)."""
-    by_shape, intents = _index(among)
+    by_shape, intents, seen = _index(among)
+    found = seen.get(topic, _UNSEEN)
+    if found is _UNSEEN:
+        found = _match(topic, by_shape, intents)
+        if len(seen) >= SEEN_TOPICS:
+            seen.clear()
+        seen[topic] = found
+    if found is None:
+        return None
+    kind, params = found
+    return kind, dict(params)      # the caller's own: the cached one stays as it is
+
+
+#: Topics remembered per set of kinds: a flood repeats its topic thousands of times,
+#: and each is then one dictionary access rather than a template match.
+SEEN_TOPICS = 4096
+_UNSEEN: Any = object()
+
+
+def _match(topic: str, by_shape: dict[tuple[int, str | None], tuple[type[Message], ...]],
+           intents: bool) -> tuple[type[Message], dict[str, str]] | None:
     levels = topic.count("/")
     candidates = (by_shape.get((levels, topic.rpartition("/")[2]))
                   or by_shape.get((levels, None), ()))
@@ -109,12 +130,14 @@ def topic_kind(topic: str, among: tuple[type[Message], ...]
 
 @lru_cache(maxsize=64)
 def _index(among: tuple[type[Message], ...]
-           ) -> tuple[dict[tuple[int, str | None], tuple[type[Message], ...]], bool]:
+           ) -> tuple[dict[tuple[int, str | None], tuple[type[Message], ...]], bool,
+                      dict[str, tuple[type[Message], dict[str, str]] | None]]:
     """The kinds by topic shape (separators, last level or None for a parameter), so
     a message is matched against one or two templates, not all of them: the
     daemon reads some twenty kinds. A fixed last level's entry also holds the
     kinds whose last level is a parameter, in ``among``'s order, so that a lookup
-    is one dictionary access on the path every message takes."""
+    is one dictionary access on the path every message takes. Then whether
+    ``among`` holds intents, and the topics already matched (:data:`SEEN_TOPICS`)."""
     shapes: dict[tuple[int, str | None], list[type[Message]]] = {}
     for kind in among:
         if kind is IntentRequest:
@@ -128,7 +151,7 @@ def _index(among: tuple[type[Message], ...]
         if last is not None and (levels, None) in shapes:
             merged = {*kinds, *shapes[(levels, None)]}
             index[(levels, last)] = tuple(k for k in among if k in merged)
-    return index, IntentRequest in among
+    return index, IntentRequest in among, {}
 
 
 __all__ = [

@@ -90,9 +90,11 @@ class BufferedSocket:
             isinstance(self.sock, ssl.SSLSocket) and self.sock.pending() > 0)
         return True
 
-    def packet(self) -> tuple[int, bytearray] | None:
-        """The next MQTT packet if all of it is in memory: its first byte and the rest
-        after the length. ``None`` leaves the bytes to paho's own reading."""
+    def packet(self) -> tuple[bytes, int, int, int] | None:
+        """The next MQTT packet if all of it is in memory: the bytes it is in, its
+        first byte, and where the rest after the length starts and ends in those
+        (not copied: a message's topic and payload are the only copies made).
+        ``None`` leaves the bytes to paho's own reading."""
         data, at, end = self._in, self._at + 1, len(self._in)
         length = shift = 0
         while True:
@@ -107,7 +109,7 @@ class BufferedSocket:
         if at + length > end:
             return None
         command, self._at = data[self._at], at + length
-        return command, bytearray(data[at:self._at])
+        return data, command, at, self._at
 
     def send(self, data: bytes | bytearray | memoryview) -> int:
         self._out += data
@@ -211,10 +213,11 @@ class BufferedClient(paho.Client):
         whole = sock.packet() if filled else None
         if whole is None:
             return super()._packet_read()
-        command, body = whole
+        data, command, start, end = whole
         rc = MQTTErrorCode.MQTT_ERR_SUCCESS
-        if command & 0xF6 != 0x32 or not self._received(sock, command, body):  # PUBLISH, QoS 1
-            rc = self._handle(command, body)
+        if command & 0xF6 != 0x32 \
+                or not self._received(sock, data, command, start, end):  # PUBLISH, QoS 1
+            rc = self._handle(command, bytearray(data[start:end]))
         with self._msgtime_mutex:
             self._last_bytes_received = paho.time_func()
         return rc
@@ -234,7 +237,8 @@ class BufferedClient(paho.Client):
                            "packet": bytearray(b""), "to_process": 0, "pos": 0}
         return rc
 
-    def _received(self, sock: BufferedSocket, command: int, body: bytearray) -> bool:
+    def _received(self, sock: BufferedSocket, data: bytes, command: int, start: int,
+                  end: int) -> bool:
         """A QoS 1 PUBLISH of MQTT 3.1.1 handed to :attr:`on_received` and acknowledged,
         without paho's message object, its callbacks and its queue for the PUBACK
         (a third of what a message cost the daemon to read); False leaves it to paho:
@@ -243,12 +247,13 @@ class BufferedClient(paho.Client):
         if received is None or self._protocol != paho.MQTTv311 or self._filtered \
                 or self._manual_ack or self._logger is not None or self.on_log is not None:
             return False
-        length = len(body)
-        end = 2 + ((body[0] << 8) | body[1]) if length >= 2 else length + 1
-        if end + 2 > length:
+        # The body, data[start:end]: the topic's length and the topic, the message id,
+        # the payload.
+        at = start + 2 + ((data[start] << 8) | data[start + 1]) if end - start >= 2 else end
+        if at + 2 > end:
             return False          # paho says what is wrong with it
         try:
-            received(bytes(body[2:end]), bytes(body[end + 2:]), bool(command & 0x01))
+            received(data[start + 2:at], data[at + 2:end], bool(command & 0x01))
         except Exception as error:  # as paho's own on_message call does
             self._easy_log(paho.MQTT_LOG_ERR, "Caught exception in on_message: %s", error)
             if not self.suppress_exceptions:
@@ -256,9 +261,9 @@ class BufferedClient(paho.Client):
         if self._out_packet:
             # Acknowledgements leave in the order their messages came (MQTT 4.6):
             # behind those paho still holds.
-            self._send_puback((body[end] << 8) | body[end + 1])
+            self._send_puback((data[at] << 8) | data[at + 1])
         else:
-            sock.send(bytes((0x40, 0x02, body[end], body[end + 1])))   # PUBACK
+            sock.send(bytes((0x40, 0x02, data[at], data[at + 1])))   # PUBACK
             self._call_socket_register_write()
         return True
 
