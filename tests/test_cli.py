@@ -596,6 +596,33 @@ async def test_up_stops_on_sigterm_too(stack_dir: Path) -> None:
             await process.wait()
 
 
+async def test_up_stops_on_a_burst_of_signals(stack_dir: Path) -> None:
+    """Ctrl-C pressed again and again, or SIGTERM from a service manager and from the
+    ``timeout`` around it: a second signal while the first is being handled must not
+    leave ``atlas up`` waiting forever on a lock it holds."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "atlas", "up", "--config", str(stack_dir / "atlas.yml"),
+        "--broker-port", "0", "--no-bridge", env=atlas_env(), cwd=stack_dir,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
+        stdin=asyncio.subprocess.DEVNULL)
+    assert process.stdout is not None
+    try:
+        text = ""
+        while "atlas is ready" not in text:
+            line = (await asyncio.wait_for(process.stdout.readline(), 120)).decode()
+            assert line, text
+            text += line
+        pids = [int(pid) for pid in re.findall(r"pid (\d+)", text)]
+        for n in range(200):
+            process.send_signal(signal.SIGINT if n % 2 else signal.SIGTERM)
+        assert await asyncio.wait_for(process.wait(), 60) == 0
+        assert all(gone(pid) for pid in pids)
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+
+
 def test_embedded_broker_used_by_the_daemon_command(tmp_path: Path) -> None:
     """``atlas daemon`` with ``broker: embedded`` starts its broker, and stops it on SIGTERM."""
     port = free_port()

@@ -15,7 +15,8 @@ def test_a_crashed_skill_is_started_again_and_an_essential_exit_stops_all() -> N
     first = flaky.process.pid
     stopping = threading.Event()
     result: list[int] = []
-    watcher = threading.Thread(target=lambda: result.append(supervisor.watch(stopping, 0.05)))
+    watcher = threading.Thread(
+        target=lambda: result.append(supervisor.watch(stopping.is_set, 0.05)))
     watcher.start()
     try:
         deadline = time.monotonic() + 60
@@ -31,5 +32,5 @@ def test_a_crashed_skill_is_started_again_and_an_essential_exit_stops_all() -> N
 
     essential = Supervisor()
     essential.spawn("daemon", ["--version"], essential=True)
-    assert essential.watch(threading.Event(), 0.05) == 1
+    assert essential.watch(threading.Event().is_set, 0.05) == 1
     essential.stop(grace=5)

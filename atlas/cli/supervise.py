@@ -6,7 +6,6 @@ import logging
 import os
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -78,12 +77,17 @@ class Supervisor:
             # which then stops the children in order (skills say bye before the broker goes).
             process_group=0)
 
-    def watch(self, stopping: threading.Event, poll: float = 0.2) -> int:
-        """Wait until ``stopping`` is set (0) or an essential child exits (1).
+    def watch(self, stopping: Callable[[], bool], poll: float = 0.2) -> int:
+        """Wait until ``stopping()`` says so (0) or an essential child exits (1).
 
         A skill or the bridge that exits is started again, with a growing delay.
+        ``stopping`` is polled, not waited on: a signal handler can set what it reads
+        without taking a lock.
         """
-        while not stopping.wait(poll):
+        while True:
+            time.sleep(poll)
+            if stopping():
+                break
             now = time.monotonic()
             for child in self.children:
                 if child.restart_at is not None:

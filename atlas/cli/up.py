@@ -63,10 +63,14 @@ def up(broker: str | None, broker_port: int, bridge_port: int | None, host: str 
     except OSError as error:
         raise Failure(f"cannot listen on {config.bridge.host}: {error.strerror or error}") \
             from None
-    stopping = threading.Event()
+    # A plain flag, not a threading.Event: its set() takes a lock, and a second signal
+    # handled while the first holds it (Ctrl-C pressed twice, SIGTERM from a service
+    # manager and from a `timeout` around it) left the main thread waiting on itself.
+    stopping = False
 
     def stop(signum: int, frame: FrameType | None) -> None:
-        stopping.set()
+        nonlocal stopping
+        stopping = True
 
     previous = {s: signal.signal(s, stop) for s in (signal.SIGINT, signal.SIGTERM)}
     supervisor = Supervisor()
@@ -137,7 +141,7 @@ def up(broker: str | None, broker_port: int, bridge_port: int | None, host: str 
         stack.callback(waiter.stop)
         announced = threading.Thread(target=_announce, args=(waiter, web, say), daemon=True)
         announced.start()
-        code = supervisor.watch(stopping)
+        code = supervisor.watch(lambda: stopping)
         if code and not waiter.finished.is_set():
             click.echo("atlas could not start: see the error above", err=True)
         click.echo("stopping…", err=True)
