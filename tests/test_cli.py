@@ -13,6 +13,7 @@ import subprocess
 import sys
 import urllib.request
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ from click.testing import CliRunner, Result
 
 from atlas.broker import EmbeddedBroker
 from atlas.cli import main
+from atlas.cli.ready import fresh, skills_lists
 from atlas.cli.render import (
     card_lines,
     choice_answer,
@@ -590,6 +592,63 @@ async def test_up_stops_on_sigterm_too(stack_dir: Path) -> None:
         process.terminate()
         assert await asyncio.wait_for(process.wait(), 60) == 0
         assert all(gone(pid) for pid in pids)
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+
+
+def children(parent: int) -> dict[int, str]:
+    """The processes ``parent`` started that are still running: pid, command line."""
+    found = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[1]) == parent and fields[0] != "Z":
+                found[int(stat.parent.name)] = (stat.parent / "cmdline").read_bytes() \
+                    .replace(b"\0", b" ").decode()
+    return found
+
+
+async def test_up_starts_a_daemon_that_died_again_once_atlas_was_ready(
+        stack_dir: Path) -> None:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "atlas", "up", "--config", str(stack_dir / "atlas.yml"),
+        "--broker-port", "0", "--no-bridge", env=atlas_env(), cwd=stack_dir,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
+        stdin=asyncio.subprocess.DEVNULL)
+    assert process.stdout is not None
+    try:
+        text = ""
+        while "atlas is ready" not in text:
+            line = (await asyncio.wait_for(process.stdout.readline(), 120)).decode()
+            assert line, text
+            text += line
+        daemon = int(re.search(r"daemon  pid (\d+)", text).group(1))  # type: ignore[union-attr]
+        url = re.search(r"broker  (mqtt://\S+)", text).group(1)  # type: ignore[union-attr]
+        logins = yaml.safe_load((stack_dir / "data" / "broker" / "logins.yml").read_text())
+        operator = url.replace("mqtt://", f"mqtt://operator:{logins['operator']}@")
+        killed = datetime.now(UTC).replace(tzinfo=None)
+        os.kill(daemon, signal.SIGKILL)
+
+        async def listed_again() -> None:
+            async for listing in skills_lists(operator):
+                if fresh(listing, killed) and [s.name for s in listing.skills] == ["echo"]:
+                    return
+
+        # Another daemon comes, trains and lists the skill again; atlas up goes on.
+        listed, ended = asyncio.create_task(listed_again()), asyncio.create_task(process.wait())
+        done, _ = await asyncio.wait({listed, ended}, timeout=90,
+                                     return_when=asyncio.FIRST_COMPLETED)
+        listed.cancel()
+        assert listed in done, f"atlas up ended with {process.returncode}" if ended in done \
+            else "no new daemon listed the skill"
+        again = [pid for pid, line in children(process.pid).items() if " daemon " in line]
+        assert len(again) == 1 and again[0] != daemon
+        assert process.returncode is None
+        process.send_signal(signal.SIGINT)
+        assert await asyncio.wait_for(process.wait(), 60) == 0
+        assert gone(again[0])
     finally:
         if process.returncode is None:
             process.kill()

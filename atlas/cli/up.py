@@ -102,6 +102,7 @@ def up(broker: str | None, broker_port: int, bridge_port: int | None, host: str 
         lines = [f"  broker  {config.broker}"
                  + (f" (embedded, pid {broker_pid})" if broker_pid else "")
                  + (f", a login per component in {logins.deployment.folder}" if logins else "")]
+        # Essential until atlas is ready: failing to start is an error, not a restart loop.
         daemon = supervisor.spawn("daemon", [*verbosity, "daemon", *common], essential=True,
                                   env=login(logins.daemon() if logins else None))
         lines.append(f"  daemon  pid {daemon.process.pid}")
@@ -139,7 +140,13 @@ def up(broker: str | None, broker_port: int, bridge_port: int | None, host: str 
         waiter = InThread(wait_until_ready(watcher, awaited, web, since, say,
                                            bridge_listens)).start()
         stack.callback(waiter.stop)
-        announced = threading.Thread(target=_announce, args=(waiter, web, say), daemon=True)
+        def daemon_served() -> None:
+            # From now on a daemon that dies (killed, out of memory) is started again,
+            # like a skill: its channels are in its store, and it serves them again.
+            daemon.essential = False
+
+        announced = threading.Thread(target=_announce, args=(waiter, web, say, daemon_served),
+                                     daemon=True)
         announced.start()
         code = supervisor.watch(lambda: stopping)
         if code and not waiter.finished.is_set():
@@ -149,12 +156,14 @@ def up(broker: str | None, broker_port: int, bridge_port: int | None, host: str 
     sys.exit(code)
 
 
-def _announce(waiter: InThread, web: str | None, say: Callable[[str], None]) -> None:
+def _announce(waiter: InThread, web: str | None, say: Callable[[str], None],
+              ready: Callable[[], None]) -> None:
     while not waiter.finished.wait(0.5):
         if not waiter.running and not waiter.finished.is_set():
             if waiter.error is not None:
                 say(f"(cannot tell when atlas is ready: {waiter.error})")
             return
+    ready()
     say("atlas is ready: chat with `atlas chat` in another terminal"
         + (f", or open {web}" if web else "") + "; Ctrl-C stops it.")
 
