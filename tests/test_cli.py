@@ -655,6 +655,51 @@ async def test_up_starts_a_daemon_that_died_again_once_atlas_was_ready(
             await process.wait()
 
 
+async def test_up_starts_the_embedded_broker_again_on_its_port(stack_dir: Path) -> None:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "atlas", "up", "--config", str(stack_dir / "atlas.yml"),
+        "--broker-port", "0", "--no-bridge", env=atlas_env(), cwd=stack_dir,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
+        stdin=asyncio.subprocess.DEVNULL)
+    assert process.stdout is not None
+    try:
+        text = ""
+        while "atlas is ready" not in text:
+            line = (await asyncio.wait_for(process.stdout.readline(), 120)).decode()
+            assert line, text
+            text += line
+        broker = int(re.search(r"embedded, pid (\d+)", text).group(1))  # type: ignore[union-attr]
+        url = re.search(r"broker  (mqtt://\S+)", text).group(1)  # type: ignore[union-attr]
+        logins = yaml.safe_load((stack_dir / "data" / "broker" / "logins.yml").read_text())
+        operator = url.replace("mqtt://", f"mqtt://operator:{logins['operator']}@")
+        os.kill(broker, signal.SIGKILL)
+        while not gone(broker):      # the list below must not come from the old one
+            await asyncio.sleep(0.01)
+
+        async def listed_again() -> None:
+            # A new broker holds nothing retained: this list is the daemon's, published
+            # again once it reconnected.
+            async for listing in skills_lists(operator):
+                if [s.name for s in listing.skills] == ["echo"]:
+                    return
+
+        listed, ended = asyncio.create_task(listed_again()), asyncio.create_task(process.wait())
+        done, _ = await asyncio.wait({listed, ended}, timeout=90,
+                                     return_when=asyncio.FIRST_COMPLETED)
+        listed.cancel()
+        assert listed in done, f"atlas up ended with {process.returncode}" if ended in done \
+            else "the skills were not listed again on the same URL"
+        again = [pid for pid, line in children(process.pid).items() if " broker " in line]
+        assert len(again) == 1 and again[0] != broker
+        process.send_signal(signal.SIGINT)
+        assert await asyncio.wait_for(process.wait(), 60) == 0
+        assert gone(again[0])
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+
+
 async def test_up_stops_on_a_burst_of_signals(stack_dir: Path) -> None:
     """Ctrl-C pressed again and again, or SIGTERM from a service manager and from the
     ``timeout`` around it: a second signal while the first is being handled must not

@@ -6,9 +6,11 @@ import queue
 import subprocess
 import sys
 import threading
+from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Self
+from urllib.parse import urlsplit
 
 from .server import READY_PREFIX
 from .settings import BrokerSettings
@@ -75,6 +77,21 @@ class EmbeddedBroker:
     @property
     def pid(self) -> int | None:
         return self._process.pid if self._process else None
+
+    def exited(self) -> int | None:
+        """The exit code of a broker that was started and has stopped, else None."""
+        return self._process.poll() if self._process is not None else None
+
+    def restart(self) -> str:
+        """Start a broker that died again, on the port it had: its clients know that
+        URL, and reconnect to it by themselves."""
+        if self._url is None:
+            raise BrokerProcessError("the broker was never started")
+        port = urlsplit(self._url).port
+        if self._process is not None:
+            terminate(self._process)
+        self.settings = replace(self.settings, port=port or self.settings.port)
+        return self.start()
 
     def start(self) -> str:
         """Start the process and wait until it accepts connections; returns its URL."""

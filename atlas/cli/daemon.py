@@ -24,10 +24,10 @@ log = logging.getLogger("atlas.cli")
 
 
 def embedded_url(config: Config, port: int, stack: contextlib.ExitStack
-                 ) -> tuple[Config, int | None]:
+                 ) -> tuple[Config, EmbeddedBroker | None]:
     """Start the embedded broker when the configuration says ``broker: embedded``.
 
-    Returns the configuration naming the broker actually used, and the broker's pid.
+    Returns the configuration naming the broker actually used, and the broker.
     """
     if not config.embedded:
         broker_address(config.broker)  # a bad URL fails now, in one line
@@ -37,7 +37,7 @@ def embedded_url(config: Config, port: int, stack: contextlib.ExitStack
     except BrokerProcessError as error:
         raise Failure(f"embedded broker: {error}") from None
     log.info("embedded broker on %s (pid %s)", broker.url, broker.pid)
-    return replace(config, broker=broker.url), broker.pid
+    return replace(config, broker=broker.url), broker
 
 
 @click.command()

@@ -65,7 +65,7 @@ def declared_grant(path: Path) -> SkillGrant:
 
 
 def secured_broker(config: Config, port: int, skills: list[Path],
-                   stack: contextlib.ExitStack) -> tuple[Config, int | None, Logins]:
+                   stack: contextlib.ExitStack) -> tuple[Config, EmbeddedBroker, Logins]:
     """Write the deployment's logins and start the embedded broker with them."""
     names: dict[Path, str] = {}
     found: list[SkillGrant] = []
@@ -88,4 +88,4 @@ def secured_broker(config: Config, port: int, skills: list[Path],
         raise Failure(f"embedded broker: {error}") from None
     log.info("embedded broker on %s (pid %s), logins in %s", broker.url, broker.pid,
              folder / LOGINS)
-    return replace(config, broker=broker.url), broker.pid, Logins(broker.url, deployment, names)
+    return replace(config, broker=broker.url), broker, Logins(broker.url, deployment, names)

@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..broker import BrokerProcessError, EmbeddedBroker
 from ..pytlas import is_pytlas_skill
 
 log = logging.getLogger("atlas.up")
@@ -61,6 +62,9 @@ class Supervisor:
 
     env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
     children: list[Child] = field(default_factory=list)
+    #: The embedded broker (its owner starts and stops it): started again on its port
+    #: if it dies, the children reconnecting to the URL they were given.
+    broker: EmbeddedBroker | None = None
 
     def spawn(self, name: str, arguments: list[str], *, essential: bool,
               where: str = "", env: Mapping[str, str] | None = None) -> Child:
@@ -80,7 +84,8 @@ class Supervisor:
     def watch(self, stopping: Callable[[], bool], poll: float = 0.2) -> int:
         """Wait until ``stopping()`` says so (0) or an essential child exits (1).
 
-        A skill or the bridge that exits is started again, with a growing delay.
+        A child that is not essential (any more) and exits is started again, with a
+        growing delay; the broker at once, and if it cannot start, everything stops (1).
         ``stopping`` is polled, not waited on: a signal handler can set what it reads
         without taking a lock.
         """
@@ -88,6 +93,15 @@ class Supervisor:
             time.sleep(poll)
             if stopping():
                 break
+            if self.broker is not None and (exited := self.broker.exited()) is not None:
+                log.warning("the embedded broker exited with code %s: starting it again",
+                            exited)
+                try:
+                    self.broker.restart()
+                except BrokerProcessError as error:
+                    log.error("the embedded broker did not start again (%s): stopping "
+                              "everything", error)
+                    return 1
             now = time.monotonic()
             for child in self.children:
                 if child.restart_at is not None:

@@ -16,6 +16,7 @@ from types import FrameType
 
 import click
 
+from ..broker import EmbeddedBroker
 from ..config import find_file
 from .common import Failure, check_sharing, config_option, load_config
 from .daemon import embedded_url
@@ -81,17 +82,19 @@ def up(broker: str | None, broker_port: int, bridge_port: int | None, host: str 
         stack.callback(lambda: [signal.signal(s, h) for s, h in previous.items()])
         skills = find_skills(config.skills_dir)
         logins: Logins | None = None
+        embedded: EmbeddedBroker | None
         if config.embedded:
             # One login per component, each allowed only what it needs (atlas acl).
-            config, broker_pid, logins = secured_broker(config, broker_port, skills, stack)
+            config, embedded, logins = secured_broker(config, broker_port, skills, stack)
         else:
-            config, broker_pid = embedded_url(config, broker_port, stack)
+            config, embedded = embedded_url(config, broker_port, stack)
         # Children read the same file (the one found here, wherever they look) and get
         # the broker actually used (an embedded one may be on a free port) in the
         # environment, with their own login and the same data dir.
         source = find_file(config_path)
         supervisor.env = {**os.environ, "ATLAS_BROKER": config.broker,
                           "ATLAS_DATA_DIR": str(config.data_dir)}
+        supervisor.broker = embedded
 
         def login(url: str | None) -> dict[str, str]:
             return {"ATLAS_BROKER": url} if url else {}
@@ -100,7 +103,7 @@ def up(broker: str | None, broker_port: int, bridge_port: int | None, host: str 
         verbosity = _verbosity()
         stack.callback(supervisor.stop)
         lines = [f"  broker  {config.broker}"
-                 + (f" (embedded, pid {broker_pid})" if broker_pid else "")
+                 + (f" (embedded, pid {embedded.pid})" if embedded else "")
                  + (f", a login per component in {logins.deployment.folder}" if logins else "")]
         # Essential until atlas is ready: failing to start is an error, not a restart loop.
         daemon = supervisor.spawn("daemon", [*verbosity, "daemon", *common], essential=True,
