@@ -499,6 +499,29 @@ def gone(pid: int) -> bool:
     return status.exists() and "zombie" in status.read_text()
 
 
+def children(parent: int) -> dict[int, str]:
+    """The processes ``parent`` started that are still running: pid, command line."""
+    found = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[1]) == parent and fields[0] != "Z":
+                found[int(stat.parent.name)] = (stat.parent / "cmdline").read_bytes() \
+                    .replace(b"\0", b" ").decode()
+    return found
+
+
+async def kill_up(process: asyncio.subprocess.Process) -> None:
+    """After a failure: ``atlas up`` and what it started (each child in a process group
+    of its own would outlive it)."""
+    if process.returncode is None:
+        for pid in children(process.pid):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        process.kill()
+        await process.wait()
+
+
 @pytest.fixture
 def stack_dir(tmp_path: Path) -> Iterator[Path]:
     (tmp_path / "skills" / "echo").mkdir(parents=True)
@@ -554,9 +577,7 @@ async def test_up_says_ready_once_ready_and_stops_everything(stack_dir: Path) ->
         assert await asyncio.wait_for(process.wait(), 60) == 0
         assert all(gone(pid) for pid in pids)
     finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
+        await kill_up(process)
 
 
 @pytest.mark.parametrize("option", ["--broker-port", "--bridge-port"])
@@ -593,21 +614,7 @@ async def test_up_stops_on_sigterm_too(stack_dir: Path) -> None:
         assert await asyncio.wait_for(process.wait(), 60) == 0
         assert all(gone(pid) for pid in pids)
     finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
-
-
-def children(parent: int) -> dict[int, str]:
-    """The processes ``parent`` started that are still running: pid, command line."""
-    found = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        with contextlib.suppress(OSError):
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-            if int(fields[1]) == parent and fields[0] != "Z":
-                found[int(stat.parent.name)] = (stat.parent / "cmdline").read_bytes() \
-                    .replace(b"\0", b" ").decode()
-    return found
+        await kill_up(process)
 
 
 async def test_up_starts_a_daemon_that_died_again_once_atlas_was_ready(
@@ -650,9 +657,7 @@ async def test_up_starts_a_daemon_that_died_again_once_atlas_was_ready(
         assert await asyncio.wait_for(process.wait(), 60) == 0
         assert gone(again[0])
     finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
+        await kill_up(process)
 
 
 async def test_up_starts_the_embedded_broker_again_on_its_port(stack_dir: Path) -> None:
@@ -695,9 +700,7 @@ async def test_up_starts_the_embedded_broker_again_on_its_port(stack_dir: Path) 
         assert await asyncio.wait_for(process.wait(), 60) == 0
         assert gone(again[0])
     finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
+        await kill_up(process)
 
 
 async def test_up_stops_on_a_burst_of_signals(stack_dir: Path) -> None:
@@ -722,9 +725,7 @@ async def test_up_stops_on_a_burst_of_signals(stack_dir: Path) -> None:
         assert await asyncio.wait_for(process.wait(), 60) == 0
         assert all(gone(pid) for pid in pids)
     finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
+        await kill_up(process)
 
 
 def test_embedded_broker_used_by_the_daemon_command(tmp_path: Path) -> None:
