@@ -511,6 +511,62 @@ def children(parent: int) -> dict[int, str]:
     return found
 
 
+async def up_without_bridge(stack_dir: Path) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "atlas", "up", "--config", str(stack_dir / "atlas.yml"),
+        "--broker-port", "0", "--no-bridge", env=atlas_env(), cwd=stack_dir,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
+        stdin=asyncio.subprocess.DEVNULL)
+
+
+async def ready(process: asyncio.subprocess.Process) -> str:
+    """What ``atlas up`` printed until it said it is ready."""
+    assert process.stdout is not None
+    text = ""
+    while "atlas is ready" not in text:
+        line = (await asyncio.wait_for(process.stdout.readline(), 120)).decode()
+        assert line, text
+        text += line
+    return text
+
+
+def operator_url(stack_dir: Path, text: str) -> str:
+    """The embedded broker's URL ``atlas up`` printed, with the operator's login."""
+    url = re.search(r"broker  (mqtt://\S+)", text).group(1)  # type: ignore[union-attr]
+    logins = yaml.safe_load((stack_dir / "data" / "broker" / "logins.yml").read_text())
+    return url.replace("mqtt://", f"mqtt://operator:{logins['operator']}@")
+
+
+async def listed_again(process: asyncio.subprocess.Process, operator: str,
+                       since: datetime | None = None) -> None:
+    """Wait until a daemon (started at or after ``since``) lists the echo skill, while
+    ``atlas up`` keeps running."""
+    async def listed() -> None:
+        async for listing in skills_lists(operator):
+            if (since is None or fresh(listing, since)) \
+                    and [s.name for s in listing.skills] == ["echo"]:
+                return
+
+    waiting, ended = asyncio.create_task(listed()), asyncio.create_task(process.wait())
+    done, _ = await asyncio.wait({waiting, ended}, timeout=90,
+                                 return_when=asyncio.FIRST_COMPLETED)
+    waiting.cancel()
+    ended.cancel()
+    assert waiting in done, f"atlas up ended with {process.returncode}" if ended in done \
+        else "the skill was not listed again"
+
+
+async def replaced_then_stopped(process: asyncio.subprocess.Process, old: int,
+                                command: str) -> None:
+    """``atlas up`` runs one ``atlas <command>`` child, another than ``old``; then a
+    Ctrl-C stops it all, that one included."""
+    new = [pid for pid, line in children(process.pid).items() if f" {command} " in line]
+    assert len(new) == 1 and new[0] != old
+    process.send_signal(signal.SIGINT)
+    assert await asyncio.wait_for(process.wait(), 60) == 0
+    assert gone(new[0])
+
+
 async def kill_up(process: asyncio.subprocess.Process) -> None:
     """After a failure: ``atlas up`` and what it started (each child in a process group
     of its own would outlive it)."""
@@ -596,18 +652,9 @@ async def test_up_with_a_port_in_use_fails_at_once(stack_dir: Path, option: str)
 
 
 async def test_up_stops_on_sigterm_too(stack_dir: Path) -> None:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "atlas", "up", "--config", str(stack_dir / "atlas.yml"),
-        "--broker-port", "0", "--no-bridge", env=atlas_env(), cwd=stack_dir,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
-        stdin=asyncio.subprocess.DEVNULL)
-    assert process.stdout is not None
+    process = await up_without_bridge(stack_dir)
     try:
-        text = ""
-        while "atlas is ready" not in text:
-            line = (await asyncio.wait_for(process.stdout.readline(), 120)).decode()
-            assert line, text
-            text += line
+        text = await ready(process)
         pids = [int(pid) for pid in re.findall(r"pid (\d+)", text)]
         assert len(pids) == 3 and "bridge" not in text
         process.terminate()
@@ -619,86 +666,31 @@ async def test_up_stops_on_sigterm_too(stack_dir: Path) -> None:
 
 async def test_up_starts_a_daemon_that_died_again_once_atlas_was_ready(
         stack_dir: Path) -> None:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "atlas", "up", "--config", str(stack_dir / "atlas.yml"),
-        "--broker-port", "0", "--no-bridge", env=atlas_env(), cwd=stack_dir,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
-        stdin=asyncio.subprocess.DEVNULL)
-    assert process.stdout is not None
+    process = await up_without_bridge(stack_dir)
     try:
-        text = ""
-        while "atlas is ready" not in text:
-            line = (await asyncio.wait_for(process.stdout.readline(), 120)).decode()
-            assert line, text
-            text += line
+        text = await ready(process)
         daemon = int(re.search(r"daemon  pid (\d+)", text).group(1))  # type: ignore[union-attr]
-        url = re.search(r"broker  (mqtt://\S+)", text).group(1)  # type: ignore[union-attr]
-        logins = yaml.safe_load((stack_dir / "data" / "broker" / "logins.yml").read_text())
-        operator = url.replace("mqtt://", f"mqtt://operator:{logins['operator']}@")
         killed = datetime.now(UTC).replace(tzinfo=None)
         os.kill(daemon, signal.SIGKILL)
-
-        async def listed_again() -> None:
-            async for listing in skills_lists(operator):
-                if fresh(listing, killed) and [s.name for s in listing.skills] == ["echo"]:
-                    return
-
         # Another daemon comes, trains and lists the skill again; atlas up goes on.
-        listed, ended = asyncio.create_task(listed_again()), asyncio.create_task(process.wait())
-        done, _ = await asyncio.wait({listed, ended}, timeout=90,
-                                     return_when=asyncio.FIRST_COMPLETED)
-        listed.cancel()
-        assert listed in done, f"atlas up ended with {process.returncode}" if ended in done \
-            else "no new daemon listed the skill"
-        again = [pid for pid, line in children(process.pid).items() if " daemon " in line]
-        assert len(again) == 1 and again[0] != daemon
-        assert process.returncode is None
-        process.send_signal(signal.SIGINT)
-        assert await asyncio.wait_for(process.wait(), 60) == 0
-        assert gone(again[0])
+        await listed_again(process, operator_url(stack_dir, text), since=killed)
+        await replaced_then_stopped(process, daemon, "daemon")
     finally:
         await kill_up(process)
 
 
 async def test_up_starts_the_embedded_broker_again_on_its_port(stack_dir: Path) -> None:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "atlas", "up", "--config", str(stack_dir / "atlas.yml"),
-        "--broker-port", "0", "--no-bridge", env=atlas_env(), cwd=stack_dir,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
-        stdin=asyncio.subprocess.DEVNULL)
-    assert process.stdout is not None
+    process = await up_without_bridge(stack_dir)
     try:
-        text = ""
-        while "atlas is ready" not in text:
-            line = (await asyncio.wait_for(process.stdout.readline(), 120)).decode()
-            assert line, text
-            text += line
+        text = await ready(process)
         broker = int(re.search(r"embedded, pid (\d+)", text).group(1))  # type: ignore[union-attr]
-        url = re.search(r"broker  (mqtt://\S+)", text).group(1)  # type: ignore[union-attr]
-        logins = yaml.safe_load((stack_dir / "data" / "broker" / "logins.yml").read_text())
-        operator = url.replace("mqtt://", f"mqtt://operator:{logins['operator']}@")
         os.kill(broker, signal.SIGKILL)
         while not gone(broker):      # the list below must not come from the old one
             await asyncio.sleep(0.01)
-
-        async def listed_again() -> None:
-            # A new broker holds nothing retained: this list is the daemon's, published
-            # again once it reconnected.
-            async for listing in skills_lists(operator):
-                if [s.name for s in listing.skills] == ["echo"]:
-                    return
-
-        listed, ended = asyncio.create_task(listed_again()), asyncio.create_task(process.wait())
-        done, _ = await asyncio.wait({listed, ended}, timeout=90,
-                                     return_when=asyncio.FIRST_COMPLETED)
-        listed.cancel()
-        assert listed in done, f"atlas up ended with {process.returncode}" if ended in done \
-            else "the skills were not listed again on the same URL"
-        again = [pid for pid, line in children(process.pid).items() if " broker " in line]
-        assert len(again) == 1 and again[0] != broker
-        process.send_signal(signal.SIGINT)
-        assert await asyncio.wait_for(process.wait(), 60) == 0
-        assert gone(again[0])
+        # A new broker holds nothing retained: a list on the same URL is the daemon's,
+        # published again once it reconnected.
+        await listed_again(process, operator_url(stack_dir, text))
+        await replaced_then_stopped(process, broker, "broker")
     finally:
         await kill_up(process)
 
@@ -707,18 +699,9 @@ async def test_up_stops_on_a_burst_of_signals(stack_dir: Path) -> None:
     """Ctrl-C pressed again and again, or SIGTERM from a service manager and from the
     ``timeout`` around it: a second signal while the first is being handled must not
     leave ``atlas up`` waiting forever on a lock it holds."""
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "atlas", "up", "--config", str(stack_dir / "atlas.yml"),
-        "--broker-port", "0", "--no-bridge", env=atlas_env(), cwd=stack_dir,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
-        stdin=asyncio.subprocess.DEVNULL)
-    assert process.stdout is not None
+    process = await up_without_bridge(stack_dir)
     try:
-        text = ""
-        while "atlas is ready" not in text:
-            line = (await asyncio.wait_for(process.stdout.readline(), 120)).decode()
-            assert line, text
-            text += line
+        text = await ready(process)
         pids = [int(pid) for pid in re.findall(r"pid (\d+)", text)]
         for n in range(200):
             process.send_signal(signal.SIGINT if n % 2 else signal.SIGTERM)
