@@ -143,6 +143,7 @@ def up(broker: str | None, broker_port: int, bridge_port: int | None, host: str 
         waiter = InThread(wait_until_ready(watcher, awaited, web, since, say,
                                            bridge_listens)).start()
         stack.callback(waiter.stop)
+
         def daemon_served() -> None:
             # From now on a daemon that dies (killed, out of memory) is started again,
             # like a skill: its channels are in its store, and it serves them again.
