@@ -559,7 +559,7 @@ class Session:
         if self.raw:
             self._inbox.put_nowait(RawMessage(topic, payload, retain))
             return
-        if self._skip is not None and self._skip(topic, payload):
+        if self._skip is not None and self._skipped(self._skip, topic, payload):
             return
         item = self._decode(topic, payload)
         if item is None:
@@ -571,6 +571,16 @@ class Session:
             self._route(item)
         except Exception:  # what routing does must not take the reading down
             log.exception("%s could not route a message on %s", self.name, topic)
+
+    def _skipped(self, skip: Callable[[str, bytes], bool], topic: str, payload: bytes) -> bool:
+        # A bug in the check must cost a message's decoding, never the message (it
+        # would go unacknowledged) nor the reading.
+        try:
+            return skip(topic, payload)
+        except Exception:
+            log.exception("%s could not tell whether to skip a message on %s", self.name,
+                          topic)
+            return False
 
     def _decode(self, topic: str, payload: bytes) -> Message | Cleared | RawMessage | None:
         if not payload:
