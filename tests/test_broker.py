@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 from brokers import MOSQUITTO_PASSWD, Mosquitto, free_port, watching
 from conftest import test_config
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from atlas.broker import (
     BrokerConfigError,
@@ -23,12 +25,13 @@ from atlas.broker import (
     add_password,
     amqtt_config,
 )
+from atlas.broker.fair import FairBroadcasts
 from atlas.broker.latency import round_trips, summary
 from atlas.channel import Channel
 from atlas.daemon import serve
 from atlas.protocol import ChannelShow, ChannelTerminate, DialogParse, Skills
 from atlas.sdk.loader import load_skill
-from atlas.transport import BrokerAddress, Refused, Session, TransportError, on
+from atlas.transport import BrokerAddress, RawMessage, Refused, Session, TransportError, on, raw
 
 # -- settings, pure --------------------------------------------------------------
 
@@ -306,3 +309,100 @@ def test_garbage_on_the_wire_does_not_stop_the_embedded_broker() -> None:
         with socket.create_connection((address.host, address.port)):
             assert asyncio.run(exchange(broker.url)) == "hello"
         assert broker.stop() == 0
+
+
+# -- routing one publisher at a time -----------------------------------------------
+
+
+def broadcast(sender: str | None, n: int) -> dict[str, object]:
+    class Sender:                       # what amqtt's session offers the queue
+        client_id = sender
+    return {"session": None if sender is None else Sender(), "topic": f"t/{n}", "data": b""}
+
+
+def test_a_quiet_publisher_is_served_before_a_busy_ones_backlog() -> None:
+    queue = FairBroadcasts()
+    for n in range(5):
+        queue.put_nowait(broadcast("flooder", n))
+    queue.put_nowait(broadcast("quiet", 99))
+    queue.put_nowait(broadcast(None, 100))                 # amqtt's own ($SYS, wills)
+    served = [queue.get_nowait()["topic"] for _ in range(queue.qsize())]
+    assert served == ["t/0", "t/99", "t/100", "t/1", "t/2", "t/3", "t/4"]
+    assert queue.empty()
+    with pytest.raises(asyncio.QueueEmpty):
+        queue.get_nowait()
+
+
+async def test_the_broadcast_loop_waits_for_a_message() -> None:
+    queue = FairBroadcasts()
+    waiting = asyncio.ensure_future(queue.get())
+    await asyncio.sleep(0)
+    assert not waiting.done()
+    await queue.put(broadcast("a", 1))
+    assert (await asyncio.wait_for(waiting, 5))["topic"] == "t/1"
+
+
+@given(st.lists(st.one_of(st.sampled_from("abc"), st.none()), max_size=60))
+@settings(max_examples=300, deadline=None)
+def test_fair_order_against_a_model(steps: list[str | None]) -> None:
+    """Each step puts a message from a sender, or (None) takes one. Each sender's
+    messages come out in order, and a message put behind ``k`` of its sender's
+    waits for at most ``k + 1`` messages of any other sender."""
+    queue = FairBroadcasts()
+    put: dict[str, list[int]] = {}
+    served: dict[str, list[int]] = {}
+    sender_of: dict[int, str] = {}
+    waited: dict[int, dict[str, int]] = {}   # message -> others' messages served since
+    allowance: dict[int, int] = {}
+    for n, step in enumerate(steps + [None] * len(steps)):
+        if step is not None:
+            allowance[n] = len(put.get(step, [])) - len(served.get(step, [])) + 1
+            put.setdefault(step, []).append(n)
+            sender_of[n], waited[n] = step, {}
+            queue.put_nowait(broadcast(step, n))
+        elif not queue.empty():
+            got = int(queue.get_nowait()["topic"][2:])
+            sender = sender_of[got]
+            served.setdefault(sender, []).append(got)
+            del waited[got]
+            for other, counts in waited.items():
+                if sender_of[other] != sender:
+                    counts[sender] = counts.get(sender, 0) + 1
+                    assert counts[sender] <= allowance[other]
+    assert queue.empty() and not waited
+    assert served == put
+
+
+
+async def test_floods_in_the_embedded_broker_do_not_hold_up_others(amqtt_url: str) -> None:
+    """Three clients flood at once, so amqtt reads faster than it routes: once they
+    have been acknowledged, most of their messages are still queued in the broker. A
+    message another client sends then is routed ahead of that backlog (one
+    first-in, first-out queue had it wait for all of it), and each flood still
+    arrives whole and in order."""
+    floods, each = 3, 1000
+    async with contextlib.AsyncExitStack() as stack:
+        listener = await stack.enter_async_context(Session(amqtt_url, "hears", raw=True))
+        await listener.subscribe(raw("fair/#"))
+        flooders = [await stack.enter_async_context(Session(amqtt_url, f"floods-{n}", raw=True))
+                    for n in range(floods)]
+        quiet = await stack.enter_async_context(Session(amqtt_url, "quiet", raw=True))
+        for n in range(each):
+            for flooder in flooders:
+                flooder.publish_raw(f"fair/{flooder.name}", str(n))
+        for flooder in flooders:
+            assert await flooder.drain(60)
+        quiet.publish_raw("fair/quiet", "me")
+        heard: dict[str, list[str]] = {}
+        order: list[str] = []
+        async with asyncio.timeout(120):
+            async for message in listener:
+                assert isinstance(message, RawMessage)
+                heard.setdefault(message.topic, []).append(message.payload.decode())
+                order.append(message.topic)
+                if len(order) == floods * each + 1:
+                    break
+    print(f"\nthe quiet message was heard {order.index('fair/quiet') + 1}th of {len(order)}")
+    assert order.index("fair/quiet") < floods * each * 3 // 4
+    assert heard == {"fair/quiet": ["me"]} | {f"fair/{flooder.name}": [str(n) for n in range(each)]
+                                              for flooder in flooders}

@@ -15,6 +15,7 @@ from typing import Any
 from amqtt.broker import Broker
 from amqtt.errors import BrokerError, PluginError, PluginLoadError
 
+from .fair import FairBroadcasts
 from .settings import BrokerSettings, amqtt_config
 
 #: The line the process prints on stdout once it accepts connections; the parent
@@ -53,8 +54,7 @@ async def serve(settings: BrokerSettings,
         amqtt_log = logging.getLogger("amqtt")
         amqtt_log.setLevel(logging.CRITICAL)
         try:
-            broker = Broker(config)
-            _snapshot_subscriptions(broker)
+            broker = amqtt_broker(config)
             await broker.start()
         except (BrokerError, PluginError, PluginLoadError, OSError) as error:
             cause = error.__cause__ or error
@@ -74,6 +74,14 @@ async def serve(settings: BrokerSettings,
     finally:
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(signum)
+
+
+def amqtt_broker(config: dict[str, Any]) -> Broker:
+    """amqtt's broker, with the two amends below; not started."""
+    broker = Broker(config)
+    _snapshot_subscriptions(broker)
+    _route_fairly(broker)
+    return broker
 
 
 class _SnapshotDict(dict[str, Any]):
@@ -98,6 +106,12 @@ def _snapshot_subscriptions(broker: Broker) -> None:
     table = getattr(broker, "_subscriptions", None)
     if isinstance(table, dict):
         broker._subscriptions = _SnapshotDict(table)
+
+
+def _route_fairly(broker: Broker) -> None:
+    # amqtt 0.12.1 routes through one FIFO queue: see atlas.broker.fair for why not.
+    if isinstance(getattr(broker, "_broadcast_queue", None), asyncio.Queue):
+        broker._broadcast_queue = FairBroadcasts()
 
 
 def run(settings: BrokerSettings) -> None:
