@@ -12,6 +12,7 @@ current folder.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field, fields, is_dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,10 @@ DEFAULT_FILE = Path("config/atlas.yml")
 EMBEDDED = "embedded"
 #: Where the embedded broker listens unless told otherwise.
 EMBEDDED_URL = "mqtt://127.0.0.1:1883"
+#: Where, in the data dir, ``atlas up`` notes the embedded broker it started: with
+#: ``--broker-port`` it is not on 1883, and ``atlas chat`` and ``atlas skills``
+#: (whose configuration says only "embedded") must find it, not some other broker.
+EMBEDDED_ADDRESS = Path("broker") / "address"
 
 
 class ConfigError(ValueError):
@@ -154,10 +159,21 @@ class Config:
         as the operator when ``atlas up`` gave the components logins (DATA_DIR/broker)."""
         if not self.embedded:
             return self.broker
+        url = _embedded_address(self.data_dir)
         password = _operator_password(self.data_dir)
         if password is None:
-            return EMBEDDED_URL
-        return EMBEDDED_URL.replace("mqtt://", f"mqtt://operator:{password}@")
+            return url
+        return url.replace("mqtt://", f"mqtt://operator:{password}@", 1)
+
+
+def _embedded_address(data_dir: Path) -> str:
+    """The embedded broker ``atlas up`` last started (:data:`EMBEDDED_ADDRESS`), else
+    the default one."""
+    try:
+        noted = (Path(data_dir) / EMBEDDED_ADDRESS).read_text().strip()
+    except OSError:
+        return EMBEDDED_URL
+    return noted if re.fullmatch(r"mqtt://[\w.\-]+:\d{1,5}", noted) else EMBEDDED_URL
 
 
 def _operator_password(data_dir: Path) -> str | None:

@@ -627,6 +627,16 @@ async def test_up_says_ready_once_ready_and_stops_everything(stack_dir: Path) ->
         code, out, err = await atlas("skills", "--json", "--broker", operator)
         assert code == 0, err
         assert [skill["name"] for skill in json.loads(out)] == ["echo"]
+        # The other commands find that broker (not on 1883) and log in by themselves,
+        # from the configuration alone, as the README says to use them.
+        config = str(stack_dir / "atlas.yml")
+        code, out, err = await atlas("skills", "--json", "--config", config)
+        assert code == 0, err
+        assert [skill["name"] for skill in json.loads(out)] == ["echo"]
+        code, out, err = await atlas("chat", "--uid", "bob", "--wait", "10", "--config", config,
+                                     stdin=b"hello there\n")
+        assert code == 0, err
+        assert "hi" in [line.removeprefix("> ") for line in out.splitlines()]
         page = await asyncio.to_thread(urllib.request.urlopen, f"http://127.0.0.1:{web_port}/")
         assert page.status == 200
         process.send_signal(signal.SIGINT)

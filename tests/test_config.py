@@ -223,3 +223,17 @@ def test_a_bad_state_url_keeps_its_password_out_of_the_error(
     with pytest.raises(ConfigError) as raised:
         load()
     assert "hunter2" not in str(raised.value)
+
+
+def test_the_embedded_broker_is_the_one_atlas_up_last_started(tmp_path: Path) -> None:
+    config = Config(broker="embedded", data_dir=tmp_path)
+    assert config.broker_url == "mqtt://127.0.0.1:1883"       # none started yet
+    (tmp_path / "broker").mkdir()
+    (tmp_path / "broker" / "logins.yml").write_text("operator: s3cret/+\n")
+    assert config.broker_url == "mqtt://operator:s3cret%2F%2B@127.0.0.1:1883"
+    (tmp_path / "broker" / "address").write_text("mqtt://127.0.0.1:18830\n")
+    assert config.broker_url == "mqtt://operator:s3cret%2F%2B@127.0.0.1:18830"
+    for damaged in ("", "mqtt://evil@host:1", "127.0.0.1:18830", "mqtt://h:1/x\n"):
+        (tmp_path / "broker" / "address").write_text(damaged)
+        assert config.broker_url.endswith("@127.0.0.1:1883"), damaged
+    assert replace(config, broker="mqtt://elsewhere:1883").broker_url == "mqtt://elsewhere:1883"
