@@ -47,9 +47,9 @@ def percentile(values: list[float], q: float) -> float:
 
 async def test_floods_do_not_starve_another_user(broker_name: str, broker_url: str,
                                                 tmp_path: Path) -> None:
-    # On both brokers: Mosquitto, where the figures of docs/reliability.md are taken,
-    # and the embedded one `atlas up` starts, whose own queue the flood fills for
-    # seconds (every turn is still answered: that is what is asserted).
+    # On both brokers: Mosquitto, where the target of docs/reliability.md is measured,
+    # and the embedded one `atlas up` starts, whose one event loop the flood keeps busy
+    # for seconds (every turn is still answered: that is what is asserted).
     url = broker_url
     name, flooder = f"colors-{uuid.uuid4().hex[:6]}", f"flood-{uuid.uuid4().hex[:6]}"
     skill = colors_skill(name, slow=True)
