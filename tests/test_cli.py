@@ -36,7 +36,7 @@ from atlas.cli.render import (
 )
 from atlas.cli.supervise import find_skills
 from atlas.cli.users import parse_assignment
-from atlas.config import Config
+from atlas.config import Config, load
 from atlas.protocol import (
     ChannelAsk,
     ChannelDestroyed,
@@ -530,11 +530,10 @@ async def ready(process: asyncio.subprocess.Process) -> str:
     return text
 
 
-def operator_url(stack_dir: Path, text: str) -> str:
-    """The embedded broker's URL ``atlas up`` printed, with the operator's login."""
-    url = re.search(r"broker  (mqtt://\S+)", text).group(1)  # type: ignore[union-attr]
-    logins = yaml.safe_load((stack_dir / "data" / "broker" / "logins.yml").read_text())
-    return url.replace("mqtt://", f"mqtt://operator:{logins['operator']}@")
+def operator_url(stack_dir: Path) -> str:
+    """The embedded broker ``atlas up`` started, with the operator's login: what
+    ``atlas chat`` finds from the configuration alone."""
+    return load(stack_dir / "atlas.yml").broker_url
 
 
 async def listed_again(process: asyncio.subprocess.Process, operator: str,
@@ -683,7 +682,7 @@ async def test_up_starts_a_daemon_that_died_again_once_atlas_was_ready(
         killed = datetime.now(UTC).replace(tzinfo=None)
         os.kill(daemon, signal.SIGKILL)
         # Another daemon comes, trains and lists the skill again; atlas up goes on.
-        await listed_again(process, operator_url(stack_dir, text), since=killed)
+        await listed_again(process, operator_url(stack_dir), since=killed)
         await replaced_then_stopped(process, daemon, "daemon")
     finally:
         await kill_up(process)
@@ -699,7 +698,7 @@ async def test_up_starts_the_embedded_broker_again_on_its_port(stack_dir: Path) 
             await asyncio.sleep(0.01)
         # A new broker holds nothing retained: a list on the same URL is the daemon's,
         # published again once it reconnected.
-        await listed_again(process, operator_url(stack_dir, text))
+        await listed_again(process, operator_url(stack_dir))
         await replaced_then_stopped(process, broker, "broker")
     finally:
         await kill_up(process)
