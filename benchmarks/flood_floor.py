@@ -93,29 +93,43 @@ async def rounds(url: str, folder: Path, count: int) -> list[dict[str, float]]:
                         "idle_p50_ms": idle * 1000, "p99_ms": p99 * 1000,
                         "ratio": p99 / idle, "max_ms": max(under) * 1000,
                         "over_5x": sum(t > 5 * idle for t in under), "turns": len(under)})
-                    print(f"round {n + 1}: " + ", ".join(
-                        f"{key} {value:.2f}" for key, value in results[-1].items()), flush=True)
+                    say_round(n, results[-1])
             serving.cancel()
     finally:
         daemon.stop()
     return results
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rounds", type=int, default=5)
+def options(doc: str, rounds: int) -> argparse.Namespace:
+    """``--rounds`` and ``--json``, the options of the flood benchmarks."""
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=rounds)
     parser.add_argument("--json", type=Path, help="write the rounds and medians here")
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def say_round(n: int, result: dict[str, float]) -> None:
+    print(f"round {n + 1}: " + ", ".join(f"{key} {value:.2f}" for key, value in result.items()),
+          flush=True)
+
+
+def main() -> None:
+    args = options(__doc__, rounds=5)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         (folder / "broker").mkdir()
         with Mosquitto(folder / "broker") as broker:
             results = asyncio.run(rounds(broker.url, folder, args.rounds))
+    report(results, args.json)
+
+
+def report(results: list[dict[str, float]], path: Path | None) -> None:
+    """Print the rounds' medians; write the rounds and medians to ``path``, if any."""
     medians = {key: round(statistics.median(r[key] for r in results), 2) for key in results[0]}
     print("median: " + ", ".join(f"{key} {value}" for key, value in medians.items()))
-    if args.json:
-        args.json.write_text(json.dumps({"rounds": results, "median": medians,
-                                         "cores": os.cpu_count()}, indent=2) + "\n")
+    if path:
+        path.write_text(json.dumps({"rounds": results, "median": medians,
+                                    "cores": os.cpu_count()}, indent=2) + "\n")
 
 
 if __name__ == "__main__":

@@ -13,9 +13,7 @@ out: under ``atlas up`` only the bridge and the operator may publish texts.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import json
 import os
 import statistics
 import subprocess
@@ -27,6 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
+from flood_floor import options, report, say_round  # noqa: E402
 from reliability.test_flood import FLOODER, IDLE_TURNS, SHOWS, percentile, turn  # noqa: E402
 
 from atlas.channel import Channel  # noqa: E402
@@ -66,16 +65,12 @@ async def rounds(config: Path, count: int) -> list[dict[str, float]]:
                 "idle_p50_ms": idle * 1000, "p50_ms": statistics.median(under) * 1000,
                 "p99_ms": p99 * 1000, "ratio": p99 / idle, "max_ms": max(under) * 1000,
                 "turns": len(under)})
-            print(f"round {n + 1}: " + ", ".join(
-                f"{key} {value:.2f}" for key, value in results[-1].items()), flush=True)
+            say_round(n, results[-1])
     return results
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--json", type=Path, help="write the rounds and medians here")
-    args = parser.parse_args()
+    args = options(__doc__, rounds=3)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         for name, text in (("colors", GREETER),
@@ -99,11 +94,7 @@ def main() -> None:
         finally:
             up.terminate()
             up.wait(60)
-    medians = {key: round(statistics.median(r[key] for r in results), 2) for key in results[0]}
-    print("median: " + ", ".join(f"{key} {value}" for key, value in medians.items()))
-    if args.json:
-        args.json.write_text(json.dumps({"rounds": results, "median": medians,
-                                         "cores": os.cpu_count()}, indent=2) + "\n")
+    report(results, args.json)
 
 
 if __name__ == "__main__":
