@@ -48,6 +48,9 @@ class Bridge:
     origins: tuple[str, ...] = ()          # empty: same host as the bridge only
     access_ttl: int = 15 * 60              # seconds an access token lives
     refresh_ttl: int = 14 * 24 * 3600      # seconds a refresh token lives
+    #: Messages a second one signed-in user's sockets may send, in bursts of twice
+    #: that (more get an error frame, and never reach the broker); 0: no limit.
+    rate: float = 5.0
 
 
 @dataclass(frozen=True)

@@ -100,12 +100,12 @@ async def rounds(url: str, folder: Path, count: int) -> list[dict[str, float]]:
     return results
 
 
-def options(doc: str, rounds: int) -> argparse.Namespace:
+def options(doc: str, rounds: int) -> argparse.ArgumentParser:
     """``--rounds`` and ``--json``, the options of the flood benchmarks."""
     parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=rounds)
     parser.add_argument("--json", type=Path, help="write the rounds and medians here")
-    return parser.parse_args()
+    return parser
 
 
 def say_round(n: int, result: dict[str, float]) -> None:
@@ -114,7 +114,7 @@ def say_round(n: int, result: dict[str, float]) -> None:
 
 
 def main() -> None:
-    args = options(__doc__, rounds=5)
+    args = options(__doc__, rounds=5).parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         (folder / "broker").mkdir()

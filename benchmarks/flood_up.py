@@ -1,32 +1,47 @@
-"""A skill's flood through ``atlas up``: the embedded broker with its logins and
-ACLs, the daemon and the skills as ``atlas up`` runs them.
+"""The issue's two floods through ``atlas up``: the embedded broker with its logins and
+ACLs, the daemon, the bridge and the skills as ``atlas up`` runs them.
 
-    python benchmarks/flood_up.py [--rounds N] [--json PATH]
+    python benchmarks/flood_up.py [--rounds N] [--bridge-rate R] [--json PATH]
 
 A folder of two skills (the flood test's colors skill, which greets, and one that
-answers "flood me" with 5,000 shows) is started with ``atlas up --no-bridge``.
-Each round, a user (the operator's login, as ``atlas chat`` uses it) is timed over
-200 idle turns, then another sid asks for the flood and the first user's turns are
-timed for 6 s. The flooding user of ``tests/reliability/test_flood.py`` is left
-out: under ``atlas up`` only the bridge and the operator may publish texts.
+answers "flood me" with 5,000 shows) is started with ``atlas up``. Each round, a user
+(the operator's login, as ``atlas chat`` uses it) is timed over 200 idle turns. Then
+another sid asks for the flood while a signed-in user sends 10,000 messages on the
+bridge's WebSocket as fast as it can (a script, a stuck page: under ``atlas up`` only
+the bridge and the operator may publish texts), and the first user's turns are timed
+for 6 s. ``--bridge-rate 0`` lifts the bridge's per-user rate (``bridge.rate``), to
+see what it spares; ``--no-user`` leaves the user's flood out.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import os
+import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from flood_floor import options, report, say_round  # noqa: E402
-from reliability.test_flood import FLOODER, IDLE_TURNS, SHOWS, percentile, turn  # noqa: E402
+from reliability.test_flood import (  # noqa: E402
+    FLOODER,
+    IDLE_TURNS,
+    SHOWS,
+    TEXTS,
+    percentile,
+    turn,
+)
+from websockets.asyncio.client import connect  # noqa: E402
+from websockets.exceptions import ConnectionClosed  # noqa: E402
 
 from atlas.channel import Channel  # noqa: E402
 from atlas.config import load  # noqa: E402
@@ -45,32 +60,95 @@ async def greet(req):
     await req.terminate()
 '''
 WINDOW = 6.0
+FLOODER_LOGIN = {"username": "mallory", "password": "a long enough password"}
 
 
-async def rounds(config: Path, count: int) -> list[dict[str, float]]:
+def sign_in(web: str) -> str:
+    request = urllib.request.Request(web + "api/token", json.dumps(FLOODER_LOGIN).encode(),
+                                     {"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return str(json.loads(response.read())["access"])
+
+
+async def user_flood(web: str, token: str, device: str, heard: dict[str, int]) -> None:
+    """10,000 messages on one socket as fast as it goes, reading what comes back (a
+    client that stops reading is closed); what it heard is counted by type."""
+    async with connect(web.replace("http://", "ws://") + "ws/assistant/",
+                       max_size=None) as ws:
+        await ws.send(json.dumps({"type": "authenticate", "token": token, "device": device}))
+        assert json.loads(await ws.recv())["type"] == "ready"
+        print("ready", flush=True)          # started and signed in: the flood is next
+        await asyncio.to_thread(sys.stdin.readline)
+
+        async def read() -> None:
+            with contextlib.suppress(ConnectionClosed):
+                async for frame in ws:
+                    kind = json.loads(frame)["type"]
+                    heard[kind] = heard.get(kind, 0) + 1
+
+        reading = asyncio.create_task(read())
+        frame = json.dumps({"type": "message", "message": "hello"})
+        with contextlib.suppress(ConnectionClosed):
+            for n in range(TEXTS):
+                await ws.send(frame)
+                if n % 100 == 99:
+                    await asyncio.sleep(0)      # let the reader read
+        await asyncio.sleep(WINDOW)
+        reading.cancel()
+        heard["close_code"] = ws.close_code or 0
+
+
+async def rounds(config: Path, web: str | None, count: int) -> list[dict[str, float]]:
     url = load(config).broker_url        # as `atlas chat` finds it: the operator's login
+    token = sign_in(web) if web else ""
     results = []
     async with Channel(url, uid="alice") as alice, Channel(url, uid="spammed") as spammed:
         for _ in range(10):                 # warm-up, as the test does
             await turn(alice)
         for n in range(count):
             idle = statistics.median([await turn(alice) for _ in range(IDLE_TURNS)])
+            # A process of its own, as the test's flooders: in this one, its 10,000 sends
+            # and replies would slow the timed user's turns themselves.
+            user = await asyncio.create_subprocess_exec(
+                sys.executable, __file__, "--user-flood", web, token, f"flood-{n}",
+                stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE) if web else None
+            if user is not None:
+                assert user.stdin is not None and user.stdout is not None
+                assert await user.stdout.readline() == b"ready\n"
+                user.stdin.write(b"go\n")
             await spammed.say("flood me")
             started, under = time.perf_counter(), []
             while time.perf_counter() - started < WINDOW:
                 under.append(await turn(alice))
             await spammed.until_turn_ends(timeout=120)
+            heard = json.loads((await user.communicate())[0]) if user is not None else {}
             p99 = percentile(under, 0.99)
             results.append({
                 "idle_p50_ms": idle * 1000, "p50_ms": statistics.median(under) * 1000,
                 "p99_ms": p99 * 1000, "ratio": p99 / idle, "max_ms": max(under) * 1000,
-                "turns": len(under)})
+                "turns": len(under), "user_answered": heard.get("done", 0),
+                "user_refused": heard.get("error", 0), "user_closed": heard.get("close_code", 0)})
             say_round(n, results[-1])
     return results
 
 
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 def main() -> None:
-    args = options(__doc__, rounds=3)
+    if sys.argv[1:2] == ["--user-flood"]:
+        heard: dict[str, int] = {}
+        address, token, device = sys.argv[2:5]
+        asyncio.run(user_flood(address, token, device, heard))
+        print(json.dumps(heard))
+        return
+    parser = options(__doc__, rounds=3)
+    parser.add_argument("--bridge-rate", type=float, help="bridge.rate (default: atlas's)")
+    parser.add_argument("--no-user", action="store_true", help="the skill's flood alone")
+    args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         for name, text in (("colors", GREETER),
@@ -79,18 +157,27 @@ def main() -> None:
             (folder / "skills" / name / "skill.py").write_text(text)
         config = folder / "atlas.yml"
         config.write_text(f"broker: embedded\ndata_dir: {folder / 'data'}\n"
-                          f"skills_dir: {folder / 'skills'}\n")
+                          f"skills_dir: {folder / 'skills'}\n"
+                          + (f"bridge: {{rate: {args.bridge_rate}}}\n"
+                             if args.bridge_rate is not None else ""))
         env = {k: v for k, v in os.environ.items() if not k.startswith("ATLAS_")}
+        atlas = [sys.executable, "-m", "atlas"]
+        subprocess.run([*atlas, "users", "add", FLOODER_LOGIN["username"], "--password-stdin",
+                        "--config", str(config)], input=FLOODER_LOGIN["password"], text=True,
+                       env=env, check=True, stdout=subprocess.DEVNULL)
+        port = free_port()
+        web = None if args.no_user else f"http://127.0.0.1:{port}/"
         up = subprocess.Popen(
-            [sys.executable, "-m", "atlas", "up", "--config", str(config), "--broker-port", "0",
-             "--no-bridge"], cwd=folder, env=env, text=True, stdin=subprocess.DEVNULL,
+            [*atlas, "up", "--config", str(config), "--broker-port", "0",
+             *(["--no-bridge"] if args.no_user else ["--bridge-port", str(port)])],
+            cwd=folder, env=env, text=True, stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
         try:
             assert up.stdout is not None
             while "atlas is ready" not in (line := up.stdout.readline()):
                 if not line:
                     raise SystemExit("atlas up ended before it was ready")
-            results = asyncio.run(rounds(config, args.rounds))
+            results = asyncio.run(rounds(config, web, args.rounds))
         finally:
             up.terminate()
             up.wait(60)

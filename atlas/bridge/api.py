@@ -16,7 +16,7 @@ from atlas.config import Config
 from atlas.store import Store, UnknownUser
 
 from . import settings
-from .guard import FailureLimiter
+from .guard import FailureLimiter, RateLimiter
 from .link import Link, LinkUnavailable
 from .messages import INVALID_TOKEN, ClientError, load_frame, ready
 from .tokens import TokenError, Tokens
@@ -36,6 +36,8 @@ class Deps:
     tokens: Tokens
     by_user: FailureLimiter = field(default_factory=lambda: FailureLimiter(limit=5))
     by_address: FailureLimiter = field(default_factory=lambda: FailureLimiter(limit=30))
+    #: How fast each signed-in user's sockets may talk (``bridge.rate``); None: freely.
+    user_rate: RateLimiter | None = None
     clock: Callable[[], float] = time.monotonic
 
 

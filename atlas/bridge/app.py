@@ -17,6 +17,7 @@ from atlas.store import Store
 
 from . import api, images, mcc, phoenix
 from .bots import Guests
+from .guard import RateLimiter
 from .link import Link
 from .openapi import SPEC
 from .tokens import Tokens, load_secret
@@ -81,6 +82,8 @@ def create_app(config: Config, store: Store, mqtt_link: Link,
                                      allow_headers=["Authorization", "Content-Type"]))
     app = Starlette(routes=routes, middleware=middleware,
                     exception_handlers={api.ApiError: api.error_response})
-    app.state.deps = api.Deps(config, store, mqtt_link, tokens)
+    rate = config.bridge.rate
+    app.state.deps = api.Deps(config, store, mqtt_link, tokens,
+                              user_rate=RateLimiter(rate, max(2.0, 2 * rate)) if rate > 0 else None)
     app.state.guests = Guests(store, mqtt_link, config.bots, turn_timeout=config.skill_timeout)
     return app

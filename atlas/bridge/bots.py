@@ -13,7 +13,6 @@ import hashlib
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -22,6 +21,7 @@ from atlas.config import Bots as Bounds
 from atlas.protocol import valid_level
 from atlas.store import Bot, GuestSession, Store
 
+from .guard import RateLimiter
 from .link import Link, Listener
 
 log = logging.getLogger(__name__)
@@ -37,29 +37,6 @@ def sid_of(bot: Bot, session_id: str) -> str:
     sid = f"guest-{digest}"
     assert valid_level(sid)
     return sid
-
-
-@dataclass
-class RateLimiter:
-    """A token bucket per session: ``rate`` messages per second, bursts of ``burst``."""
-
-    rate: float
-    burst: float = 5.0
-    _buckets: dict[str, tuple[float, float]] = field(default_factory=dict)
-
-    def allow(self, key: str, now: float) -> bool:
-        tokens, last = self._buckets.get(key, (self.burst, now))
-        tokens = min(self.burst, tokens + (now - last) * self.rate)
-        if tokens < 1.0:
-            self._buckets[key] = (tokens, now)
-            return False
-        self._buckets[key] = (tokens - 1.0, now)
-        if len(self._buckets) > 100_000:  # never grows without bound
-            self._buckets.clear()
-        return True
-
-    def forget(self, key: str) -> None:
-        self._buckets.pop(key, None)
 
 
 class Guests:

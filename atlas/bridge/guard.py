@@ -1,4 +1,5 @@
-"""Pure checks at the bridge's door: browser origins and repeated failed sign-ins."""
+"""Pure checks at the bridge's door: browser origins, repeated failed sign-ins, and how
+fast one user or guest may talk."""
 
 from __future__ import annotations
 
@@ -71,3 +72,27 @@ class FailureLimiter:
 
     def succeed(self, key: str) -> None:
         self._failures.pop(key, None)
+
+
+@dataclass
+class RateLimiter:
+    """A token bucket per key (a user, a guest session): ``rate`` messages a second,
+    bursts of ``burst``; what goes past it is refused, and the client told."""
+
+    rate: float
+    burst: float = 5.0
+    #: Keys remembered at most; past it they are all forgotten (full buckets again).
+    max_keys: int = 100_000
+    _buckets: dict[str, tuple[float, float]] = field(default_factory=dict)
+
+    def allow(self, key: str, now: float) -> bool:
+        if len(self._buckets) >= self.max_keys and key not in self._buckets:
+            self._buckets.clear()
+        tokens, last = self._buckets.get(key, (self.burst, now))
+        tokens = min(self.burst, tokens + max(0.0, now - last) * self.rate)
+        allowed = tokens >= 1.0
+        self._buckets[key] = (tokens - 1.0 if allowed else tokens, now)
+        return allowed
+
+    def forget(self, key: str) -> None:
+        self._buckets.pop(key, None)

@@ -168,6 +168,7 @@ UNSUPPORTED = Close(1003, "binary frames are not supported")
 TOO_BIG = Close(1009, f"frames are limited to {MAX_FRAME} bytes")
 UNAVAILABLE = Close(1013, "assistant unavailable")
 TOO_SLOW = Close(1008, "the client does not read its messages")
+TOO_MANY = Close(1008, "too many messages")
 
 
 # -- outgoing messages ---------------------------------------------------------------

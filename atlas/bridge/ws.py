@@ -25,6 +25,7 @@ from .messages import (
     MAX_FRAME,
     ORIGIN_REFUSED,
     TOO_BIG,
+    TOO_MANY,
     UNAVAILABLE,
     UNSUPPORTED,
     Authenticate,
@@ -104,23 +105,42 @@ async def _write(websocket: WebSocket, listener: Listener) -> None:
 
 
 async def _read(websocket: WebSocket, deps: Deps, listener: Listener) -> None:
-    say = listener.put  # replies go through the writer, the only sender
+    refused = 0     # messages refused in a row for the user's rate
     while True:
         try:
             message = parse_client(await _frame(websocket))
         except ClientError as problem:
-            say(error(str(problem)))
+            await _refuse(listener, str(problem))
             continue
         if isinstance(message, Authenticate):
-            say(error("already authenticated"))
+            await _refuse(listener, "already authenticated")
             continue
+        if deps.user_rate is not None and not deps.user_rate.allow(listener.uid, deps.clock()):
+            refused += 1
+            limit = f"at most {deps.user_rate.rate:g} per second"
+            if refused >= deps.user_rate.burst:
+                # Still sending, every message refused: a flood, not a person. Reading
+                # and answering each of its frames would cost more than the flood.
+                raise Refused(TOO_MANY.because(limit))
+            await _refuse(listener, f"too many messages: {limit}")
+            continue
+        refused = 0
         try:
             if isinstance(message, UserData):
                 await deps.link.give(listener.sid, message.data)
             else:
                 await deps.link.say(listener.sid, message.text)
         except LinkUnavailable as problem:
-            say(error(f"the assistant is unavailable: {problem}"))
+            await _refuse(listener, f"the assistant is unavailable: {problem}")
+
+
+async def _refuse(listener: Listener, reason: str) -> None:
+    """Answer a frame with an error, through the writer (the only sender). The frames
+    a client sent at once are all read before this task yields: yielding here lets
+    the writer keep pace, so a client that floods, yet reads, is not closed as one
+    that does not read (256 waiting)."""
+    listener.put(error(reason))
+    await asyncio.sleep(0)
 
 
 async def _expire(seconds: float) -> None:

@@ -314,6 +314,7 @@ async def test_malformed_frames_on_every_dialect_beside_a_conversation(
             while not stop.is_set():
                 await client.say("what is the weather")
                 turns.append([m["type"] for m in [await client.next() for _ in range(3)]])
+                await asyncio.sleep(1.5 / bridge.config.bridge.rate)  # a person's pace
 
     talking = asyncio.create_task(talk())
     try:

@@ -1,10 +1,10 @@
-"""Origin checks and the failed sign-in limiter."""
+"""Origin checks, the failed sign-in limiter and the message rate limiter."""
 
 from __future__ import annotations
 
 import pytest
 
-from atlas.bridge.guard import FailureLimiter, origin_allowed
+from atlas.bridge.guard import FailureLimiter, RateLimiter, origin_allowed
 
 
 @pytest.mark.parametrize(("origin", "host", "allowed", "expected"), [
@@ -51,3 +51,24 @@ def test_memory_stays_bounded() -> None:
     for i in range(1000):
         limiter.fail(f"user{i}", float(i))
     assert len(limiter._failures) <= 100
+
+
+def test_rate_limiter_lets_a_burst_then_the_rate_through_per_key() -> None:
+    limiter = RateLimiter(rate=2, burst=4)
+    assert [limiter.allow("alice", 0.0) for _ in range(6)] == [True] * 4 + [False] * 2
+    assert limiter.allow("bob", 0.0)                    # buckets are per key
+    assert not limiter.allow("alice", 0.4)              # 0.8 of a token back: not enough
+    assert limiter.allow("alice", 0.5)                  # refused ones cost nothing
+    assert not limiter.allow("alice", 0.5)
+    assert [limiter.allow("alice", 100.0) for _ in range(5)] == [True] * 4 + [False]
+    limiter.forget("alice")
+    assert limiter.allow("alice", 100.0)
+
+
+def test_rate_limiter_forgets_every_key_rather_than_grow() -> None:
+    limiter = RateLimiter(rate=1, burst=1, max_keys=3)
+    for key in "abc":
+        assert limiter.allow(key, 0.0)
+    assert not limiter.allow("a", 0.0)
+    assert limiter.allow("d", 0.0)                      # a fourth key: all forgotten
+    assert limiter.allow("a", 0.0)

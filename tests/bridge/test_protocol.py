@@ -13,6 +13,7 @@ import urllib.request
 
 import pytest
 from brokers import running_task
+from websockets.exceptions import ConnectionClosed
 
 from atlas.bridge import Link, broker_address, create_app, listen, server
 from atlas.bridge.messages import MAX_FRAME, sid_for
@@ -333,6 +334,45 @@ async def test_origin_checks(stack: Bridge, alice: Person, origins: tuple[str, .
             assert isinstance(await asyncio.wait_for(seen.get(), 20), ChannelCreate)
         else:  # refused at once, before the token is even read
             assert await client.closed() == (1008, "origin not allowed")
+
+
+async def test_a_user_past_the_rate_is_told_then_closed_and_the_broker_never_sees_it(
+        stack: Bridge, alice: Person) -> None:
+    # A page or script sending 40 messages at once on each of two sockets of one user.
+    rate, sent = stack.config.bridge.rate, 40
+    burst = 2 * rate
+    why = f"too many messages: at most {rate:g} per second"
+    tokens = await sign_in(stack, alice.name, alice.password)
+    async with spy(stack.config.broker, DialogParse) as seen:
+        async with conversation(stack, tokens["access"]) as (laptop, _), \
+                conversation(stack, tokens["access"], device="phone") as (phone, _):
+            started = time.monotonic()
+            for n in range(2 * sent):
+                await (laptop, phone)[n % 2].say("what is the weather")
+            for client in (laptop, phone):
+                errors = []
+                with contextlib.suppress(ConnectionClosed):
+                    while True:
+                        message = await client.next()
+                        if message["type"] == "error":
+                            errors.append(message["message"])
+                # Told of each message refused; closed once `burst` came in a row.
+                assert len(errors) >= burst - 1 and set(errors) == {why}
+                assert (client.socket.close_code, client.socket.close_reason) == (1008, why)
+            elapsed = time.monotonic() - started
+        # What the broker carried before a last, marked message: the user's bucket,
+        # shared by the sockets, let at most its burst and its rate through (a bucket
+        # per socket would have let twice that).
+        await asyncio.sleep(1 / rate)
+        async with conversation(stack, tokens["access"], device="marker") as (client, _):
+            await client.say("what is the weather")
+            await client.expect("thinking", "answer", "done")
+        published = []
+        while (message := await asyncio.wait_for(seen.get(), 20)).sid \
+                != sid_for(alice.name, "marker"):
+            published.append(message)
+    assert 1 <= len(published) <= burst + rate * elapsed
+    assert {m.sid for m in published} <= {sid_for(alice.name, "web"), sid_for(alice.name, "phone")}
 
 
 async def test_language_change_recreates_the_channel(stack: Bridge, alice: Person) -> None:
