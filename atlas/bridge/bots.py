@@ -31,6 +31,15 @@ class GuestError(Exception):
     """Something a guest may not do; the message is what the client is told."""
 
 
+class TooFast(GuestError):
+    """A message past the session's rate (``bots.rate``). A socket refused
+    :attr:`Guests.flood` of these in a row is closed: a flood, not a person."""
+
+    def __init__(self, rate: float) -> None:
+        self.limit = f"at most {rate:g} per second"
+        super().__init__(f"too many messages: {self.limit}")
+
+
 def sid_of(bot: Bot, session_id: str) -> str:
     """The channel of one guest session: a hash, so no id a client sends names another's."""
     digest = hashlib.sha256(f"{bot.id}\x00{session_id}".encode()).hexdigest()[:24]
@@ -92,9 +101,14 @@ class Guests:
             raise GuestError("unknown session")
         return session
 
+    @property
+    def flood(self) -> int:
+        """Messages refused in a row after which a socket is closed (its burst)."""
+        return int(self.limiter.burst)
+
     def check_rate(self, session: GuestSession) -> None:
         if not self.limiter.allow(session.id, time.monotonic()):
-            raise GuestError(f"too many messages: at most {self.bounds.rate:g} per second")
+            raise TooFast(self.bounds.rate)
 
     def sid(self, bot: Bot, session: GuestSession) -> str:
         return sid_of(bot, session.id)

@@ -29,9 +29,9 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from atlas.protocol.dialog import MAX_TEXT
 from atlas.store import Bot, GuestSession
 
-from .bots import GuestError, Guests
+from .bots import GuestError, Guests, TooFast
 from .link import LinkUnavailable, Listener
-from .messages import MAX_FRAME, ClientError, Outgoing, load_frame
+from .messages import MAX_FRAME, TOO_MANY, ClientError, Outgoing, load_frame
 
 log = logging.getLogger(__name__)
 
@@ -194,6 +194,7 @@ async def _converse(websocket: WebSocket, guests: Guests, bot: Bot, session: Gue
                 await send(frame)
 
     async def read() -> None:
+        refused = 0     # messages refused in a row for the session's rate
         while True:
             event = await websocket.receive()
             if event["type"] == "websocket.disconnect":
@@ -212,8 +213,15 @@ async def _converse(websocket: WebSocket, guests: Guests, bot: Bot, session: Gue
                 except (GuestError, LinkUnavailable):
                     box[0] = replace(box[0], owed=max(0, box[0].owed - 1))
                     raise
+                refused = 0
             except (ClientError, GuestError, LinkUnavailable) as problem:
                 await send({"error": str(problem)})
+                if isinstance(problem, TooFast):
+                    refused += 1
+                    if refused >= guests.flood:
+                        close = TOO_MANY.because(problem.limit)
+                        await websocket.close(close.code, close.reason)
+                        return
 
     tasks = {asyncio.create_task(read()), asyncio.create_task(write())}
     try:

@@ -26,9 +26,9 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from atlas.protocol.dialog import MAX_TEXT
 from atlas.store import Bot, GuestSession
 
-from .bots import GuestError, Guests
+from .bots import GuestError, Guests, TooFast
 from .link import LinkUnavailable, Listener
-from .messages import MAX_FRAME, ClientError, Outgoing, load_frame
+from .messages import MAX_FRAME, TOO_MANY, ClientError, Close, Outgoing, load_frame
 
 log = logging.getLogger(__name__)
 
@@ -132,6 +132,8 @@ class _Socket:
     joined: dict[str, _Joined] = field(default_factory=dict)
     attached: dict[str, _Attached] = field(default_factory=dict)
     last_heartbeat: float = field(default_factory=time.monotonic)
+    #: Messages refused in a row for their session's rate.
+    refused: int = 0
 
     def send(self, frame: Frame) -> None:
         try:
@@ -189,10 +191,13 @@ async def socket(websocket: WebSocket) -> None:
         return
     state = _Socket(websocket, guests, vsn)
     writer = asyncio.create_task(_write(state))
+    close = Close(1000, "")
     try:
         await _read(state)
-    except (WebSocketDisconnect, _Closed):
+    except WebSocketDisconnect:
         pass
+    except _Closed as closed:
+        close = closed.close
     finally:
         state.close_all()
         with contextlib.suppress(asyncio.QueueFull):
@@ -201,11 +206,13 @@ async def socket(websocket: WebSocket) -> None:
             await asyncio.wait_for(writer, 2)
         writer.cancel()
         with contextlib.suppress(RuntimeError, WebSocketDisconnect):
-            await websocket.close()
+            await websocket.close(close.code, close.reason)
 
 
 class _Closed(Exception):
-    pass
+    def __init__(self, close: Close = Close(1000, "")) -> None:  # noqa: B008 (frozen)
+        super().__init__(close.reason)
+        self.close = close
 
 
 async def _write(state: _Socket) -> None:
@@ -278,7 +285,12 @@ async def _handle(state: _Socket, frame: Frame) -> None:
         response = await handler(state, frame, joined.bot, payload)
     except GuestError as problem:
         state.send(reply(frame, "error", {"reason": str(problem)}))
+        if isinstance(problem, TooFast):
+            state.refused += 1
+            if state.refused >= state.guests.flood:
+                raise _Closed(TOO_MANY.because(problem.limit)) from None
         return
+    state.refused = 0
     if response is not None:
         state.send(reply(frame, "ok", response))
 

@@ -167,23 +167,30 @@ async def test_heartbeats_bounds_and_oversized_frames(
             while True:
                 await silent.recv()
     monkeypatch.setattr(phoenix, "HEARTBEAT_TIMEOUT", 60.0)
-    async with connect(url) as a, connect(url) as b:
+    async with connect(url) as a, connect(url) as b, connect(url) as c:
         alice, other = Phoenix(a), Phoenix(b)
         await alice.push(topic, "phx_join", {"access_token": guest.token})
         await other.push(topic, "phx_join", {"access_token": guest.token})
         session = (await alice.push(topic, "new_session", {}))[4]["response"]["session"]
-        # Too many messages at once: the extra ones get an error, nothing is lost silently.
-        replies = [await alice.push(topic, "utb_msg", {"session": session, "text": "who am i"})
-                   for _ in range(30)]
+        # Too many messages at once: the extra ones get an error, nothing is lost silently;
+        # a burst's worth refused in a row (10 at 5 a second) is a flood: closed (1008).
+        why = "too many messages: at most 5 per second"
+        replies = []
+        with pytest.raises(ConnectionClosed):
+            while True:
+                replies.append(await alice.push(topic, "utb_msg",
+                                                {"session": session, "text": "who am i"}))
         errors = [r[4]["response"]["reason"] for r in replies if r[4]["status"] == "error"]
-        assert errors and all(e.startswith("too many messages") for e in errors)
-        # An oversized frame closes that socket (1009); the other goes on.
-        await a.send(json.dumps(["1", "99", topic, "put_data",
+        assert len(errors) >= 10 and set(errors) == {why}
+        assert (a.close_code, a.close_reason) == (1008, why)
+        # An oversized frame closes a socket (1009); the other goes on.
+        await Phoenix(c).push(topic, "phx_join", {"access_token": guest.token})
+        await c.send(json.dumps(["1", "99", topic, "put_data",
                                  {"session": session, "data": {"x": "y" * MAX_FRAME}}]))
         with pytest.raises(ConnectionClosed):
             while True:
-                await a.recv()
-        assert a.close_code == 1009
+                await c.recv()
+        assert c.close_code == 1009
         heartbeat = await other.push("phoenix", "heartbeat", {}, join_ref=None)
         assert heartbeat[4]["status"] == "ok"
         assert (await other.push(topic, "new_session", {}))[4]["status"] == "ok"

@@ -124,6 +124,26 @@ async def test_refusals(bridge: Bridge) -> None:
         assert (await frame(socket))["utterance"] == "Welcome, stranger!"
 
 
+@amqtt_only
+async def test_a_flooding_socket_is_told_then_closed(bridge: Bridge) -> None:
+    guest = add_bot(bridge.store, open_=True)
+    why = f"too many messages: at most {bridge.config.bots.rate:g} per second"
+    async with connect(mcc_url(bridge, guest.bot.id, uid="u1")) as socket:
+        await socket.recv()                                 # the interaction
+        await frame(socket)                                 # the welcome
+        for _ in range(100):
+            await socket.send(json.dumps({"type": "data", "payload": {"nothing": 1}}))
+        errors = []
+        with pytest.raises(ConnectionClosed):
+            while True:
+                reply = await frame(socket)
+                if "error" in reply:
+                    errors.append(reply["error"])
+        # Each refused message is told; a burst's worth refused in a row ends the socket.
+        assert len(errors) >= 2 * bridge.config.bots.rate and set(errors) == {why}
+        assert (socket.close_code, socket.close_reason) == (1008, why)
+
+
 def _post(opener: urllib.request.OpenerDirector, url: str, body: bytes, kind: str
           ) -> tuple[int, Any]:
     request = urllib.request.Request(url, data=body, method="POST",
