@@ -25,9 +25,10 @@ DEFAULT_FILE = Path("config/atlas.yml")
 EMBEDDED = "embedded"
 #: Where the embedded broker listens unless told otherwise.
 EMBEDDED_URL = "mqtt://127.0.0.1:1883"
-#: Where, in the data dir, ``atlas up`` notes the embedded broker it started: with
-#: ``--broker-port`` it is not on 1883, and ``atlas chat`` and ``atlas skills``
-#: (whose configuration says only "embedded") must find it, not some other broker.
+#: Where, in the data dir, ``atlas up`` and ``atlas daemon`` note the embedded broker
+#: they started: with ``--broker-port`` it is not on 1883, and ``atlas chat`` and
+#: ``atlas skills`` (whose configuration says only "embedded") must find it, not some
+#: other broker.
 EMBEDDED_ADDRESS = Path("broker") / "address"
 
 
@@ -170,13 +171,20 @@ class Config:
 
 
 def _embedded_address(data_dir: Path) -> str:
-    """The embedded broker ``atlas up`` last started (:data:`EMBEDDED_ADDRESS`), else
-    the default one."""
+    """The embedded broker last started (:data:`EMBEDDED_ADDRESS`), else the default one."""
     try:
         noted = (Path(data_dir) / EMBEDDED_ADDRESS).read_text().strip()
     except OSError:
         return EMBEDDED_URL
     return noted if re.fullmatch(r"mqtt://[\w.\-]+:\d{1,5}", noted) else EMBEDDED_URL
+
+
+def note_embedded_address(data_dir: Path | str, url: str) -> None:
+    """Say where the embedded broker just started listens (:data:`EMBEDDED_ADDRESS`), for
+    the commands that find it by the configuration alone (``atlas chat``, ``atlas skills``)."""
+    path = Path(data_dir) / EMBEDDED_ADDRESS
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(url + "\n")
 
 
 def _operator_password(data_dir: Path) -> str | None:

@@ -733,6 +733,8 @@ def test_embedded_broker_used_by_the_daemon_command(tmp_path: Path) -> None:
             if "connected to" in line:
                 break
         assert f"mqtt://127.0.0.1:{port}" in line
+        # `atlas chat` and `atlas skills` find it by the configuration alone.
+        assert load(tmp_path / "atlas.yml").broker_url == f"mqtt://127.0.0.1:{port}"
         # The broker answers as long as the daemon runs: a second one cannot bind.
         with pytest.raises(RuntimeError):
             EmbeddedBroker(port=port, stderr=subprocess.DEVNULL).start()

@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from ..broker import BrokerProcessError, EmbeddedBroker
-from ..config import Config
+from ..config import Config, note_embedded_address
 from .common import (
     Failure,
     broker_address,
@@ -37,6 +37,7 @@ def embedded_url(config: Config, port: int, stack: contextlib.ExitStack
     except BrokerProcessError as error:
         raise Failure(f"embedded broker: {error}") from None
     log.info("embedded broker on %s (pid %s)", broker.url, broker.pid)
+    note_embedded_address(config.data_dir, broker.url)
     return replace(config, broker=broker.url), broker
 
 

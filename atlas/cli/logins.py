@@ -15,7 +15,7 @@ from pathlib import Path
 from ..broker import BrokerProcessError, EmbeddedBroker
 from ..broker.acl import BRIDGE, DAEMON, OPERATOR, SkillGrant, skill_user
 from ..broker.deployment import LOGINS, Deployment, write
-from ..config import EMBEDDED_ADDRESS, Config
+from ..config import Config, note_embedded_address
 from ..pytlas import is_pytlas_skill
 from ..pytlas.bridge import declared_skill as declared_pytlas
 from ..sdk.loader import load_skill
@@ -88,5 +88,5 @@ def secured_broker(config: Config, port: int, skills: list[Path],
         raise Failure(f"embedded broker: {error}") from None
     log.info("embedded broker on %s (pid %s), logins in %s", broker.url, broker.pid,
              folder / LOGINS)
-    (Path(config.data_dir) / EMBEDDED_ADDRESS).write_text(broker.url + "\n")
+    note_embedded_address(config.data_dir, broker.url)
     return replace(config, broker=broker.url), broker, Logins(broker.url, deployment, names)
