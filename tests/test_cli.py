@@ -24,6 +24,7 @@ from brokers import free_port, running_daemon, watching
 from click.testing import CliRunner, Result
 
 from atlas.broker import EmbeddedBroker
+from atlas.channel import Channel
 from atlas.cli import main
 from atlas.cli.ready import fresh, skills_lists
 from atlas.cli.render import (
@@ -679,8 +680,19 @@ async def test_up_starts_a_daemon_that_died_again_once_atlas_was_ready(
     try:
         text = await ready(process)
         daemon = int(re.search(r"daemon  pid (\d+)", text).group(1))  # type: ignore[union-attr]
-        killed = datetime.now(UTC).replace(tzinfo=None)
-        os.kill(daemon, signal.SIGKILL)
+        async with Channel(operator_url(stack_dir), uid="alice") as alice:
+            assert ChannelShow(alice.sid, "hi") in await alice.converse("hello there")
+            await asyncio.sleep(0.5)        # the channel's record committed (GATHER)
+            killed = datetime.now(UTC).replace(tzinfo=None)
+            os.kill(daemon, signal.SIGKILL)
+            while not gone(daemon):
+                await asyncio.sleep(0.01)
+            await asyncio.sleep(0.5)        # the broker has seen the connection go
+            # Said while no daemon runs: the broker keeps it for the daemon's session,
+            # and the next daemon answers it.
+            await alice.say("hello there")
+            said = await alice.until_turn_ends(timeout=60)
+            assert ChannelShow(alice.sid, "hi") in said, said
         # Another daemon comes, trains and lists the skill again; atlas up goes on.
         await listed_again(process, operator_url(stack_dir), since=killed)
         await replaced_then_stopped(process, daemon, "daemon")

@@ -14,10 +14,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import hashlib
 import logging
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from .. import __version__
@@ -110,12 +112,17 @@ async def serve(config: Config, store: Store | None = None,
             return conversations.unread(topic, payload, discovery.world(),
                                         training=discovery.untrained)
 
-        session = await stack.enter_async_context(Session(
-            address, "atlas-daemon", attempts=None,
-            skip=None if isinstance(keeping, SharedKeeping) else skip,
-            route=_router(inbox, discovery, conversations, keeping)))
-        await session.subscribe(*DAEMON_INBOX, *(
-            [DaemonSent] if isinstance(keeping, SharedKeeping) else []))
+        several = isinstance(keeping, SharedKeeping)
+        session = Session(
+            address, "atlas-daemon", attempts=None, skip=None if several else skip,
+            route=_router(inbox, discovery, conversations, keeping),
+            # One daemon keeps its session on the broker: what users say while it
+            # restarts after a crash waits there for it. Several hear everything
+            # anyway; a daemon gone, the others answer.
+            client_id=None if several else _client_id(config))
+        # Subscribed before connecting: a kept session's messages come at once.
+        await session.subscribe(*DAEMON_INBOX, *([DaemonSent] if several else []))
+        await stack.enter_async_context(session)
         if isinstance(keeping, SharedKeeping):
             keeping.listening_since = time.time()
         log.info("connected to %s", address)
@@ -132,6 +139,13 @@ async def serve(config: Config, store: Store | None = None,
         finally:
             if not isinstance(keeping, SharedKeeping):  # others still serve the skills
                 await _clear_skills(address)
+
+
+def _client_id(config: Config) -> str:
+    """The daemon's MQTT client id: the same across its restarts, one per data dir (a
+    second daemon on the same data dir would share its store too)."""
+    where = str(Path(config.data_dir).expanduser().resolve())
+    return f"atlas-daemon-{hashlib.sha256(where.encode()).hexdigest()[:16]}"
 
 
 def _router(inbox: FairInbox[Any], discovery: Discovery, conversations: Conversations,

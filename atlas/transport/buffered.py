@@ -129,6 +129,13 @@ class BufferedSocket:
             del self._out[:sent]
         return True
 
+    def close(self) -> None:
+        # paho closes the socket as soon as it has written a DISCONNECT, here into
+        # the buffer: send what is kept first, or the broker sees the connection
+        # drop (and publishes the will) instead of a clean end.
+        self.flush()
+        self.sock.close()
+
     def pending(self) -> int:
         inner = self.sock.pending() if hasattr(self.sock, "pending") else 0
         return len(self._in) - self._at + inner

@@ -24,6 +24,8 @@ from typing import Any, Self
 
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 
 from ..protocol import IntentRequest, Message, ProtocolError, parse_message
 from .address import BrokerAddress, backoff
@@ -34,6 +36,10 @@ log = logging.getLogger("atlas.transport")
 #: QoS of every atlas message: at least once, in order.
 QOS = 1
 KEEPALIVE = 30
+#: Seconds an MQTT 5 broker keeps a kept session (``Session(client_id=…)``) after its
+#: client vanished: a crash and its restart, not an outage. MQTT 3.1.1 has no such
+#: bound; the broker's own settings apply (Mosquitto: ``persistent_client_expiration``).
+KEPT_SESSION = 600
 #: Seconds to wait for the broker's CONNACK or SUBACK.
 ANSWER_TIMEOUT = 10.0
 #: Messages kept for the broker while it is unreachable; past that, publishing fails.
@@ -139,12 +145,20 @@ class Session:
                  buffer: int = BUFFER,
                  on_retry: Callable[[TransportError, float], None] | None = None,
                  skip: Callable[[str, bytes], bool] | None = None,
-                 route: Callable[[Message], None] | None = None) -> None:
+                 route: Callable[[Message], None] | None = None,
+                 client_id: str | None = None) -> None:
         """``skip`` is asked of each message's topic and payload before the payload is
         decoded: True drops the message unread (it is acknowledged all the same).
         ``route`` takes each decoded message as it is read, in the transport's read
         callback, instead of the session's queue: what it does sees every message
-        read before (reading it with ``async for`` then yields only the rest)."""
+        read before (reading it with ``async for`` then yields only the rest).
+
+        ``client_id`` keeps the session on the broker: what the subscriptions match
+        while this client is gone without closing (a crash) is queued for the next
+        client of that id, and delivered as soon as it connects. Subscribe before
+        entering the session so that those messages are understood. A clean
+        :meth:`close` unsubscribes first: nothing is kept for a client stopped on
+        purpose."""
         self.address = address if isinstance(address, BrokerAddress) \
             else BrokerAddress.parse(address)
         self.name = name
@@ -170,6 +184,7 @@ class Session:
         self._reading = False
         self._tasks: list[asyncio.Task[None]] = []
         self._buffer = buffer
+        self._client_id = client_id
         self._client = self._make_client(will)
 
     # The context manager.
@@ -209,6 +224,8 @@ class Session:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         if self._connected.is_set():
+            if self._client_id is not None and self._filters:
+                self._client.unsubscribe(list(self._filters))  # before the DISCONNECT
             self._client.disconnect()
             # Let the DISCONNECT packet leave before the socket goes.
             with contextlib.suppress(Exception):
@@ -310,11 +327,12 @@ class Session:
 
     def _make_client(self, will: Message | None) -> BufferedClient:
         v5 = self.address.protocol == 5
+        kept = self._client_id is not None
         client = BufferedClient(
             CallbackAPIVersion.VERSION2,
-            client_id=f"{self.name}-{uuid.uuid4().hex[:8]}",
+            client_id=self._client_id or f"{self.name}-{uuid.uuid4().hex[:8]}",
             protocol=paho.MQTTv5 if v5 else paho.MQTTv311,
-            clean_session=None if v5 else True,
+            clean_session=None if v5 else not kept,
             reconnect_on_failure=False,
         )
         if self.address.username:
@@ -343,8 +361,7 @@ class Session:
         try:
             # The TCP (and TLS) handshake blocks: do it off the loop.
             if first:
-                await loop.run_in_executor(None, self._client.connect, address.host,
-                                           address.port, KEEPALIVE)
+                await loop.run_in_executor(None, self._connect_first)
             else:
                 await loop.run_in_executor(None, self._client.reconnect)
             async with asyncio.timeout(ANSWER_TIMEOUT):
@@ -362,6 +379,16 @@ class Session:
             await self._send_subscribe(list(self._filters))
         self._connected.set()
         log.debug("%s connected to %s", self.name, address)
+
+    def _connect_first(self) -> None:
+        client = self._client
+        if self._client_id is None or self.address.protocol != 5:
+            client.connect(self.address.host, self.address.port, KEEPALIVE)
+            return
+        properties = Properties(PacketTypes.CONNECT)
+        properties.SessionExpiryInterval = KEPT_SESSION
+        client.connect(self.address.host, self.address.port, KEEPALIVE, clean_start=False,
+                       properties=properties)
 
     async def _reconnect(self) -> None:
         delays = backoff()

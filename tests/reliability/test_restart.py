@@ -12,6 +12,8 @@ import time
 import uuid
 from pathlib import Path
 
+import pytest
+
 from atlas.channel import Channel
 from atlas.core.phrases import say
 from atlas.protocol import ChannelAsk, ChannelShow, ChannelTerminate, Reason
@@ -62,6 +64,41 @@ async def test_a_killed_daemon_comes_back_with_every_conversation(broker_url: st
                 assert [m.text for m in queued if isinstance(m, ChannelShow)] == ["Hello bob"]
             print(f"\nrestart: answered {recovered:.2f}s after the kill (daemon start, "
                   "training, the skill's pong included)")
+            serving.cancel()
+    finally:
+        first.kill()
+        if second is not None:
+            second.stop()
+
+
+# amqtt keeps a session only for a client with a login: `atlas up` gives the daemon
+# one (tests/test_cli.py); the tests' embedded broker is anonymous.
+@pytest.mark.parametrize("broker_name", ["mosquitto"], indirect=True)
+async def test_an_answer_said_while_no_daemon_runs_reaches_the_next(broker_url: str,
+                                                                    tmp_path: Path) -> None:
+    name = f"colors-{uuid.uuid4().hex[:6]}"
+    calls: list[tuple[str, str, str | None]] = []
+    skill = colors_skill(name, calls)
+    config = write_config(tmp_path, broker_url)
+    first = DaemonProcess(config).start()
+    second: DaemonProcess | None = None
+    try:
+        async with skill.connect(broker_url) as running:
+            serving = asyncio.create_task(running.serve())
+            await wait_skills(broker_url, {name})
+            async with Channel(broker_url, uid="alice") as asking:
+                assert isinstance((await asking.converse("pick a color"))[-1], ChannelAsk)
+                await asyncio.sleep(0.5)              # the question committed (GATHER)
+                first.kill()
+                await asyncio.sleep(0.5)              # the broker has seen it go
+                await asking.say("red")               # kept by the broker for the daemon
+                second = DaemonProcess(config).start()
+                answered = await asking.until_turn_ends(timeout=60)
+                assert [m.text for m in answered if isinstance(m, ChannelShow)] == \
+                    ["You chose red"]
+                (_, asked_cid, _), (_, answer_cid, choice) = \
+                    [c for c in calls if c[0] == "pick_color"]
+                assert answer_cid == asked_cid and choice == "red"
             serving.cancel()
     finally:
         first.kill()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -184,3 +185,59 @@ async def test_an_acknowledgement_leaves_with_the_answer_it_provoked(broker_url:
             assert await asker.next(10) == DialogParse("answer", f"answer {n}")
         # The PUBACK of each question and the answer: one write, not two.
         assert counting.sends == 3
+
+
+CRASHING = """
+import asyncio, os, sys
+from atlas.protocol import DialogParse
+from atlas.transport import Session, on
+
+async def main():
+    session = Session(sys.argv[1], "kept", client_id=sys.argv[2])
+    await session.subscribe(on(DialogParse, sid="kept"))
+    await session.__aenter__()
+    os._exit(0)             # gone without a DISCONNECT, as a crash
+
+asyncio.run(main())
+"""
+
+
+@pytest.mark.parametrize("broker_name", ["mosquitto"], indirect=True)
+@pytest.mark.parametrize("version", ["", "?protocol=5"])
+async def test_a_kept_session_holds_what_comes_while_its_client_is_gone_not_once_closed(
+        broker_url: str, version: str, tmp_path: Path) -> None:
+    url, kept = broker_url + version, f"kept-{free_port()}-{version[-1:] or 4}"
+    script = tmp_path / "crash.py"
+    script.write_text(CRASHING)
+    crashed = await asyncio.create_subprocess_exec(sys.executable, str(script), url, kept)
+    assert await crashed.wait() == 0
+    async with Session(url, "other") as other:
+        await other.deliver(DialogParse("kept", "while gone"))
+        # The next client of that id hears it as soon as it connects.
+        back = Session(url, "kept", client_id=kept)
+        await back.subscribe(on(DialogParse, sid="kept"))
+        async with back:
+            assert await back.next(10) == DialogParse("kept", "while gone")
+        # Closed on purpose: unsubscribed first, so nothing waits for the next one.
+        await other.deliver(DialogParse("kept", "while closed"))
+        again = Session(url, "kept", client_id=kept)
+        await again.subscribe(on(DialogParse, sid="kept"))
+        async with again:
+            await other.deliver(DialogParse("kept", "now"))
+            assert await again.next(10) == DialogParse("kept", "now")
+
+
+async def test_the_will_is_published_for_a_crash_not_for_a_clean_close(
+        broker_url: str, tmp_path: Path) -> None:
+    script = tmp_path / "crash.py"
+    script.write_text(CRASHING.replace('client_id=sys.argv[2])',
+                                       'will=DialogParse("will", sys.argv[2]))'))
+    async with Session(broker_url, "watch") as watch:
+        await watch.subscribe(on(DialogParse, sid="will"))
+        async with Session(broker_url, "x", will=DialogParse("will", "clean")):
+            pass
+        crashed = await asyncio.create_subprocess_exec(sys.executable, str(script),
+                                                       broker_url, "crashed")
+        assert await crashed.wait() == 0
+        # The first will heard is the crashed one's: the clean close sent a DISCONNECT.
+        assert await watch.next(10) == DialogParse("will", "crashed")
