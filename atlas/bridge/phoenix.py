@@ -191,7 +191,7 @@ async def socket(websocket: WebSocket) -> None:
         return
     state = _Socket(websocket, guests, vsn)
     writer = asyncio.create_task(_write(state))
-    close = Close(1000, "")
+    close = _NORMAL
     try:
         await _read(state)
     except WebSocketDisconnect:
@@ -209,8 +209,12 @@ async def socket(websocket: WebSocket) -> None:
             await websocket.close(close.code, close.reason)
 
 
+#: How a socket ends unless said otherwise.
+_NORMAL = Close(1000, "")
+
+
 class _Closed(Exception):
-    def __init__(self, close: Close = Close(1000, "")) -> None:  # noqa: B008 (frozen)
+    def __init__(self, close: Close = _NORMAL) -> None:
         super().__init__(close.reason)
         self.close = close
 

@@ -16,6 +16,7 @@ import contextlib
 import gc
 import hashlib
 import logging
+import socket
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -142,9 +143,9 @@ async def serve(config: Config, store: Store | None = None,
 
 
 def _client_id(config: Config) -> str:
-    """The daemon's MQTT client id: the same across its restarts, one per data dir (a
-    second daemon on the same data dir would share its store too)."""
-    where = str(Path(config.data_dir).expanduser().resolve())
+    """The daemon's MQTT client id: the same across its restarts, one per machine and
+    data dir (a second daemon there would share its store too)."""
+    where = f"{socket.gethostname()}\x00{Path(config.data_dir).expanduser().resolve()}"
     return f"atlas-daemon-{hashlib.sha256(where.encode()).hexdigest()[:16]}"
 
 
