@@ -19,18 +19,18 @@ import asyncio
 import contextlib
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
+from bridge.helpers import http  # noqa: E402
+from brokers import free_port  # noqa: E402
 from flood_floor import options, report, say_round  # noqa: E402
 from reliability.test_flood import (  # noqa: E402
     FLOODER,
@@ -63,13 +63,6 @@ WINDOW = 6.0
 FLOODER_LOGIN = {"username": "mallory", "password": "a long enough password"}
 
 
-def sign_in(web: str) -> str:
-    request = urllib.request.Request(web + "api/token", json.dumps(FLOODER_LOGIN).encode(),
-                                     {"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=30) as response:
-        return str(json.loads(response.read())["access"])
-
-
 async def user_flood(web: str, token: str, device: str, heard: dict[str, int]) -> None:
     """10,000 messages on one socket as fast as it goes, reading what comes back (a
     client that stops reading is closed); what it heard is counted by type."""
@@ -100,7 +93,11 @@ async def user_flood(web: str, token: str, device: str, heard: dict[str, int]) -
 
 async def rounds(config: Path, web: str | None, count: int) -> list[dict[str, float]]:
     url = load(config).broker_url        # as `atlas chat` finds it: the operator's login
-    token = sign_in(web) if web else ""
+    token = ""
+    if web:
+        status, tokens = await http("POST", web + "api/token", FLOODER_LOGIN)
+        assert status == 200, tokens
+        token = tokens["access"]
     results = []
     async with Channel(url, uid="alice") as alice, Channel(url, uid="spammed") as spammed:
         for _ in range(10):                 # warm-up, as the test does
@@ -130,12 +127,6 @@ async def rounds(config: Path, web: str | None, count: int) -> list[dict[str, fl
                 "user_refused": heard.get("error", 0), "user_closed": heard.get("close_code", 0)})
             say_round(n, results[-1])
     return results
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def main() -> None:

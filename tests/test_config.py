@@ -7,7 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from atlas.config import Bridge, Config, ConfigError, Discovery, RedisAddress, load
+from atlas.config import (
+    Bridge,
+    Config,
+    ConfigError,
+    Discovery,
+    RedisAddress,
+    load,
+    note_embedded_address,
+)
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -231,7 +239,7 @@ def test_the_embedded_broker_is_the_one_atlas_up_last_started(tmp_path: Path) ->
     (tmp_path / "broker").mkdir()
     (tmp_path / "broker" / "logins.yml").write_text("operator: s3cret/+\n")
     assert config.broker_url == "mqtt://operator:s3cret%2F%2B@127.0.0.1:1883"
-    (tmp_path / "broker" / "address").write_text("mqtt://127.0.0.1:18830\n")
+    note_embedded_address(tmp_path, "mqtt://127.0.0.1:18830")      # as atlas up does
     assert config.broker_url == "mqtt://operator:s3cret%2F%2B@127.0.0.1:18830"
     for damaged in ("", "mqtt://evil@host:1", "127.0.0.1:18830", "mqtt://h:1/x\n"):
         (tmp_path / "broker" / "address").write_text(damaged)

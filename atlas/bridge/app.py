@@ -84,6 +84,6 @@ def create_app(config: Config, store: Store, mqtt_link: Link,
                     exception_handlers={api.ApiError: api.error_response})
     rate = config.bridge.rate
     app.state.deps = api.Deps(config, store, mqtt_link, tokens,
-                              user_rate=RateLimiter(rate, max(2.0, 2 * rate)) if rate > 0 else None)
+                              user_rate=RateLimiter.per_second(rate) if rate > 0 else None)
     app.state.guests = Guests(store, mqtt_link, config.bots, turn_timeout=config.skill_timeout)
     return app

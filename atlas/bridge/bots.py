@@ -32,12 +32,12 @@ class GuestError(Exception):
 
 
 class TooFast(GuestError):
-    """A message past the session's rate (``bots.rate``). A socket refused
-    :attr:`Guests.flood` of these in a row is closed: a flood, not a person."""
+    """A message past the session's rate (``bots.rate``); the dialects count them
+    (:class:`~.guard.Refusals`)."""
 
-    def __init__(self, rate: float) -> None:
-        self.limit = f"at most {rate:g} per second"
-        super().__init__(f"too many messages: {self.limit}")
+    def __init__(self, limit: str) -> None:
+        self.limit = limit
+        super().__init__(f"too many messages: {limit}")
 
 
 def sid_of(bot: Bot, session_id: str) -> str:
@@ -59,8 +59,7 @@ class Guests:
         #: How long a skill may take (the daemon's ``skill_timeout``): a turn ends by then.
         self.turn_timeout = turn_timeout
         self.clock = clock
-        # Bursts of twice the rate: a user clicking quickly is not a flood.
-        self.limiter = RateLimiter(bounds.rate, max(2.0, 2 * bounds.rate))
+        self.limiter = RateLimiter.per_second(bounds.rate)
         self._last_expiry = 0.0
 
     # bots
@@ -101,14 +100,9 @@ class Guests:
             raise GuestError("unknown session")
         return session
 
-    @property
-    def flood(self) -> int:
-        """Messages refused in a row after which a socket is closed (its burst)."""
-        return int(self.limiter.burst)
-
     def check_rate(self, session: GuestSession) -> None:
         if not self.limiter.allow(session.id, time.monotonic()):
-            raise TooFast(self.bounds.rate)
+            raise TooFast(self.limiter.limit)
 
     def sid(self, bot: Bot, session: GuestSession) -> str:
         return sid_of(bot, session.id)

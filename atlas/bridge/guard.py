@@ -85,6 +85,17 @@ class RateLimiter:
     max_keys: int = 100_000
     _buckets: dict[str, tuple[float, float]] = field(default_factory=dict)
 
+    @classmethod
+    def per_second(cls, rate: float) -> RateLimiter:
+        """``rate`` a second in bursts of twice that: a person clicking quickly is not a
+        flood."""
+        return cls(rate, max(2.0, 2 * rate))
+
+    @property
+    def limit(self) -> str:
+        """The bound, as a refused client is told it."""
+        return f"at most {self.rate:g} per second"
+
     def allow(self, key: str, now: float) -> bool:
         if len(self._buckets) >= self.max_keys and key not in self._buckets:
             self._buckets.clear()
@@ -96,3 +107,21 @@ class RateLimiter:
 
     def forget(self, key: str) -> None:
         self._buckets.pop(key, None)
+
+
+@dataclass
+class Refusals:
+    """One socket's messages refused in a row for their rate. A burst's worth of them is
+    a flood, not a person: the socket is closed, since reading and answering each of a
+    flood's frames would cost more than the flood itself."""
+
+    limiter: RateLimiter
+    in_a_row: int = 0
+
+    def refused(self) -> bool:
+        """One more refused; True when the socket should be closed."""
+        self.in_a_row += 1
+        return self.in_a_row >= self.limiter.burst
+
+    def passed(self) -> None:
+        self.in_a_row = 0

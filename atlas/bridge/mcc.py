@@ -30,6 +30,7 @@ from atlas.protocol.dialog import MAX_TEXT
 from atlas.store import Bot, GuestSession
 
 from .bots import GuestError, Guests, TooFast
+from .guard import Refusals
 from .link import LinkUnavailable, Listener
 from .messages import MAX_FRAME, TOO_MANY, ClientError, Outgoing, load_frame
 
@@ -194,7 +195,7 @@ async def _converse(websocket: WebSocket, guests: Guests, bot: Bot, session: Gue
                 await send(frame)
 
     async def read() -> None:
-        refused = 0     # messages refused in a row for the session's rate
+        refusals = Refusals(guests.limiter)
         while True:
             event = await websocket.receive()
             if event["type"] == "websocket.disconnect":
@@ -213,15 +214,13 @@ async def _converse(websocket: WebSocket, guests: Guests, bot: Bot, session: Gue
                 except (GuestError, LinkUnavailable):
                     box[0] = replace(box[0], owed=max(0, box[0].owed - 1))
                     raise
-                refused = 0
+                refusals.passed()
             except (ClientError, GuestError, LinkUnavailable) as problem:
                 await send({"error": str(problem)})
-                if isinstance(problem, TooFast):
-                    refused += 1
-                    if refused >= guests.flood:
-                        close = TOO_MANY.because(problem.limit)
-                        await websocket.close(close.code, close.reason)
-                        return
+                if isinstance(problem, TooFast) and refusals.refused():
+                    close = TOO_MANY.because(problem.limit)
+                    await websocket.close(close.code, close.reason)
+                    return
 
     tasks = {asyncio.create_task(read()), asyncio.create_task(write())}
     try:

@@ -27,6 +27,7 @@ from atlas.protocol.dialog import MAX_TEXT
 from atlas.store import Bot, GuestSession
 
 from .bots import GuestError, Guests, TooFast
+from .guard import Refusals
 from .link import LinkUnavailable, Listener
 from .messages import MAX_FRAME, TOO_MANY, ClientError, Close, Outgoing, load_frame
 
@@ -133,7 +134,10 @@ class _Socket:
     attached: dict[str, _Attached] = field(default_factory=dict)
     last_heartbeat: float = field(default_factory=time.monotonic)
     #: Messages refused in a row for their session's rate.
-    refused: int = 0
+    refusals: Refusals = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.refusals = Refusals(self.guests.limiter)
 
     def send(self, frame: Frame) -> None:
         try:
@@ -289,12 +293,10 @@ async def _handle(state: _Socket, frame: Frame) -> None:
         response = await handler(state, frame, joined.bot, payload)
     except GuestError as problem:
         state.send(reply(frame, "error", {"reason": str(problem)}))
-        if isinstance(problem, TooFast):
-            state.refused += 1
-            if state.refused >= state.guests.flood:
-                raise _Closed(TOO_MANY.because(problem.limit)) from None
+        if isinstance(problem, TooFast) and state.refusals.refused():
+            raise _Closed(TOO_MANY.because(problem.limit)) from None
         return
-    state.refused = 0
+    state.refusals.passed()
     if response is not None:
         state.send(reply(frame, "ok", response))
 

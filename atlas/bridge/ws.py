@@ -17,7 +17,7 @@ import logging
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from .api import Deps
-from .guard import origin_allowed
+from .guard import Refusals, origin_allowed
 from .link import LinkUnavailable, Listener
 from .messages import (
     AUTH_REQUIRED,
@@ -105,7 +105,8 @@ async def _write(websocket: WebSocket, listener: Listener) -> None:
 
 
 async def _read(websocket: WebSocket, deps: Deps, listener: Listener) -> None:
-    refused = 0     # messages refused in a row for the user's rate
+    # Messages refused in a row for the user's rate (``bridge.rate``; none when off).
+    refusals = Refusals(deps.user_rate) if deps.user_rate is not None else None
     while True:
         try:
             message = parse_client(await _frame(websocket))
@@ -115,16 +116,14 @@ async def _read(websocket: WebSocket, deps: Deps, listener: Listener) -> None:
         if isinstance(message, Authenticate):
             await _refuse(listener, "already authenticated")
             continue
-        if deps.user_rate is not None and not deps.user_rate.allow(listener.uid, deps.clock()):
-            refused += 1
-            limit = f"at most {deps.user_rate.rate:g} per second"
-            if refused >= deps.user_rate.burst:
-                # Still sending, every message refused: a flood, not a person. Reading
-                # and answering each of its frames would cost more than the flood.
-                raise Refused(TOO_MANY.because(limit))
-            await _refuse(listener, f"too many messages: {limit}")
-            continue
-        refused = 0
+        if refusals is not None:
+            rate = refusals.limiter
+            if not rate.allow(listener.uid, deps.clock()):
+                if refusals.refused():
+                    raise Refused(TOO_MANY.because(rate.limit))
+                await _refuse(listener, f"too many messages: {rate.limit}")
+                continue
+            refusals.passed()
         try:
             if isinstance(message, UserData):
                 await deps.link.give(listener.sid, message.data)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from atlas.bridge.guard import FailureLimiter, RateLimiter, origin_allowed
+from atlas.bridge.guard import FailureLimiter, RateLimiter, Refusals, origin_allowed
 
 
 @pytest.mark.parametrize(("origin", "host", "allowed", "expected"), [
@@ -72,3 +72,13 @@ def test_rate_limiter_forgets_every_key_rather_than_grow() -> None:
     assert not limiter.allow("a", 0.0)
     assert limiter.allow("d", 0.0)                      # a fourth key: all forgotten
     assert limiter.allow("a", 0.0)
+
+
+def test_a_burst_refused_in_a_row_is_a_flood() -> None:
+    limiter = RateLimiter.per_second(5)
+    assert (limiter.burst, limiter.limit) == (10, "at most 5 per second")
+    assert RateLimiter.per_second(0.5).burst == 2       # a burst lets a person re-send
+    refusals = Refusals(limiter)
+    assert [refusals.refused() for _ in range(9)] == [False] * 9
+    refusals.passed()                                   # one let through: not in a row
+    assert [refusals.refused() for _ in range(10)] == [False] * 9 + [True]
