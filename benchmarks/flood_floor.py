@@ -22,7 +22,6 @@ import asyncio
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -34,19 +33,22 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from brokers import Mosquitto  # noqa: E402
 from reliability.peers import DaemonProcess, colors_skill, wait_skills, write_config  # noqa: E402
-from reliability.test_flood import IDLE_TURNS, SHOWS, TEXTS, percentile, turn  # noqa: E402
+from reliability.test_flood import IDLE_TURNS, SHOWS, TEXTS, go, percentile, ready_sender, turn  # noqa: E402
 
 from atlas.channel import Channel  # noqa: E402
 
 #: One raw sender: ``count`` messages on ``topic``, acknowledged by the broker.
 SENDER = """
 import asyncio
+import sys
 
 from atlas.transport import Session
 
 
 async def main():
     async with Session({url!r}, {name!r}, raw=True) as session:
+        print("ready", flush=True)
+        await asyncio.to_thread(sys.stdin.read)     # until told to go
         for n in range({count}):
             session.publish_raw({topic!r}, {payload!r})
             if n % 50 == 49:
@@ -62,7 +64,6 @@ SHOW = b'{"text": "spam 1234", "__cid": "0123456789abcdef0123456789abcdef"}'
 
 async def rounds(url: str, folder: Path, count: int) -> list[dict[str, float]]:
     name = f"colors-{uuid.uuid4().hex[:6]}"
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
     daemon = DaemonProcess(write_config(folder, url, skill_timeout=10)).start()
     results = []
     try:
@@ -81,8 +82,9 @@ async def rounds(url: str, folder: Path, count: int) -> list[dict[str, float]]:
                         script.write_text(SENDER.format(
                             url=url, name=f"sender-{uuid.uuid4().hex[:6]}", count=messages,
                             topic=f"elsewhere/{number}", payload=payload))
-                        senders.append(subprocess.Popen([sys.executable, str(script)], env=env,
-                                                        stdin=subprocess.DEVNULL))
+                        senders.append(await ready_sender(script))
+                    for sender in senders:       # connected: their start-up is over
+                        go(sender)
                     started, under = time.perf_counter(), []
                     while any(s.poll() is None for s in senders) \
                             or time.perf_counter() - started < 5:

@@ -21,10 +21,11 @@ import socket
 import ssl
 from collections import deque
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import paho.mqtt.client as paho
-from paho.mqtt.enums import MQTTErrorCode
+from paho.mqtt.client import CallbackOnPublish_v2
+from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 from paho.mqtt.exception import MalformedPacket
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
@@ -222,7 +223,9 @@ class BufferedClient(paho.Client):
             return super()._packet_read()
         data, command, start, end = whole
         rc = MQTTErrorCode.MQTT_ERR_SUCCESS
-        if command & 0xF6 != 0x32 \
+        if command == 0x40 and end - start == 2 and self._plain:    # a plain PUBACK
+            rc = self._acknowledged((data[start] << 8) | data[start + 1])
+        elif command & 0xF6 != 0x32 \
                 or not self._received(sock, data, command, start, end):  # PUBLISH, QoS 1
             rc = self._handle(command, bytearray(data[start:end]))
         with self._msgtime_mutex:
@@ -252,7 +255,7 @@ class BufferedClient(paho.Client):
         MQTT 5 (properties), a malformed packet, a client set up otherwise."""
         received = self.on_received
         if received is None or self._protocol != paho.MQTTv311 or self._filtered \
-                or self._manual_ack or self._logger is not None or self.on_log is not None:
+                or self._manual_ack or not self._plain:
             return False
         # The body, data[start:end]: the topic's length and the topic, the message id,
         # the payload.
@@ -297,10 +300,9 @@ class BufferedClient(paho.Client):
         cost more than the daemon's whole handling of the event that published it)."""
         sock = self._sock
         if qos != 1 or properties is not None or self._protocol != paho.MQTTv311 \
-                or not isinstance(sock, BufferedSocket) or self._out_packet \
-                or not isinstance(payload, bytes) or not topic \
-                or self._logger is not None or self.on_log is not None \
-                or 0 < self._max_inflight_messages <= self._inflight_messages \
+                or not isinstance(sock, BufferedSocket) \
+                or not isinstance(payload, bytes) or not topic or not self._plain \
+                or self._max_inflight_messages <= 0 \
                 or 0 < self._max_queued_messages <= len(self._out_messages):
             return self._queue(super().publish(topic, payload, qos, retain, properties))
         name = topic.encode("utf-8")
@@ -311,18 +313,34 @@ class BufferedClient(paho.Client):
         message = _Unacknowledged(mid, name, payload, retain)
         with self._out_message_mutex:
             self._out_messages[mid] = message
+            if self._inflight_messages >= self._max_inflight_messages:
+                # The window is full: it waits, as paho would keep it, until a PUBACK
+                # makes room (:meth:`_update_inflight`).
+                message.state = paho.mqtt_ms_queued
+                self._queued.append((mid, message))
+                return message.info
             self._inflight_messages += 1
-        packet = bytearray((0x32 | retain,))
+        self._send_now(sock, message)
+        return message.info
+
+    def _send_now(self, sock: BufferedSocket, message: paho.MQTTMessage) -> MQTTErrorCode:
+        """Write a QoS 1 PUBLISH into the socket's buffer, behind whatever paho holds."""
+        if self._out_packet:      # paho's own packets leave first, in order
+            return self._send_publish(message.mid, message._topic, message.payload, 1,
+                                      message.retain, message.dup,
+                                      properties=message.properties)
+        name, payload = message._topic, message.payload
+        packet = bytearray((0x32 | message.retain | message.dup << 3,))
         self._pack_remaining_length(packet, 4 + len(name) + len(payload))
         packet += len(name).to_bytes(2, "big")
         packet += name
-        packet += mid.to_bytes(2, "big")
+        packet += message.mid.to_bytes(2, "big")
         packet += payload
         sock.send(packet)
         with self._msgtime_mutex:
             self._last_msg_out = paho.time_func()
         self._call_socket_register_write()
-        return message.info
+        return MQTTErrorCode.MQTT_ERR_SUCCESS
 
     def message_callback_add(self, sub: str, callback: Any) -> None:
         self._filtered = True
@@ -345,14 +363,42 @@ class BufferedClient(paho.Client):
 
     def _handle_pubackcomp(self, cmd: Literal["PUBACK", "PUBCOMP"]) -> MQTTErrorCode:
         packet = self._in_packet["packet"]
-        if cmd != "PUBACK" or len(packet) != 2 or self._logger is not None \
-                or self.on_log is not None:
+        if cmd != "PUBACK" or len(packet) != 2 or not self._plain:
             return super()._handle_pubackcomp(cmd)
-        mid = (packet[0] << 8) | packet[1]
+        return self._acknowledged((packet[0] << 8) | packet[1])
+
+    def _acknowledged(self, mid: int) -> MQTTErrorCode:
+        """A plain PUBACK: what paho's ``_do_on_publish`` does (``on_publish``, the
+        message forgotten, room in the window), without its version dispatch and
+        extra locks per message."""
         with self._out_message_mutex:
-            if mid in self._out_messages:
+            message = self._out_messages.get(mid)
+            if message is None:
+                return MQTTErrorCode.MQTT_ERR_SUCCESS   # acknowledged already
+            if self._callback_api_version != CallbackAPIVersion.VERSION2:
                 return self._do_on_publish(mid, PUBACK_SUCCESS, NO_PROPERTIES)
+            on_publish = cast(CallbackOnPublish_v2 | None, self._on_publish)
+            if on_publish is not None:
+                with self._in_callback_mutex:
+                    try:
+                        on_publish(self, self._userdata, mid, PUBACK_SUCCESS, NO_PROPERTIES)
+                    except Exception as error:  # as paho's own call does
+                        self._easy_log(paho.MQTT_LOG_ERR, "Caught exception in on_publish: %s",
+                                       error)
+                        if not self.suppress_exceptions:
+                            raise
+            del self._out_messages[mid]
+            message.info._set_as_published()
+            if message.qos > 0:
+                self._inflight_messages -= 1
+                if self._max_inflight_messages > 0:
+                    return self._update_inflight()
         return MQTTErrorCode.MQTT_ERR_SUCCESS
+
+    @property
+    def _plain(self) -> bool:
+        """Nobody logs paho's packets: the short paths, which do not log, may be taken."""
+        return self._logger is None and self.on_log is None
 
     def _messages_reconnect_reset_out(self) -> None:
         # After a reconnection paho decides again which messages wait: note those.
@@ -390,9 +436,12 @@ class BufferedClient(paho.Client):
             queued.popleft()
             self._inflight_messages += 1
             message.state = paho.mqtt_ms_wait_for_puback
-            rc = self._send_publish(mid, message.topic.encode("utf-8"), message.payload,
-                                    message.qos, message.retain, message.dup,
-                                    properties=message.properties)
+            sock = self._sock
+            rc = self._send_now(sock, message) \
+                if isinstance(sock, BufferedSocket) and message.properties is None \
+                else self._send_publish(mid, message._topic, message.payload, message.qos,
+                                        message.retain, message.dup,
+                                        properties=message.properties)
             if rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
                 return rc
             room -= 1
