@@ -28,11 +28,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from brokers import Mosquitto  # noqa: E402
+from brokers import Mosquitto
 
-from atlas.protocol import IntentRequest  # noqa: E402
-from atlas.sdk import Request, Skill  # noqa: E402
-from atlas.transport import Session  # noqa: E402
+from atlas.protocol import IntentRequest
+from atlas.sdk import Request, Skill
+from atlas.transport import Session
 
 TOPIC = "atlas/0123456789abcdef/dialog/parse"
 

@@ -39,7 +39,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from brokers import Mosquitto  # noqa: E402
 from reliability.peers import DaemonProcess, colors_skill, wait_skills, write_config  # noqa: E402
-from reliability.test_flood import FLOODER, SHOWS, TEXTER, TEXTS  # noqa: E402
+from reliability.test_flood import FLOODER, SHOWS, TEXTER, TEXTS, go, ready_sender  # noqa: E402
 
 from atlas.broker.process import EmbeddedBroker  # noqa: E402
 from atlas.channel import Channel  # noqa: E402
@@ -89,11 +89,11 @@ async def flood(url: str, folder: Path, rounds: int) -> list[dict[str, float]]:
                     texts = folder / "texts.py"
                     texts.write_text(TEXTER.format(url=url, texts=TEXTS,
                                                    topic=DialogParse(mallory.sid, "x").topic()))
+                    user = await ready_sender(texts)
                     daemon_before = cpu_seconds(daemon.pid)
                     skill_before = cpu_seconds(flooding.pid)
                     started = time.perf_counter()
-                    user = subprocess.Popen([sys.executable, str(texts)], env=env,
-                                            stdin=subprocess.DEVNULL)
+                    go(user)
                     await spammed.say("flood me")
                     await asyncio.to_thread(user.wait)
                     done = await idle(daemon.pid)
