@@ -127,6 +127,9 @@ class Config:
     env: dict[str, Any] = field(default_factory=dict)
     nlu_engine: str = "default"
     skills_dir: Path = Path("skills")
+    #: How much nicer (lower CPU priority, 0-19) than the daemon, the broker and the
+    #: bridge ``atlas up`` runs the skills it starts.
+    skills_nice: int = 10
     bridge: Bridge = field(default_factory=Bridge)
     bots: Bots = field(default_factory=Bots)
     #: Training files for skills that bring none (``<skill>/<lang>.chatl`` or ``.json``);

@@ -10,7 +10,10 @@ another sid asks for the flood while a signed-in user sends 10,000 messages on t
 bridge's WebSocket as fast as it can (a script, a stuck page: under ``atlas up`` only
 the bridge and the operator may publish texts), and the first user's turns are timed
 for 6 s. ``--bridge-rate 0`` lifts the bridge's per-user rate (``bridge.rate``), to
-see what it spares; ``--no-user`` leaves the user's flood out.
+see what it spares; ``--no-user`` leaves the user's flood out. ``--cpu-bound`` makes
+the other skill, asked, keep every core busy for the window instead of flooding (a
+skill transcoding audio); ``--skills-nice N`` sets ``skills_nice``, the lower CPU
+priority ``atlas up`` gives the skills (``0``: the same as the rest).
 """
 
 from __future__ import annotations
@@ -60,6 +63,26 @@ async def greet(req):
     await req.terminate()
 '''
 WINDOW = 6.0
+#: ``--cpu-bound``: the other skill, asked, keeps every core busy for the window in
+#: processes of its own, as a skill transcoding audio or running a speech engine would.
+WORKER = """
+from atlas.sdk import Skill
+import asyncio, os, sys
+
+skill = Skill("flood", version="1.0")
+skill.training("en", "%[flood]\\n  flood me\\n  spam me\\n  send everything\\n")
+
+
+@skill.intent("flood")
+async def work(req):
+    job = "import time\\nend = time.monotonic() + {seconds}\\nwhile time.monotonic() < end: pass"
+    jobs = [await asyncio.create_subprocess_exec(sys.executable, "-c", job)
+            for _ in range(os.cpu_count() or 1)]
+    for one in jobs:
+        await one.wait()
+    await req.show("done")
+    await req.terminate()
+"""
 FLOODER_LOGIN = {"username": "mallory", "password": "a long enough password"}
 
 
@@ -139,18 +162,24 @@ def main() -> None:
     parser = options(__doc__, rounds=3)
     parser.add_argument("--bridge-rate", type=float, help="bridge.rate (default: atlas's)")
     parser.add_argument("--no-user", action="store_true", help="the skill's flood alone")
+    parser.add_argument("--skills-nice", type=int, help="skills_nice (default: atlas's)")
+    parser.add_argument("--cpu-bound", action="store_true",
+                        help="instead of its flood, the other skill keeps every core busy")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        for name, text in (("colors", GREETER),
-                           ("flood", FLOODER.format(name="flood", shows=SHOWS))):
+        other = WORKER.format(seconds=WINDOW) if args.cpu_bound \
+            else FLOODER.format(name="flood", shows=SHOWS)
+        for name, text in (("colors", GREETER), ("flood", other)):
             (folder / "skills" / name).mkdir(parents=True)
             (folder / "skills" / name / "skill.py").write_text(text)
         config = folder / "atlas.yml"
         config.write_text(f"broker: embedded\ndata_dir: {folder / 'data'}\n"
                           f"skills_dir: {folder / 'skills'}\n"
                           + (f"bridge: {{rate: {args.bridge_rate}}}\n"
-                             if args.bridge_rate is not None else ""))
+                             if args.bridge_rate is not None else "")
+                          + (f"skills_nice: {args.skills_nice}\n"
+                             if args.skills_nice is not None else ""))
         env = {k: v for k, v in os.environ.items() if not k.startswith("ATLAS_")}
         atlas = [sys.executable, "-m", "atlas"]
         subprocess.run([*atlas, "users", "add", FLOODER_LOGIN["username"], "--password-stdin",

@@ -609,6 +609,11 @@ async def test_up_says_ready_once_ready_and_stops_everything(stack_dir: Path) ->
         pids = [int(pid) for pid in re.findall(r"pid (\d+)", "\n".join(listing))]
         assert [line.split()[0] for line in listing] == ["broker", "daemon", "bridge", "skill"]
         assert len(pids) == 4 and not any(gone(pid) for pid in pids)
+        # The skill runs nicer than the rest (skills_nice, 10 by default): a skill stuck in
+        # a loop takes CPU from other skills before it takes it from the conversations.
+        here = os.getpriority(os.PRIO_PROCESS, process.pid)
+        assert [os.getpriority(os.PRIO_PROCESS, pid) for pid in pids[1:]] == [
+            here, here, min(19, here + 10)]
         # Progress came before the ready line: the skill trained, the page listening.
         assert "  skill   echo ready" in lines
         assert f"  bridge  listening on http://127.0.0.1:{web_port}/" in lines

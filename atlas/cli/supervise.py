@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import subprocess
@@ -54,6 +55,8 @@ class Child:
     restart_at: float | None = None
     #: Environment variables of this child only (its own broker login).
     env: Mapping[str, str] = field(default_factory=dict)
+    #: How much nicer (lower CPU priority) than ``atlas up`` it runs.
+    nice: int = 0
 
 
 @dataclass
@@ -67,19 +70,28 @@ class Supervisor:
     broker: EmbeddedBroker | None = None
 
     def spawn(self, name: str, arguments: list[str], *, essential: bool,
-              where: str = "", env: Mapping[str, str] | None = None) -> Child:
+              where: str = "", env: Mapping[str, str] | None = None, nice: int = 0) -> Child:
         own = dict(env or {})
-        child = Child(name, arguments, self._start(arguments, own), essential, where, env=own)
+        child = Child(name, arguments, self._start(arguments, own, nice), essential, where,
+                      env=own, nice=nice)
         self.children.append(child)
         return child
 
-    def _start(self, arguments: list[str], env: Mapping[str, str]) -> subprocess.Popen[bytes]:
-        return subprocess.Popen(
+    def _start(self, arguments: list[str], env: Mapping[str, str],
+               nice: int) -> subprocess.Popen[bytes]:
+        process = subprocess.Popen(
             [sys.executable, "-m", "atlas", *arguments], env={**self.env, **env},
             stdin=subprocess.DEVNULL,
             # Own process group: a Ctrl-C in the terminal reaches ``atlas up`` only,
             # which then stops the children in order (skills say bye before the broker goes).
             process_group=0)
+        if nice:
+            # Set as the interpreter starts, before it runs a thread: those it starts, and
+            # its own children, inherit it. (Lowering a priority needs no privilege.)
+            with contextlib.suppress(OSError):
+                os.setpriority(os.PRIO_PROCESS, process.pid,
+                               os.getpriority(os.PRIO_PROCESS, 0) + nice)
+        return process
 
     def watch(self, stopping: Callable[[], bool], poll: float = 0.2) -> int:
         """Wait until ``stopping()`` says so (0) or an essential child exits (1).
@@ -107,7 +119,7 @@ class Supervisor:
                 if child.restart_at is not None:
                     if now >= child.restart_at:
                         log.info("starting %s again", child.name)
-                        child.process = self._start(child.arguments, child.env)
+                        child.process = self._start(child.arguments, child.env, child.nice)
                         child.started, child.restart_at = now, None
                     continue
                 code = child.process.poll()

@@ -121,7 +121,7 @@ def up(broker: str | None, broker_port: int, bridge_port: int | None, host: str 
         for path in skills:
             child = supervisor.spawn(f"skill {path.stem}",
                                      [*verbosity, "skill", "run", str(path), *common],
-                                     essential=False, where=str(path),
+                                     essential=False, where=str(path), nice=config.skills_nice,
                                      env=login(logins.skill(path) if logins else None))
             lines.append(f"  skill   {path.stem}: {path} (pid {child.process.pid})")
         if not skills:
