@@ -61,6 +61,9 @@ class Bots:
     sessions: int = 1000                   # live sessions per bot
     rate: float = 5.0                      # messages per second per session
     expiry_days: float = 30.0              # an idle session is deleted after this
+    #: A bot at its ``sessions``: the session idle longest, if idle this many seconds,
+    #: gives way to a new one (0: never, the new one is refused).
+    reclaim_after: float = 3600.0
     max_image: int = 10 * 1024 * 1024      # bytes of one uploaded image
 
 

@@ -38,6 +38,13 @@ def test_add_list_token_env_remove(tmp_path: Path) -> None:
     session = store.add_guest_session("shop", "", {}, 0.0, limit=1)
     assert session is not None
     assert store.add_guest_session("shop", "", {}, 0.0, limit=1) is None   # bounded
+    assert store.reclaim_guest_session("shop", 0.0) is None     # not idle since before 0.0
+    other = store.add_guest_session("shop", "", {}, 0.5, limit=2)
+    assert other is not None
+    reclaimed = store.reclaim_guest_session("shop", 1.0)        # the one idle longest
+    assert reclaimed is not None and reclaimed.id == session.id
+    assert store.guest_session("shop", session.id) is None
+    session = other
     assert [s.id for s in store.expire_guest_sessions(1.0)] == [session.id]
     run(data, "remove", "shop")
     assert store.bot("shop") is None

@@ -84,10 +84,23 @@ class Guests:
     async def new_session(self, bot: Bot, data: dict[str, Any] | None = None,
                           owner: str = "") -> GuestSession:
         await self.expire()
-        session = self.store.add_guest_session(bot.name, owner, data or {}, self.clock(),
-                                               limit=self.bounds.sessions)
+        now, limit = self.clock(), self.bounds.sessions
+        session = self.store.add_guest_session(bot.name, owner, data or {}, now, limit=limit)
+        reclaim = self.bounds.reclaim_after
+        if session is None and reclaim > 0:
+            # Full: the session idle longest gives way, if idle long enough. Sessions
+            # opened and left (a script filling an open bot) then keep new guests out
+            # for an hour, not for the expiry's days.
+            old = self.store.reclaim_guest_session(bot.name, now - reclaim)
+            if old is not None:
+                log.info("bot %s: session %s, idle longest, gave way to a new one",
+                         bot.name, old.id)
+                await self._close(bot, old)
+                session = self.store.add_guest_session(bot.name, owner, data or {}, now,
+                                                       limit=limit)
         if session is None:
-            raise GuestError(f"this bot has {self.bounds.sessions} sessions already")
+            raise GuestError(f"this bot has {limit} sessions already" + (
+                f", all active in the last {_span(reclaim)}" if reclaim > 0 else ""))
         log.info("bot %s: new session %s", bot.name, session.id)
         return session
 
@@ -143,8 +156,12 @@ class Guests:
     async def delete(self, bot: Bot, session: GuestSession) -> None:
         """Everything about the session goes: conversation, data, images; its id is refused."""
         self.store.delete_guest_session(session.id)
-        self.limiter.forget(session.id)
         log.info("bot %s: session %s deleted", bot.name, session.id)
+        await self._close(bot, session)
+
+    async def _close(self, bot: Bot, session: GuestSession) -> None:
+        """What outlives a deleted session: its rate's bucket, its channel."""
+        self.limiter.forget(session.id)
         await self.link.close(self.sid(bot, session))
 
     async def expire(self) -> None:
@@ -165,3 +182,12 @@ class Guests:
                          session.id, error)
         if gone:
             log.info("%d idle guest session(s) expired", len(gone))
+
+
+def _span(seconds: float) -> str:
+    """``3600`` as "hour", ``120`` as "2 minutes": for what a guest is told."""
+    for unit, size in (("hour", 3600), ("minute", 60)):
+        if seconds >= size:
+            count = seconds / size
+            return unit if count == 1 else f"{count:g} {unit}s"
+    return f"{seconds:g} seconds"

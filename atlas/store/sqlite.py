@@ -380,6 +380,17 @@ class Store:
                        (session.id, bot, owner, json.dumps(session.data), now))
         return session
 
+    def reclaim_guest_session(self, bot: str, before: float) -> GuestSession | None:
+        """Delete the bot's session idle longest if it was last seen before ``before``
+        (its images too), and return it; ``None`` if every session was seen since."""
+        with self._tx() as db:
+            row = db.execute("SELECT id, owner, data, seen_at FROM guest_sessions "
+                             "WHERE bot = ? ORDER BY seen_at LIMIT 1", (bot,)).fetchone()
+            if row is None or row[3] >= before:
+                return None
+            db.execute("DELETE FROM guest_sessions WHERE id = ?", (row[0],))
+        return GuestSession(row[0], bot, row[1], json.loads(row[2]), row[3])
+
     def guest_session(self, bot: str, session_id: str) -> GuestSession | None:
         """The session, only if it belongs to that bot."""
         with self._lock:

@@ -17,7 +17,7 @@ from brokers import running_task
 from websockets.asyncio.client import ClientConnection, connect
 
 from atlas.bridge import Link, broker_address
-from atlas.bridge.bots import Guests
+from atlas.bridge.bots import GuestError, Guests
 from atlas.config import Bots, Config
 from atlas.daemon import serve as serve_daemon
 from atlas.protocol import (
@@ -214,3 +214,36 @@ async def test_idle_sessions_expire_with_their_images(bridge_config: Config,
     assert store.guest_session(guest.bot.name, old.id) is None
     assert store.guest_image(image) is None
     assert store.guest_session(guest.bot.name, fresh.id) is not None
+
+
+async def test_a_full_bot_gives_the_place_of_its_longest_idle_session(
+        bridge_config: Config, store: Store) -> None:
+    """A script filling an open bot's sessions keeps new guests out for the reclaim time,
+    not for the expiry's days: then the session idle longest goes, images and channel."""
+    guest = add_bot(store)
+    now = [1_000_000.0]
+    link = Link(broker_address(bridge_config))
+    guests = Guests(store, link, Bots(sessions=2, reclaim_after=3600), clock=lambda: now[0])
+    async with running_task(link.run()), spy(bridge_config.broker, *SPIED) as seen:
+        await link.wait_connected(20)
+        first = await guests.new_session(guest.bot)
+        now[0] += 60
+        second = await guests.new_session(guest.bot)
+        kept = store.add_guest_image(first.id, "image/png", PNG)
+        lost = store.add_guest_image(second.id, "image/png", PNG)
+        now[0] += 3000              # both seen within the hour: the bot is full
+        with pytest.raises(GuestError, match="2 sessions already, all active in the last hour"):
+            await guests.new_session(guest.bot)
+        await guests.say(guest.bot, first, "still here")      # the first one is active again
+        assert isinstance(await asyncio.wait_for(seen.get(), 20), DialogParse)
+        now[0] += 3601              # the second is now idle for over an hour, the first not
+        third = await guests.new_session(guest.bot)
+        destroyed = await asyncio.wait_for(seen.get(), 20)
+    assert destroyed == ChannelDestroy(guests.sid(guest.bot, second))
+    assert store.guest_session(guest.bot.name, second.id) is None
+    assert store.guest_session(guest.bot.name, first.id) is not None
+    assert store.guest_session(guest.bot.name, third.id) is not None
+    assert store.guest_image(kept) is not None and store.guest_image(lost) is None
+    never = Guests(store, link, Bots(sessions=2, reclaim_after=0), clock=lambda: now[0] + 1e6)
+    with pytest.raises(GuestError, match=r"2 sessions already$"):
+        await never.new_session(guest.bot)
