@@ -12,7 +12,9 @@ decoding each one (a ``ReasonCode`` and a ``Properties`` object built for MQTT 3
 too), then scans every unacknowledged message for one it may now send: with
 hundreds in flight, that scan cost more than the decoding. :class:`BufferedClient`
 reads a plain PUBACK (two bytes: the message id) itself and skips the scan when no
-message waits for room in the window.
+message waits for room in the window. A message published while the window is full
+is kept as paho keeps one (without its message object and ``threading.Condition``)
+and written by the client when room is made.
 """
 
 from __future__ import annotations
