@@ -13,7 +13,8 @@ for 6 s. ``--bridge-rate 0`` lifts the bridge's per-user rate (``bridge.rate``),
 see what it spares; ``--no-user`` leaves the user's flood out. ``--cpu-bound`` makes
 the other skill, asked, keep every core busy for the window instead of flooding (a
 skill transcoding audio); ``--skills-nice N`` sets ``skills_nice``, the lower CPU
-priority ``atlas up`` gives the skills (``0``: the same as the rest).
+priority ``atlas up`` gives the skills (``0``: the same as the rest). ``--crowd N``
+floods nothing: N users take turns at once, and the rounds report turns a second.
 """
 
 from __future__ import annotations
@@ -152,6 +153,33 @@ async def rounds(config: Path, web: str | None, count: int) -> list[dict[str, fl
     return results
 
 
+async def talk(channel: Channel, end: float, took: list[float]) -> None:
+    """Turns one after the other until ``end``, each one's time in ``took``."""
+    while time.perf_counter() < end:
+        took.append(await turn(channel))
+
+
+async def crowd_rounds(config: Path, users: int, count: int) -> list[dict[str, float]]:
+    """``--crowd N``: no flood; N users take turns at once for the window, as fast as
+    they are answered (``atlas up`` saturated by its own users)."""
+    url = load(config).broker_url
+    results = []
+    async with contextlib.AsyncExitStack() as stack:
+        channels = [await stack.enter_async_context(Channel(url, uid=f"user{n}"))
+                    for n in range(users)]
+        for channel in channels:               # warm-up: each channel's first turn
+            await turn(channel)
+        for n in range(count):
+            took: list[float] = []
+            end = time.perf_counter() + WINDOW
+            await asyncio.gather(*(talk(channel, end, took) for channel in channels))
+            results.append({"turns_per_s": len(took) / WINDOW,
+                            "p50_ms": statistics.median(took) * 1000,
+                            "p99_ms": percentile(took, 0.99) * 1000})
+            say_round(n, results[-1])
+    return results
+
+
 def main() -> None:
     if sys.argv[1:2] == ["--user-flood"]:
         heard: dict[str, int] = {}
@@ -165,6 +193,8 @@ def main() -> None:
     parser.add_argument("--skills-nice", type=int, help="skills_nice (default: atlas's)")
     parser.add_argument("--cpu-bound", action="store_true",
                         help="instead of its flood, the other skill keeps every core busy")
+    parser.add_argument("--crowd", type=int, metavar="N",
+                        help="no flood: N users take turns at once (turns a second)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
@@ -197,7 +227,8 @@ def main() -> None:
             while "atlas is ready" not in (line := up.stdout.readline()):
                 if not line:
                     raise SystemExit("atlas up ended before it was ready")
-            results = asyncio.run(rounds(config, web, args.rounds))
+            results = asyncio.run(crowd_rounds(config, args.crowd, args.rounds) if args.crowd
+                                  else rounds(config, web, args.rounds))
         finally:
             up.terminate()
             up.wait(60)
