@@ -187,6 +187,46 @@ def test_packets_split_anyhow_across_reads_arrive_whole_and_in_order(chunk: int,
     assert wire.outgoing == b"".join(puback(mid) for mid in range(1, 6))
 
 
+class Reads(Wire):
+    """A wire whose reads return the given chunks, one per read."""
+
+    def __init__(self, *chunks: bytes) -> None:
+        super().__init__()
+        self.chunks = list(chunks)
+        self.incoming = b"".join(chunks)
+
+    def recv(self, size: int) -> bytes:
+        if not self.chunks:
+            raise BlockingIOError
+        chunk = self.chunks.pop(0)
+        self.incoming = self.incoming[len(chunk):]
+        return chunk
+
+
+def test_acknowledgements_after_a_split_packet_keep_the_short_path_and_the_order() -> None:
+    """paho reads a packet split across two reads and queues its PUBACK; the whole
+    packets after it are acknowledged in the socket's buffer behind that PUBACK, not
+    through paho's queue."""
+    client, _, _ = connected()
+    first, second, third = (publish_packet(f"t/{n}", b"{}", n + 1) for n in range(3))
+    wire = Reads(first[:4], first[4:] + second + third)
+    client._sock = BufferedSocket(wire)
+    received: list[bytes] = []
+    client.on_message = lambda _c, _u, message: received.append(message._topic)
+    client.on_received = lambda topic, _payload, _retain: received.append(topic)
+    # As in a session: paho queues what it sends and asks for a write (without this
+    # callback paho writes at once).
+    client.on_socket_register_write = lambda *_: None
+    read_all(client, wire)
+    assert received == [b"t/0", b"t/1", b"t/2"]
+    sock = client.socket()
+    assert isinstance(sock, BufferedSocket)
+    # paho's PUBACK for the split packet went into the buffer first, then the others:
+    # nothing is left in paho's queue.
+    assert not client._out_packet
+    assert sock._out == puback(1) + puback(2) + puback(3)
+
+
 def test_the_short_path_takes_plain_qos1_messages_of_mqtt311_only() -> None:
     heard: list[str] = []
     for protocol in (paho.MQTTv311, paho.MQTTv5):
