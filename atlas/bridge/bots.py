@@ -35,10 +35,6 @@ class TooFast(GuestError):
     """A message past the session's rate (``bots.rate``); the dialects count them
     (:class:`~.guard.Refusals`)."""
 
-    def __init__(self, limit: str) -> None:
-        self.limit = limit
-        super().__init__(f"too many messages: {limit}")
-
 
 def sid_of(bot: Bot, session_id: str) -> str:
     """The channel of one guest session: a hash, so no id a client sends names another's."""
@@ -115,7 +111,7 @@ class Guests:
 
     def check_rate(self, session: GuestSession) -> None:
         if not self.limiter.allow(session.id, time.monotonic()):
-            raise TooFast(self.limiter.limit)
+            raise TooFast(self.limiter.refusal.reason)
 
     def sid(self, bot: Bot, session: GuestSession) -> str:
         return sid_of(bot, session.id)

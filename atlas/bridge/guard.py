@@ -7,6 +7,8 @@ from collections import deque
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from .messages import TOO_MANY, Close
+
 
 def origin_allowed(origin: str | None, host: str | None, allowed: tuple[str, ...]) -> bool:
     """Whether a browser at ``origin`` may open a socket on the bridge reached as ``host``.
@@ -95,6 +97,12 @@ class RateLimiter:
     def limit(self) -> str:
         """The bound, as a refused client is told it."""
         return f"at most {self.rate:g} per second"
+
+    @property
+    def refusal(self) -> Close:
+        """What a refused client is told (its ``reason``), and how its socket is closed
+        once a burst's worth were refused in a row."""
+        return TOO_MANY.because(self.limit)
 
     def allow(self, key: str, now: float) -> bool:
         if len(self._buckets) >= self.max_keys and key not in self._buckets:

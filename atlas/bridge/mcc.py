@@ -32,7 +32,7 @@ from atlas.store import Bot, GuestSession
 from .bots import GuestError, Guests, TooFast
 from .guard import Refusals
 from .link import LinkUnavailable, Listener
-from .messages import MAX_FRAME, TOO_MANY, ClientError, Outgoing, load_frame
+from .messages import MAX_FRAME, ClientError, Outgoing, load_frame
 
 log = logging.getLogger(__name__)
 
@@ -218,7 +218,7 @@ async def _converse(websocket: WebSocket, guests: Guests, bot: Bot, session: Gue
             except (ClientError, GuestError, LinkUnavailable) as problem:
                 await send({"error": str(problem)})
                 if isinstance(problem, TooFast) and refusals.refused():
-                    close = TOO_MANY.because(problem.limit)
+                    close = guests.limiter.refusal
                     await websocket.close(close.code, close.reason)
                     return
 

@@ -29,7 +29,7 @@ from atlas.store import Bot, GuestSession
 from .bots import GuestError, Guests, TooFast
 from .guard import Refusals
 from .link import LinkUnavailable, Listener
-from .messages import MAX_FRAME, TOO_MANY, ClientError, Close, Outgoing, load_frame
+from .messages import MAX_FRAME, ClientError, Close, Outgoing, load_frame
 
 log = logging.getLogger(__name__)
 
@@ -294,7 +294,7 @@ async def _handle(state: _Socket, frame: Frame) -> None:
     except GuestError as problem:
         state.send(reply(frame, "error", {"reason": str(problem)}))
         if isinstance(problem, TooFast) and state.refusals.refused():
-            raise _Closed(TOO_MANY.because(problem.limit)) from None
+            raise _Closed(state.guests.limiter.refusal) from None
         return
     state.refusals.passed()
     if response is not None:

@@ -25,7 +25,6 @@ from .messages import (
     MAX_FRAME,
     ORIGIN_REFUSED,
     TOO_BIG,
-    TOO_MANY,
     UNAVAILABLE,
     UNSUPPORTED,
     Authenticate,
@@ -120,8 +119,8 @@ async def _read(websocket: WebSocket, deps: Deps, listener: Listener) -> None:
             rate = refusals.limiter
             if not rate.allow(listener.uid, deps.clock()):
                 if refusals.refused():
-                    raise Refused(TOO_MANY.because(rate.limit))
-                await _refuse(listener, f"too many messages: {rate.limit}")
+                    raise Refused(rate.refusal)
+                await _refuse(listener, rate.refusal.reason)
                 continue
             refusals.passed()
         try:

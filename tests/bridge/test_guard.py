@@ -77,6 +77,9 @@ def test_rate_limiter_forgets_every_key_rather_than_grow() -> None:
 def test_a_burst_refused_in_a_row_is_a_flood() -> None:
     limiter = RateLimiter.per_second(5)
     assert (limiter.burst, limiter.limit) == (10, "at most 5 per second")
+    # The error frame's text and the close's reason are one.
+    assert (limiter.refusal.code, limiter.refusal.reason) == (
+        1008, "too many messages: at most 5 per second")
     assert RateLimiter.per_second(0.5).burst == 2       # a burst lets a person re-send
     refusals = Refusals(limiter)
     assert [refusals.refused() for _ in range(9)] == [False] * 9
