@@ -41,7 +41,9 @@ from reliability.test_flood import (  # noqa: E402
     IDLE_TURNS,
     SHOWS,
     TEXTS,
+    go,
     percentile,
+    ready_sender,
     turn,
 )
 from websockets.asyncio.client import connect  # noqa: E402
@@ -95,7 +97,7 @@ async def user_flood(web: str, token: str, device: str, heard: dict[str, int]) -
         await ws.send(json.dumps({"type": "authenticate", "token": token, "device": device}))
         assert json.loads(await ws.recv())["type"] == "ready"
         print("ready", flush=True)          # started and signed in: the flood is next
-        await asyncio.to_thread(sys.stdin.readline)
+        await asyncio.to_thread(sys.stdin.read)     # until told to go (stdin closed)
 
         async def read() -> None:
             with contextlib.suppress(ConnectionClosed):
@@ -130,19 +132,20 @@ async def rounds(config: Path, web: str | None, count: int) -> list[dict[str, fl
             idle = statistics.median([await turn(alice) for _ in range(IDLE_TURNS)])
             # A process of its own, as the test's flooders: in this one, its 10,000 sends
             # and replies would slow the timed user's turns themselves.
-            user = await asyncio.create_subprocess_exec(
-                sys.executable, __file__, "--user-flood", web, token, f"flood-{n}",
-                stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE) if web else None
+            user = await ready_sender(__file__, "--user-flood", web, token,
+                                      f"flood-{n}") if web else None
             if user is not None:
-                assert user.stdin is not None and user.stdout is not None
-                assert await user.stdout.readline() == b"ready\n"
-                user.stdin.write(b"go\n")
+                go(user)
             await spammed.say("flood me")
             started, under = time.perf_counter(), []
             while time.perf_counter() - started < WINDOW:
                 under.append(await turn(alice))
             await spammed.until_turn_ends(timeout=120)
-            heard = json.loads((await user.communicate())[0]) if user is not None else {}
+            heard: dict[str, int] = {}
+            if user is not None:
+                assert user.stdout is not None
+                heard = json.loads(await asyncio.to_thread(user.stdout.read))
+                user.wait(60)
             p99 = percentile(under, 0.99)
             results.append({
                 "idle_p50_ms": idle * 1000, "p50_ms": statistics.median(under) * 1000,

@@ -40,13 +40,14 @@ async def turn(channel: Channel) -> float:
     return time.perf_counter() - started
 
 
-async def ready_sender(script: Path) -> subprocess.Popen[bytes]:
-    """Start a sender, and return once it is connected and waiting for its stdin to close.
+async def ready_sender(*arguments: str | Path) -> subprocess.Popen[bytes]:
+    """Start a sender (``python *arguments``), and return once it said ``ready``: it
+    is connected and waits for its stdin to close (:func:`go`).
 
     Its interpreter's start-up (about 0.3 s of a core) is then over before the flood
     begins: the figures measure the flood, not a Python process starting beside it.
     """
-    sender = subprocess.Popen([sys.executable, str(script)], stdin=subprocess.PIPE,
+    sender = subprocess.Popen([sys.executable, *map(str, arguments)], stdin=subprocess.PIPE,
                               stdout=subprocess.PIPE,
                               env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
     assert sender.stdout is not None
