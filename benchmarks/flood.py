@@ -12,7 +12,9 @@ broker ``atlas up`` starts. Measured per round, from ``/proc``:
 - the daemon's CPU time (all its threads) per flood message, from the first text
   until it is idle again;
 - how long that took (the flood, then the daemon catching up);
-- the flooding skill's CPU time per show it sent.
+- the flooding skill's CPU time per show it sent;
+- the broker's CPU time per flood message (both floods' messages counted: it
+  routes each of them to the daemon, and each text and show to none else).
 
 A flood is read in arrival order, so another user's message waits behind what the
 daemon has not read yet: these costs, against what it costs the flooders to send,
@@ -67,7 +69,7 @@ async def idle(pid: int) -> float:
             return since
 
 
-async def flood(url: str, folder: Path, rounds: int) -> list[dict[str, float]]:
+async def flood(url: str, broker: int, folder: Path, rounds: int) -> list[dict[str, float]]:
     name, flooder = f"colors-{uuid.uuid4().hex[:6]}", f"flood-{uuid.uuid4().hex[:6]}"
     script = folder / "flood.py"
     script.write_text(FLOODER.format(name=flooder, shows=SHOWS))
@@ -92,6 +94,7 @@ async def flood(url: str, folder: Path, rounds: int) -> list[dict[str, float]]:
                     user = await ready_sender(texts)
                     daemon_before = cpu_seconds(daemon.pid)
                     skill_before = cpu_seconds(flooding.pid)
+                    broker_before = cpu_seconds(broker)
                     started = time.perf_counter()
                     go(user)
                     await spammed.say("flood me")
@@ -103,6 +106,8 @@ async def flood(url: str, folder: Path, rounds: int) -> list[dict[str, float]]:
                         "flood_ms": (done - started) * 1000,
                         "skill_us_per_show": (cpu_seconds(flooding.pid) - skill_before)
                         / SHOWS * 1e6,
+                        "broker_us_per_message": (cpu_seconds(broker) - broker_before)
+                        / (TEXTS + SHOWS) * 1e6,
                     })
                     print(f"round {n + 1}: " + ", ".join(
                         f"{key} {value:.1f}" for key, value in results[-1].items()), flush=True)
@@ -125,7 +130,8 @@ def main() -> None:
         (folder / "broker").mkdir()
         with Mosquitto(folder / "broker") if args.broker == "mosquitto" \
                 else EmbeddedBroker(port=0) as broker:
-            rounds = asyncio.run(flood(broker.url, folder, args.rounds))
+            assert broker.pid is not None
+            rounds = asyncio.run(flood(broker.url, broker.pid, folder, args.rounds))
     medians: dict[str, Any] = {key: round(statistics.median(r[key] for r in rounds), 1)
                                for key in rounds[0]}
     print("median: " + ", ".join(f"{key} {value}" for key, value in medians.items()))

@@ -95,6 +95,10 @@ class LoopbackServer:
     def ready(self) -> bool:
         return accepts("127.0.0.1", self.port)
 
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process is not None else None
+
     def start(self) -> str:
         if not os.access(self.binary, os.X_OK):
             raise RuntimeError(f"{self.binary} not found (apt-get install {self.package})")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import socket
 import subprocess
@@ -12,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from amqtt.broker import Broker
 from brokers import MOSQUITTO_PASSWD, Mosquitto, free_port, watching
 from conftest import test_config
 from hypothesis import given, settings
@@ -27,6 +29,7 @@ from atlas.broker import (
 )
 from atlas.broker.fair import FairBroadcasts
 from atlas.broker.latency import round_trips, summary
+from atlas.broker.subscriptions import SubscriptionTable
 from atlas.channel import Channel
 from atlas.daemon import serve
 from atlas.protocol import ChannelShow, ChannelTerminate, DialogParse, Skills
@@ -406,3 +409,51 @@ async def test_floods_in_the_embedded_broker_do_not_hold_up_others(amqtt_url: st
     assert order.index("fair/quiet") < floods * each * 3 // 4
     assert heard == {"fair/quiet": ["me"]} | {f"fair/{flooder.name}": [str(n) for n in range(each)]
                                               for flooder in flooders}
+
+
+# -- the subscriptions table's index -------------------------------------------------
+
+LEVELS = st.sampled_from(["a", "b", "$SYS", "", "+", "#"])
+FILTERS = st.lists(LEVELS, min_size=1, max_size=4).map("/".join)
+TOPICS = st.lists(st.sampled_from(["a", "b", "$SYS", ""]), min_size=1, max_size=4).map("/".join)
+
+
+@given(st.lists(st.tuples(st.sampled_from(["set", "del", "pop", "clear"]), FILTERS),
+                max_size=40),
+       st.lists(TOPICS, min_size=1, max_size=10))
+@settings(max_examples=300, deadline=None)
+def test_the_index_finds_what_amqtt_would(changes: list[tuple[str, str]],
+                                         topics: list[str]) -> None:
+    """After any changes to the table (as amqtt makes them), the filters a topic
+    matches are those amqtt's own comparison accepts, one by one: wildcards, a
+    "#" matching its parent level, "$" topics kept from leading wildcards, and
+    filters amqtt refuses to match ("a/#/b", "a+")."""
+    table = SubscriptionTable({"a/+": []})
+    for change, a_filter in changes:
+        if change == "set":
+            table[a_filter] = []
+        elif change == "del" and a_filter in table:
+            del table[a_filter]
+        elif change == "pop":
+            table.pop(a_filter, None)
+        elif change == "clear":
+            table.clear()
+    amqtt = Broker.__new__(Broker)
+    amqtt.logger = logging.getLogger("amqtt-test")
+    for topic in topics:
+        assert sorted(table.matching(topic)) == sorted(
+            a_filter for a_filter in table if Broker._matches(amqtt, topic, a_filter))
+
+
+def test_the_table_is_iterated_over_a_copy() -> None:
+    # amqtt changes the table while it awaits inside loops over it.
+    table = SubscriptionTable({"a": [], "b/#": [], "+": []})
+    for a_filter in table:
+        del table[a_filter]
+    assert table == {} and table.matching("a") == []
+    table.update({"a": [], "b/#": []})
+    for a_filter, _ in table.items():
+        table.pop(a_filter)
+        table[a_filter + "/c"] = []
+    assert sorted(table.matching("a/c")) == ["a/c"]
+    assert table.matching("b/x/c") == []      # "#" only ends a filter

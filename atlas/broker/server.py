@@ -15,7 +15,7 @@ from typing import Any
 from amqtt.broker import Broker
 from amqtt.errors import BrokerError, PluginError, PluginLoadError
 
-from .fair import FairBroadcasts
+from .amends import amqtt_broker
 from .settings import BrokerSettings, amqtt_config
 
 #: The line the process prints on stdout once it accepts connections; the parent
@@ -74,44 +74,6 @@ async def serve(settings: BrokerSettings,
     finally:
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(signum)
-
-
-def amqtt_broker(config: dict[str, Any]) -> Broker:
-    """amqtt's broker, with the two amends below; not started."""
-    broker = Broker(config)
-    _snapshot_subscriptions(broker)
-    _route_fairly(broker)
-    return broker
-
-
-class _SnapshotDict(dict[str, Any]):
-    """A dict whose iteration goes over a copy, safe across awaits and deletions."""
-
-    def __iter__(self) -> Any:
-        return iter(list(super().keys()))
-
-    def keys(self) -> Any:
-        return list(super().keys())
-
-    def items(self) -> Any:
-        return list(super().items())
-
-
-def _snapshot_subscriptions(broker: Broker) -> None:
-    # amqtt 0.12.1 iterates its subscriptions table with awaits inside the loop (the
-    # ACL check of each subscriber, retained messages for a new client); a SUBSCRIBE
-    # or a disconnection handled meanwhile changes the table, and "dictionary changed
-    # size during iteration" kills the broadcast loop for good (nothing is routed any
-    # more) or the connecting client. Iterating a snapshot instead keeps them alive.
-    table = getattr(broker, "_subscriptions", None)
-    if isinstance(table, dict):
-        broker._subscriptions = _SnapshotDict(table)
-
-
-def _route_fairly(broker: Broker) -> None:
-    # amqtt 0.12.1 routes through one FIFO queue: see atlas.broker.fair for why not.
-    if isinstance(getattr(broker, "_broadcast_queue", None), asyncio.Queue):
-        broker._broadcast_queue = FairBroadcasts()
 
 
 def run(settings: BrokerSettings) -> None:
