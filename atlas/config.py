@@ -60,6 +60,9 @@ class Bots:
 
     sessions: int = 1000                   # live sessions per bot
     rate: float = 5.0                      # messages per second per session
+    #: Messages (and new sessions) per second for all of one bot's sessions together
+    #: (0: no bound): opening many sessions does not multiply ``rate``.
+    bot_rate: float = 25.0
     expiry_days: float = 30.0              # an idle session is deleted after this
     #: A bot at its ``sessions``: the session idle longest, if idle this many seconds,
     #: gives way to a new one (0: never, the new one is refused).

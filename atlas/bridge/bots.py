@@ -23,6 +23,7 @@ from atlas.store import Bot, GuestSession, Store
 
 from .guard import RateLimiter
 from .link import Link, Listener
+from .messages import Close
 
 log = logging.getLogger(__name__)
 
@@ -32,8 +33,12 @@ class GuestError(Exception):
 
 
 class TooFast(GuestError):
-    """A message past the session's rate (``bots.rate``); the dialects count them
-    (:class:`~.guard.Refusals`)."""
+    """A message past the session's rate (``bots.rate``) or its bot's (``bots.bot_rate``);
+    the dialects count them (:class:`~.guard.Refusals`) and close with ``refusal``."""
+
+    def __init__(self, refusal: Close) -> None:
+        super().__init__(refusal.reason)
+        self.refusal = refusal
 
 
 def sid_of(bot: Bot, session_id: str) -> str:
@@ -56,6 +61,10 @@ class Guests:
         self.turn_timeout = turn_timeout
         self.clock = clock
         self.limiter = RateLimiter.per_second(bounds.rate)
+        #: All of a bot's sessions together: a script opening many of them (an open
+        #: bot lets anyone) does not multiply the rate by the sessions it holds.
+        self.bot_limiter = RateLimiter.per_second(
+            bounds.bot_rate, "for all of this bot's guests") if bounds.bot_rate > 0 else None
         self._last_expiry = 0.0
 
     # bots
@@ -79,6 +88,7 @@ class Guests:
 
     async def new_session(self, bot: Bot, data: dict[str, Any] | None = None,
                           owner: str = "") -> GuestSession:
+        self._check_bot_rate(bot, time.monotonic())
         await self.expire()
         now, limit = self.clock(), self.bounds.sessions
         session = self.store.add_guest_session(bot.name, owner, data or {}, now, limit=limit)
@@ -109,9 +119,15 @@ class Guests:
             raise GuestError("unknown session")
         return session
 
-    def check_rate(self, session: GuestSession) -> None:
-        if not self.limiter.allow(session.id, time.monotonic()):
-            raise TooFast(self.limiter.refusal.reason)
+    def check_rate(self, bot: Bot, session: GuestSession) -> None:
+        now = time.monotonic()
+        if not self.limiter.allow(session.id, now):
+            raise TooFast(self.limiter.refusal)
+        self._check_bot_rate(bot, now)
+
+    def _check_bot_rate(self, bot: Bot, now: float) -> None:
+        if self.bot_limiter is not None and not self.bot_limiter.allow(bot.id, now):
+            raise TooFast(self.bot_limiter.refusal)
 
     def sid(self, bot: Bot, session: GuestSession) -> str:
         return sid_of(bot, session.id)
@@ -135,17 +151,17 @@ class Guests:
                                     welcome=welcome)
 
     async def say(self, bot: Bot, session: GuestSession, text: str) -> None:
-        self.check_rate(session)
+        self.check_rate(bot, session)
         self.store.touch_guest_session(session.id, self.clock())
         await self.link.say(self.sid(bot, session), text)
 
     async def give(self, bot: Bot, session: GuestSession, data: dict[str, Any]) -> None:
-        self.check_rate(session)
+        self.check_rate(bot, session)
         self.store.touch_guest_session(session.id, self.clock())
         await self.link.give(self.sid(bot, session), data)
 
     async def put_data(self, bot: Bot, session: GuestSession, data: dict[str, Any]) -> None:
-        self.check_rate(session)
+        self.check_rate(bot, session)
         self.store.touch_guest_session(session.id, self.clock(), data)
         await self.link.put_session(self.sid(bot, session), data)
 

@@ -83,20 +83,22 @@ class RateLimiter:
 
     rate: float
     burst: float = 5.0
+    #: Whose rate it is, when not the client's own (said after the bound).
+    scope: str = ""
     #: Keys remembered at most; past it they are all forgotten (full buckets again).
     max_keys: int = 100_000
     _buckets: dict[str, tuple[float, float]] = field(default_factory=dict)
 
     @classmethod
-    def per_second(cls, rate: float) -> RateLimiter:
+    def per_second(cls, rate: float, scope: str = "") -> RateLimiter:
         """``rate`` a second in bursts of twice that: a person clicking quickly is not a
         flood."""
-        return cls(rate, max(2.0, 2 * rate))
+        return cls(rate, max(2.0, 2 * rate), scope)
 
     @property
     def limit(self) -> str:
         """The bound, as a refused client is told it."""
-        return f"at most {self.rate:g} per second"
+        return f"at most {self.rate:g} per second" + (f" {self.scope}" if self.scope else "")
 
     @property
     def refusal(self) -> Close:

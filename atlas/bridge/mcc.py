@@ -218,7 +218,7 @@ async def _converse(websocket: WebSocket, guests: Guests, bot: Bot, session: Gue
             except (ClientError, GuestError, LinkUnavailable) as problem:
                 await send({"error": str(problem)})
                 if isinstance(problem, TooFast) and refusals.refused():
-                    close = guests.limiter.refusal
+                    close = problem.refusal
                     await websocket.close(close.code, close.reason)
                     return
 

@@ -294,7 +294,7 @@ async def _handle(state: _Socket, frame: Frame) -> None:
     except GuestError as problem:
         state.send(reply(frame, "error", {"reason": str(problem)}))
         if isinstance(problem, TooFast) and state.refusals.refused():
-            raise _Closed(state.guests.limiter.refusal) from None
+            raise _Closed(problem.refusal) from None
         return
     state.refusals.passed()
     if response is not None:

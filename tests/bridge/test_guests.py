@@ -17,7 +17,7 @@ from brokers import running_task
 from websockets.asyncio.client import ClientConnection, connect
 
 from atlas.bridge import Link, broker_address
-from atlas.bridge.bots import GuestError, Guests
+from atlas.bridge.bots import GuestError, Guests, TooFast
 from atlas.config import Bots, Config
 from atlas.daemon import serve as serve_daemon
 from atlas.protocol import (
@@ -247,3 +247,32 @@ async def test_a_full_bot_gives_the_place_of_its_longest_idle_session(
     never = Guests(store, link, Bots(sessions=2, reclaim_after=0), clock=lambda: now[0] + 1e6)
     with pytest.raises(GuestError, match=r"2 sessions already$"):
         await never.new_session(guest.bot)
+
+
+async def test_a_bots_sessions_share_its_rate(bridge_config: Config, store: Store) -> None:
+    """Opening sessions does not multiply the rate: past ``bots.bot_rate`` for all of a
+    bot's guests together, their messages and new sessions are refused (and never
+    reach MQTT); another bot's guests are not held back."""
+    mine, theirs = add_bot(store), add_bot(store)
+    link = Link(broker_address(bridge_config))
+    # Each session could send 100 a second; the bot, in bursts of 2, barely refills.
+    guests = Guests(store, link, Bots(rate=100, bot_rate=0.01))
+    async with running_task(link.run()), spy(bridge_config.broker, DialogParse) as seen:
+        await link.wait_connected(20)
+        first = await guests.new_session(mine.bot)         # the bot's first of two
+        await guests.say(mine.bot, first, "hello")         # and its second
+        with pytest.raises(TooFast) as refused:
+            await guests.new_session(mine.bot)
+        assert str(refused.value) == ("too many messages: at most 0.01 per second for all "
+                                      "of this bot's guests")
+        assert refused.value.refusal.code == 1008
+        with pytest.raises(TooFast):
+            await guests.say(mine.bot, first, "again")
+        other = await guests.new_session(theirs.bot)
+        await guests.say(theirs.bot, other, "hi")
+        said = [await asyncio.wait_for(seen.get(), 20) for _ in range(2)]
+    assert [(m.sid, m.text) for m in said if isinstance(m, DialogParse)] == [
+        (guests.sid(mine.bot, first), "hello"), (guests.sid(theirs.bot, other), "hi")]
+    unbounded = Guests(store, link, Bots(rate=100, bot_rate=0))
+    for _ in range(5):
+        await unbounded.new_session(mine.bot)
