@@ -445,6 +445,14 @@ def test_the_index_finds_what_amqtt_would(changes: list[tuple[str, str]],
             a_filter for a_filter in table if Broker._matches(amqtt, topic, a_filter))
 
 
+def test_a_topic_of_many_levels_is_matched_without_recursion() -> None:
+    deep = "/".join(["a"] * 20_000)          # MQTT allows 65,535 bytes of topic
+    table = SubscriptionTable({deep: [], "+/#": [], "a/+": []})
+    assert sorted(table.matching(deep)) == sorted([deep, "+/#"])
+    del table[deep]
+    assert table.matching(deep) == ["+/#"]
+
+
 def test_the_table_is_iterated_over_a_copy() -> None:
     # amqtt changes the table while it awaits inside loops over it.
     table = SubscriptionTable({"a": [], "b/#": [], "+": []})

@@ -42,23 +42,22 @@ class SubscriptionTable(dict[str, Any]):
         levels = topic.split("/")
         found: list[str] = []
         # Filters starting with a wildcard do not match topics starting with "$"
-        # (MQTT 4.7.2).
-        self._walk(self._root, levels, 0, found, wild=not topic.startswith("$"))
+        # (MQTT 4.7.2). A stack, not recursion: a topic may have thousands of levels.
+        pending = [(self._root, 0, not topic.startswith("$"))]
+        while pending:
+            at, depth, wild = pending.pop()
+            children = at.children
+            if wild and (rest := children.get("#")) is not None and rest.filter is not None:
+                found.append(rest.filter)   # "a/#" matches "a" and everything under it
+            if depth == len(levels):
+                if at.filter is not None:
+                    found.append(at.filter)
+                continue
+            if (exact := children.get(levels[depth])) is not None:
+                pending.append((exact, depth + 1, True))
+            if wild and (one := children.get("+")) is not None:
+                pending.append((one, depth + 1, True))
         return found
-
-    def _walk(self, at: _Level, levels: list[str], depth: int, found: list[str],
-              wild: bool) -> None:
-        children = at.children
-        if wild and (rest := children.get("#")) is not None and rest.filter is not None:
-            found.append(rest.filter)   # "a/#" matches "a" and everything under it
-        if depth == len(levels):
-            if at.filter is not None:
-                found.append(at.filter)
-            return
-        if (exact := children.get(levels[depth])) is not None:
-            self._walk(exact, levels, depth + 1, found, True)
-        if wild and (one := children.get("+")) is not None:
-            self._walk(one, levels, depth + 1, found, True)
 
     def _add(self, a_filter: str) -> None:
         at = self._root
