@@ -145,7 +145,7 @@ async def rounds(config: Path, web: str | None, count: int) -> list[dict[str, fl
             if user is not None:
                 assert user.stdout is not None
                 heard = json.loads(await asyncio.to_thread(user.stdout.read))
-                user.wait(60)
+                await asyncio.to_thread(user.wait, 60)
             p99 = percentile(under, 0.99)
             results.append({
                 "idle_p50_ms": idle * 1000, "p50_ms": statistics.median(under) * 1000,

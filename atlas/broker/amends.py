@@ -45,6 +45,9 @@ class AmendedBroker(Broker):
         self._subscriptions: SubscriptionTable = SubscriptionTable(self._subscriptions)
         self._broadcast_queue = FairBroadcasts()
         self._allowed: dict[tuple[str | None, str, Action], bool] = {}
+        # amqtt loads its plugins as it is built: whether answers may be remembered is
+        # known now, not looked up at every check (one per message and receiver).
+        self._acl_only = _plain_acl(self)
 
     async def _run_broadcast(self, running_tasks: deque[asyncio.Task[Any]]) -> None:
         """Route one message to its subscribers (amqtt's own, but with the filters
@@ -68,7 +71,7 @@ class AmendedBroker(Broker):
                         handler.mqtt_publish(topic, data, qos, retain=False)))
 
     async def _topic_filtering(self, session: Session, topic: str, action: Action) -> bool:
-        if not _plain_acl(self):
+        if not self._acl_only:
             return await super()._topic_filtering(session, topic=topic, action=action)
         key = (session.username, topic, action)
         allowed = self._allowed.get(key)
